@@ -1,0 +1,1 @@
+"""Speech Commands data: loader, generated dataset, MFCC front end, feature cache."""

@@ -1,0 +1,84 @@
+"""The one front-end specification shared by training, the cost model and the firmware.
+
+Defaults are Hello Edge's (Zhang et al. 2017, ML-KWS-for-MCU): 16 kHz, 40 ms window, 20 ms stride,
+40 mel bins between 20 and 4000 Hz, 10 MFCCs → 49 × 10 features for a one-second clip.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+
+from nas.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class FrontEndConfig:
+    sample_rate: int = 16000
+    clip_ms: float = 1000.0
+    window_ms: float = 40.0
+    stride_ms: float = 20.0
+    n_mels: int = 40
+    fmin_hz: float = 20.0
+    fmax_hz: float = 4000.0
+    log_floor: float = 1e-6  # added to mel energies before the natural log
+    n_mfcc: int = 10
+    # int8 features for the board: q = clamp(round(mfcc * 2**frac_bits), -128, 127)
+    int8_frac_bits: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("sample_rate", "n_mels", "n_mfcc"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"front end: {name} must be > 0, got {getattr(self, name)}")
+        for name in ("clip_ms", "window_ms", "stride_ms"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"front end: {name} must be > 0 ms, got {getattr(self, name)}")
+        if self.window_ms > self.clip_ms:
+            raise ConfigError(f"front end: window_ms {self.window_ms} exceeds clip_ms {self.clip_ms}")
+        if self.n_mfcc > self.n_mels:
+            raise ConfigError(f"front end: n_mfcc {self.n_mfcc} exceeds n_mels {self.n_mels}")
+        if not 0 <= self.fmin_hz < self.fmax_hz <= self.sample_rate / 2:
+            raise ConfigError(
+                f"front end: need 0 <= fmin_hz < fmax_hz <= sample_rate/2, got {self.fmin_hz}, {self.fmax_hz}"
+            )
+
+    @property
+    def clip_samples(self) -> int:
+        return round(self.sample_rate * self.clip_ms / 1000)
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.sample_rate * self.window_ms / 1000)
+
+    @property
+    def stride_samples(self) -> int:
+        return round(self.sample_rate * self.stride_ms / 1000)
+
+    @property
+    def n_fft(self) -> int:
+        """The smallest power of two holding one window (640 samples → 1024)."""
+        return 1 << (self.window_samples - 1).bit_length()
+
+    @property
+    def num_frames(self) -> int:
+        """Frames without padding, as TensorFlow's audio_spectrogram counts them (49 for the defaults)."""
+        return 1 + (self.clip_samples - self.window_samples) // self.stride_samples
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(time frames, coefficients): the shape every model receives per clip."""
+        return (self.num_frames, self.n_mfcc)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FrontEndConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"front end: unknown keys {unknown}; expected some of {sorted(known)}")
+        return cls(**data)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian machine: system packages, a venv, and kws-nas in it.
+# Idempotent: a second call only checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(espeak-ng chromium postgresql gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[bootstrap] installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+VENV=${KWS_VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[bootstrap] creating $VENV"
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+if ! "$PY" -c "import nas, torch, tensorflow, optuna" 2>/dev/null; then
+  echo "[bootstrap] installing Python packages (first run: a few minutes)"
+  "$PY" -m pip install -q --upgrade pip
+  # torch first, from the CPU wheel; the constraints file then holds it for everything after.
+  "$PY" -m pip install -q torch==2.13.0
+  "$PY" -m pip install -q -c constraints.txt -e ".[dev]"
+fi
+echo "[bootstrap] ready: $VENV"
