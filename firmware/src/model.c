@@ -1,0 +1,102 @@
+/* Model description loader: validates an uploaded blob completely before anything runs it. */
+#include "model.h"
+
+#include <stddef.h>
+
+#include "interpreter.h"
+
+#define MAX_TENSORS 4096u
+#define MAX_OPS 4096u
+
+static const uint32_t type_bytes[] = {[KWS_TYPE_INT8] = 1, [KWS_TYPE_INT16] = 2, [KWS_TYPE_INT32] = 4};
+
+static int fail(const char **error, const char *why)
+{
+    *error = why;
+    return -1;
+}
+
+static int within(uint32_t offset, uint32_t bytes, uint32_t limit)
+{
+    return offset <= limit && bytes <= limit - offset;
+}
+
+static int check_tensor(const kws_blob_tensor_t *t, uint32_t blob_bytes, uint32_t arena_bytes,
+                        const char **error)
+{
+    if (t->type > KWS_TYPE_INT32) return fail(error, "model-tensor-type");
+    if (t->ndim > KWS_MAX_DIMS) return fail(error, "model-tensor-rank");
+    uint64_t elements = 1;
+    for (uint32_t d = 0; d < KWS_MAX_DIMS; d++) {
+        if (t->dims[d] < 1 || t->dims[d] > 0x1000000) return fail(error, "model-tensor-dims");
+        elements *= (uint64_t)t->dims[d];
+    }
+    if (elements * type_bytes[t->type] != t->bytes) return fail(error, "model-tensor-bytes");
+    if (t->offset % 4u != 0) return fail(error, "model-tensor-alignment");
+    if (!within(t->offset, t->bytes, t->is_const ? blob_bytes : arena_bytes))
+        return fail(error, t->is_const ? "model-tensor-outside-blob" : "model-tensor-outside-arena");
+    return 0;
+}
+
+static int check_op(const kws_model_t *m, uint32_t index, uint32_t blob_bytes, const char **error)
+{
+    const kws_blob_op_t *op = &m->ops[index];
+    if (op->n_inputs > KWS_MAX_OP_TENSORS || op->n_outputs > KWS_MAX_OP_TENSORS)
+        return fail(error, "model-op-tensor-count");
+    for (uint32_t i = 0; i < op->n_inputs; i++)
+        if (op->inputs[i] < -1 || op->inputs[i] >= (int32_t)m->header->n_tensors)
+            return fail(error, "model-op-input-index");
+    for (uint32_t i = 0; i < op->n_outputs; i++)
+        if (op->outputs[i] < 0 || op->outputs[i] >= (int32_t)m->header->n_tensors ||
+            m->tensors[op->outputs[i]].is_const)
+            return fail(error, "model-op-output-index");
+    if (op->params_offset % 4u != 0 || !within(op->params_offset, op->params_bytes, blob_bytes))
+        return fail(error, "model-op-params-outside-blob");
+    return kws_interpreter_check_op(m, index, error);
+}
+
+int kws_model_load(kws_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena,
+                   uint32_t arena_capacity, const char **error)
+{
+    const kws_blob_header_t *h = (const kws_blob_header_t *)blob;
+    if (blob_bytes < sizeof *h || ((uintptr_t)blob % 4u) != 0) return fail(error, "model-too-short");
+    if (h->magic != KWS_BLOB_MAGIC) return fail(error, "model-magic: not a kws-nas model description");
+    if (h->version != KWS_BLOB_VERSION) return fail(error, "model-version: rebuild the firmware or the blob");
+    if (h->total_bytes != blob_bytes) return fail(error, "model-size-mismatch");
+    if (h->name[sizeof h->name - 1] != '\0') return fail(error, "model-name-not-terminated");
+    if (h->n_tensors == 0 || h->n_tensors > MAX_TENSORS || h->n_ops > MAX_OPS)
+        return fail(error, "model-counts");
+    if (h->arena_bytes > arena_capacity) return fail(error, "model-arena-too-big-for-this-board");
+    uint32_t tensors_bytes = h->n_tensors * (uint32_t)sizeof(kws_blob_tensor_t);
+    uint32_t ops_bytes = h->n_ops * (uint32_t)sizeof(kws_blob_op_t);
+    if (!within(sizeof *h, tensors_bytes + ops_bytes, blob_bytes)) return fail(error, "model-tables-outside-blob");
+
+    m->blob = blob;
+    m->header = h;
+    m->tensors = (const kws_blob_tensor_t *)(blob + sizeof *h);
+    m->ops = (const kws_blob_op_t *)(blob + sizeof *h + tensors_bytes);
+    m->arena = arena;
+    for (uint32_t i = 0; i < h->n_tensors; i++)
+        if (check_tensor(&m->tensors[i], blob_bytes, h->arena_bytes, error)) return -1;
+    for (uint32_t index = 0; index < 2; index++) {
+        uint32_t t = index ? h->output_tensor : h->input_tensor;
+        if (t >= h->n_tensors || m->tensors[t].is_const || m->tensors[t].type != KWS_TYPE_INT8)
+            return fail(error, "model-io-tensor");
+    }
+    for (uint32_t i = 0; i < h->n_ops; i++)
+        if (check_op(m, i, blob_bytes, error)) return -1;
+    return 0;
+}
+
+void *kws_model_tensor_data(const kws_model_t *m, uint32_t index)
+{
+    const kws_blob_tensor_t *t = &m->tensors[index];
+    return t->is_const ? (void *)(m->blob + t->offset) : (void *)(m->arena + t->offset);
+}
+
+int kws_model_invoke(const kws_model_t *m, const char **error)
+{
+    for (uint32_t i = 0; i < m->header->n_ops; i++)
+        if (kws_interpreter_run_op(m, i, error)) return -1;
+    return 0;
+}

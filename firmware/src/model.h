@@ -1,0 +1,74 @@
+/* The firmware's model description: what the host (nas/board/model_blob.py) makes of an int8
+ * .tflite, uploaded over serial into RAM (`model load N%`) so that one firmware build serves every
+ * candidate of a search. All integers little-endian; every section 4-byte aligned.
+ *
+ *   header   kws_blob_header_t
+ *   tensors  n_tensors × kws_blob_tensor_t
+ *   ops      n_ops × kws_blob_op_t
+ *   data     constant tensors (weights, biases, precomputed requantisation multipliers and
+ *            shifts) and op parameter records, at the offsets the tensors and ops name
+ *
+ * Activations live in one arena whose layout the host planned (tensor lifetimes), so the board
+ * allocates nothing: a tensor's arena_offset is where its bytes are while it is live.
+ */
+#ifndef KWS_MODEL_H
+#define KWS_MODEL_H
+
+#include <stdint.h>
+
+#define KWS_BLOB_MAGIC 0x4D53574Bu /* "KWSM" */
+#define KWS_BLOB_VERSION 1u
+#define KWS_MAX_OP_TENSORS 8
+#define KWS_MAX_DIMS 4
+
+typedef enum { KWS_TYPE_INT8 = 0, KWS_TYPE_INT16 = 1, KWS_TYPE_INT32 = 2 } kws_type_t;
+
+typedef struct {
+    uint32_t magic, version;
+    uint32_t n_tensors, n_ops;
+    uint32_t input_tensor, output_tensor;
+    uint32_t arena_bytes;
+    uint32_t total_bytes;
+    char name[16]; /* NUL-padded, reported by `profile%` */
+} kws_blob_header_t;
+
+typedef struct {
+    uint8_t type;     /* kws_type_t */
+    uint8_t ndim;
+    uint8_t is_const; /* 1: bytes in the blob at offset; 0: in the arena at offset */
+    uint8_t reserved;
+    int32_t dims[KWS_MAX_DIMS];
+    uint32_t offset;
+    uint32_t bytes;
+    int32_t zero_point;
+    float scale; /* per-tensor scale (activations); per-channel weights carry their own params */
+} kws_blob_tensor_t;
+
+typedef struct {
+    uint32_t opcode; /* kws_opcode_t (interpreter.h) */
+    uint8_t n_inputs, n_outputs, reserved[2];
+    int16_t inputs[KWS_MAX_OP_TENSORS];  /* -1: optional input absent */
+    int16_t outputs[KWS_MAX_OP_TENSORS];
+    uint32_t params_offset, params_bytes; /* op record in the blob (interpreter.h) */
+} kws_blob_op_t;
+
+typedef struct {
+    const uint8_t *blob;
+    const kws_blob_header_t *header;
+    const kws_blob_tensor_t *tensors;
+    const kws_blob_op_t *ops;
+    uint8_t *arena;
+} kws_model_t;
+
+/* Checks every offset, size and index against the blob and the arena (a malformed upload is
+ * refused, never run). Returns 0, or -1 with *error naming the problem. */
+int kws_model_load(kws_model_t *model, const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena,
+                   uint32_t arena_capacity, const char **error);
+
+/* Address of a tensor's bytes (constant in the blob, or activation in the arena). */
+void *kws_model_tensor_data(const kws_model_t *model, uint32_t index);
+
+/* Runs every op in order. Returns 0, or -1 with *error naming the failing op. */
+int kws_model_invoke(const kws_model_t *model, const char **error);
+
+#endif

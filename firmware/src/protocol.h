@@ -1,0 +1,94 @@
+/* The serial command grammar, as a pure parser: no I/O, no globals, so that it is compiled for the
+ * host too and fuzzed (benchmarks/fuzz_protocol.py, firmware/host/fuzz_protocol.c).
+ *
+ * MLPerf Tiny / EEMBC harness commands (mlcommons/tiny benchmark/api), unchanged:
+ *   name%  profile%  timestamp%  help%  results%  db load N%  db <hex>%  db print%  infer N W%
+ * kws-nas extensions in the same style:
+ *   model load N%   then db <hex>% chunks: a model description (firmware/src/model.h) into RAM
+ *   audio load N%   then db <hex>% chunks: int16 little-endian PCM for the on-board front end
+ *   mfcc%           front end on the loaded audio; its int8 features replace the db buffer
+ *   stages N W%     features + network + post-processing N times (after W warm-ups), timed per stage
+ * A command is at most KWS_PROTO_MAX_LINE characters before its terminating '%'.
+ */
+#ifndef KWS_PROTOCOL_H
+#define KWS_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KWS_PROTO_MAX_LINE 80
+#define KWS_PROTO_MAX_DATA 38 /* bytes of hex in one `db` command: (80 - 3) / 2 */
+
+/* ---- line assembly: bytes in, whole commands out ---- */
+typedef struct {
+    char text[KWS_PROTO_MAX_LINE + 1]; /* NUL-terminated once KWS_LINE_READY */
+    uint32_t len;
+    uint8_t overflow; /* the current command exceeded the limit: discard up to its '%' */
+} kws_line_t;
+
+typedef enum { KWS_LINE_PENDING = 0, KWS_LINE_READY, KWS_LINE_TOO_LONG } kws_line_status_t;
+
+void kws_line_reset(kws_line_t *line);
+/* '%' ends a command; CR and LF are ignored so that terminals and line-based tools both work. */
+kws_line_status_t kws_line_feed(kws_line_t *line, char c);
+
+/* ---- command parsing ---- */
+typedef enum {
+    KWS_CMD_NAME = 0,
+    KWS_CMD_PROFILE,
+    KWS_CMD_TIMESTAMP,
+    KWS_CMD_HELP,
+    KWS_CMD_RESULTS,
+    KWS_CMD_DB_LOAD,
+    KWS_CMD_DB_DATA,
+    KWS_CMD_DB_PRINT,
+    KWS_CMD_INFER,
+    KWS_CMD_MODEL_LOAD,
+    KWS_CMD_AUDIO_LOAD,
+    KWS_CMD_MFCC,
+    KWS_CMD_STAGES,
+} kws_cmd_kind_t;
+
+typedef struct {
+    kws_cmd_kind_t kind;
+    uint32_t count;  /* N of load / infer / stages */
+    uint32_t warmup; /* W of infer / stages */
+    uint8_t data[KWS_PROTO_MAX_DATA];
+    uint32_t data_len;
+} kws_cmd_t;
+
+typedef enum {
+    KWS_PARSE_OK = 0,
+    KWS_PARSE_EMPTY,
+    KWS_PARSE_UNKNOWN,     /* no such command */
+    KWS_PARSE_ARGS,        /* wrong number of arguments */
+    KWS_PARSE_NUMBER,      /* not a decimal number, or out of range */
+    KWS_PARSE_HEX,         /* odd length, non-hex digit or too many bytes */
+} kws_parse_status_t;
+
+kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd);
+const char *kws_parse_status_str(kws_parse_status_t status);
+
+/* ---- multi-command uploads (`... load N%` then `db <hex>%` until N bytes arrived) ---- */
+typedef enum { KWS_TARGET_NONE = 0, KWS_TARGET_INPUT, KWS_TARGET_MODEL, KWS_TARGET_AUDIO } kws_target_t;
+
+typedef struct {
+    uint8_t *buf;
+    uint32_t expected, received;
+    kws_target_t target; /* KWS_TARGET_NONE: no upload in progress */
+} kws_loader_t;
+
+typedef enum {
+    KWS_LOAD_MORE = 0,   /* accepted, more bytes expected */
+    KWS_LOAD_DONE,       /* accepted, upload complete */
+    KWS_LOAD_IDLE,       /* data without a preceding load command */
+    KWS_LOAD_OVERFLOW,   /* more bytes than announced: upload abandoned */
+    KWS_LOAD_TOO_BIG,    /* announced size exceeds the buffer */
+    KWS_LOAD_ZERO,       /* announced size 0 */
+} kws_load_status_t;
+
+kws_load_status_t kws_loader_begin(kws_loader_t *ld, kws_target_t target, uint8_t *buf,
+                                   uint32_t capacity, uint32_t n);
+kws_load_status_t kws_loader_append(kws_loader_t *ld, const uint8_t *data, uint32_t len);
+
+#endif

@@ -1,0 +1,99 @@
+"""The Board protocol: open, load a model, measure, close — the same for an emulated and a real board.
+
+Lifecycle: ``open()`` connects and waits until the board answers; ``load(model)`` uploads a
+:mod:`nas.board.model_blob` description converted from an int8 ``.tflite``; ``infer`` times the
+network on int8 features (MLPerf Tiny's ``infer N W%``); ``stages`` times feature extraction,
+network and post-processing on raw audio; ``close()`` releases the port (and stops an emulator).
+Boards are context managers. A board that fails raises :class:`nas.errors.BoardError`.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BoardProfile:
+    """How a board's measurements become milliseconds.
+
+    The emulator counts instructions; ``cycles_per_instruction`` and ``clock_hz`` of the board it
+    stands in for turn them into an ESTIMATE of time. A real board reports microseconds directly.
+    """
+
+    name: str
+    clock_hz: float
+    cycles_per_instruction: float = 1.0
+    estimate: bool = True
+
+    def to_ms(self, value: float, unit: str) -> float:
+        if unit == "us":
+            return value / 1000.0
+        if unit == "instructions":
+            return value * self.cycles_per_instruction / self.clock_hz * 1000.0
+        raise ValueError(f"board profile {self.name}: unknown time unit {unit!r}")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Per-inference timings of one measurement, and the outputs of its last inference."""
+
+    unit: str  # "instructions" on the emulator, "us" on a real board
+    stages: dict[str, float]  # "features" / "network" / "post" (only "network" for infer)
+    outputs: np.ndarray  # int8 output tensor
+    scores: list[float]  # dequantised outputs
+    count: int
+    warmup: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.stages.values()))
+
+    def stages_ms(self, profile: BoardProfile) -> dict[str, float]:
+        return {name: profile.to_ms(value, self.unit) for name, value in self.stages.items()}
+
+    def to_dict(self) -> dict:
+        return {
+            "unit": self.unit,
+            "stages": dict(self.stages),
+            "outputs": self.outputs.astype(int).tolist(),
+            "count": self.count,
+            "warmup": self.warmup,
+            **self.extra,
+        }
+
+
+class Board(abc.ABC):
+    """One board (a serial port, or an emulator behind one)."""
+
+    name: str = "board"
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Connect and wait until the board answers (BoardError if it never does)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection; safe to call twice."""
+
+    @abc.abstractmethod
+    def load(self, model: bytes | Path) -> dict:
+        """Upload a model: a .tflite path or a model description (bytes). Returns its summary."""
+
+    @abc.abstractmethod
+    def infer(self, features: np.ndarray, count: int = 1, warmup: int = 0) -> Measurement:
+        """Time the network alone on int8 features (MLPerf Tiny `infer N W%`)."""
+
+    @abc.abstractmethod
+    def stages(self, audio: np.ndarray, count: int = 1, warmup: int = 0) -> Measurement:
+        """Time features + network + post-processing on int16 audio, per stage."""
+
+    def __enter__(self) -> "Board":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,156 @@
+"""The serial grammar, pure: commands encoded, replies parsed; no I/O (firmware/src/protocol.h).
+
+MLPerf Tiny / EEMBC harness commands (``name%``, ``profile%``, ``timestamp%``, ``db load N%``,
+``db <hex>%``, ``db print%``, ``infer N W%``, ``results%``, ``help%``) plus the kws-nas extensions in
+the same style (``model load N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``). Every command's
+reply ends with ``m-ready``; errors are ``e-[...]`` lines.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nas.errors import BoardError
+
+MAX_COMMAND_CHARS = 80  # before the terminating '%' (firmware KWS_PROTO_MAX_LINE)
+MAX_DB_BYTES = (MAX_COMMAND_CHARS - len("db ")) // 2  # 38 bytes of hex per `db` command
+READY = "m-ready"
+
+_LAP = re.compile(r"^m-lap-us-(\d+)$")
+_LIST = re.compile(r"^\[(.*)\]$")
+
+
+def encode_command(text: str) -> bytes:
+    """``text`` + '%' as ASCII, refusing what the board would reject as malformed or oversize."""
+    if "%" in text or not text.isascii() or any(c in text for c in "\r\n"):
+        raise ValueError(f"command {text!r}: '%', CR, LF and non-ASCII are not allowed")
+    if len(text) > MAX_COMMAND_CHARS:
+        raise ValueError(f"command {text[:20]!r}...: {len(text)} characters, at most {MAX_COMMAND_CHARS}")
+    return text.encode("ascii") + b"%"
+
+
+def upload_commands(target: str, data: bytes) -> list[bytes]:
+    """``<target> load N%`` then the ``db <hex>%`` chunks; target is ``db``, ``model`` or ``audio``."""
+    if target not in ("db", "model", "audio"):
+        raise ValueError(f"upload target {target!r}: expected db, model or audio")
+    if not data:
+        raise ValueError("upload: no bytes to send")
+    commands = [encode_command(f"{target} load {len(data)}")]
+    for start in range(0, len(data), MAX_DB_BYTES):
+        commands.append(encode_command("db " + data[start : start + MAX_DB_BYTES].hex()))
+    return commands
+
+
+@dataclass
+class Response:
+    """Lines the board sent for one command, up to and excluding its ``m-ready``."""
+
+    command: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.lines if line.startswith("e-")]
+
+    def raise_for_error(self) -> "Response":
+        if self.errors:
+            raise BoardError(f"board refused `{self.command}%`: {'; '.join(self.errors)}")
+        return self
+
+    def value(self, prefix: str) -> str:
+        """The rest of the first line starting with ``prefix``."""
+        for line in self.lines:
+            if line.startswith(prefix):
+                return line[len(prefix) :]
+        raise BoardError(f"`{self.command}%`: no `{prefix}...` line in the reply {self.lines}")
+
+    def values(self, prefix: str) -> list[str]:
+        return [line[len(prefix) :] for line in self.lines if line.startswith(prefix)]
+
+
+def parse_list(text: str, kind=float) -> list:
+    """``[a,b,c]`` → [kind(a), ...]."""
+    match = _LIST.match(text)
+    if not match:
+        raise BoardError(f"expected a bracketed list, got {text!r}")
+    body = match.group(1).strip()
+    try:
+        return [kind(item) for item in body.split(",")] if body else []
+    except ValueError as err:
+        raise BoardError(f"malformed list {text!r}: {err}") from None
+
+
+def parse_laps_us(response: Response) -> list[int]:
+    return [int(m.group(1)) for line in response.lines if (m := _LAP.match(line))]
+
+
+@dataclass(frozen=True)
+class InferReply:
+    """``infer N W%``: the harness's two laps, our elapsed count, and the outputs."""
+
+    count: int
+    lap_us: tuple[int, int]
+    unit: str
+    elapsed: int  # over all `count` inferences, in `unit`
+    scores: list[float]
+    outputs: list[int]
+
+    @property
+    def latency_us(self) -> float:
+        """MLPerf Tiny's latency: (t1 - t0) / N."""
+        return (self.lap_us[1] - self.lap_us[0]) / self.count
+
+
+def parse_infer(response: Response, count: int) -> InferReply:
+    response.raise_for_error()
+    laps = parse_laps_us(response)
+    if len(laps) != 2 or "m-infer-done" not in response.lines:
+        raise BoardError(f"`{response.command}%`: expected two m-lap-us lines and m-infer-done, got {response.lines}")
+    elapsed = response.value("m-elapsed-")
+    unit, _, value = elapsed.rpartition("-")
+    return InferReply(
+        count=count,
+        lap_us=(laps[0], laps[1]),
+        unit=unit,
+        elapsed=int(value),
+        scores=parse_list(response.value("m-results-")),
+        outputs=parse_list(response.value("m-output-int8-"), int),
+    )
+
+
+@dataclass(frozen=True)
+class StagesReply:
+    """``stages N W%``: per-inference time of each stage, the decision and the outputs."""
+
+    unit: str
+    stages: dict[str, int]  # features, network, post
+    top_class: int
+    top_score: float
+    scores: list[float]
+    outputs: list[int]
+
+
+STAGES = ("features", "network", "post")
+
+
+def parse_stages(response: Response) -> StagesReply:
+    response.raise_for_error()
+    unit = parse_list(response.value("m-stage-unit-"), str)
+    top = parse_list(response.value("m-top-"))
+    return StagesReply(
+        unit=unit[0],
+        stages={name: int(response.value(f"m-stage-{name}-")) for name in STAGES},
+        top_class=int(top[0]),
+        top_score=float(top[1]),
+        scores=parse_list(response.value("m-results-")),
+        outputs=parse_list(response.value("m-output-int8-"), int),
+    )
+
+
+def parse_buffer(response: Response) -> bytes:
+    """``db print%`` → the bytes of the db buffer."""
+    response.raise_for_error()
+    try:
+        return b"".join(bytes.fromhex(chunk) for chunk in response.values("m-buffer-"))
+    except ValueError as err:
+        raise BoardError(f"`db print%`: malformed hex: {err}") from None

@@ -1,0 +1,72 @@
+"""Cost of a candidate before training, in milliseconds and without torch.
+
+`estimate(candidate)` → `CostReport`: parameters, memory in the Hello Edge convention
+(nas.cost.hello_edge) and in the deployment convention (nas.cost.arena), MACs, ops = 2 × MACs, and
+the per-layer breakdown. Budgets and board profiles (nas.cost.budget) turn it into constraints.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from nas.cost import arena, hello_edge
+from nas.cost.layers import Layer
+
+if TYPE_CHECKING:
+    from nas.spaces.base import Candidate
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Costs of one candidate. ``params`` counts the float model's trainable parameters (what
+    ``sum(p.numel() for p in model.parameters())`` says); ``params_deployed`` counts weights and
+    biases after folding batch norm (what Hello Edge memory and flash count)."""
+
+    arch: str
+    params: int
+    params_deployed: int
+    memory_hello_edge_bytes: int
+    memory_deploy_bytes: int
+    flash_bytes: int
+    ram_bytes: int
+    arena_bytes: int
+    macs: int
+    ops: int
+    layers: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def layer_rows(layers: list[Layer]) -> list[dict]:
+    return [{"name": layer.name, "kind": layer.kind,
+             "input_shape": list(layer.input_shape), "output_shape": list(layer.output_shape),
+             "params": layer.params, "trainable": layer.trainable,
+             "macs": layer.macs, "ops": 2 * layer.macs,
+             "activations_hello_edge": hello_edge.activation_elems(layer),
+             "flash_bytes": arena.layer_flash_bytes(layer),
+             "state_bytes": layer.state_bytes}
+            for layer in layers]
+
+
+def estimate(candidate: "Candidate", num_classes: int = 12) -> CostReport:
+    """Every cost of ``candidate``; ConfigError if one of its layers does not fit its input."""
+    layers = candidate.spec.layers(candidate.input_shape, num_classes)
+    deploy = arena.deploy_cost(layers)
+    macs = sum(layer.macs for layer in layers)
+    return CostReport(
+        arch=candidate.arch,
+        params=sum(layer.trainable for layer in layers),
+        params_deployed=sum(layer.params for layer in layers),
+        memory_hello_edge_bytes=hello_edge.memory_bytes(layers),
+        memory_deploy_bytes=deploy.total_bytes,
+        flash_bytes=deploy.flash_bytes,
+        ram_bytes=deploy.ram_bytes,
+        arena_bytes=deploy.arena_bytes,
+        macs=macs,
+        ops=2 * macs,
+        layers=layer_rows(layers),
+    )
+
+
+__all__ = ["CostReport", "estimate"]

@@ -1,0 +1,127 @@
+"""Budgets (Hello Edge's classes) and board profiles, from the Hydra config group ``constraints/``.
+
+Both turn a `CostReport` into Optuna constraint values: ``usage / limit − 1`` per limit, so ≤ 0 is
+feasible and the value says by how much a candidate misses (0.25 = 25 % over).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nas.cost import CostReport
+
+CONSTRAINTS_DIR = Path(__file__).resolve().parents[2] / "constraints"
+CONVENTIONS = ("hello_edge", "deploy")
+
+
+def _positive(owner: str, **values: float) -> None:
+    for field, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"{owner}: {field} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A memory and ops limit per inference (Hello Edge, Table 2: small/medium/large).
+
+    Attributes:
+        convention: which memory the limit applies to: "hello_edge" (the paper's, default, so the
+            paper's fronts are reproduced) or "deploy" (int8 flash + activation arena).
+    """
+
+    name: str
+    max_memory_bytes: int
+    max_ops: int
+    convention: str = "hello_edge"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(f"budget {self.name}", max_memory_bytes=self.max_memory_bytes, max_ops=self.max_ops)
+        if self.convention not in CONVENTIONS:
+            raise ConfigError(f"budget {self.name}: convention must be one of {CONVENTIONS}, got {self.convention!r}")
+
+    def memory_of(self, cost: "CostReport") -> int:
+        return cost.memory_hello_edge_bytes if self.convention == "hello_edge" else cost.memory_deploy_bytes
+
+    def constraints(self, cost: "CostReport") -> dict[str, float]:
+        return {"memory": self.memory_of(cost) / self.max_memory_bytes - 1, "ops": cost.ops / self.max_ops - 1}
+
+    def feasible(self, cost: "CostReport") -> bool:
+        return all(v <= 0 for v in self.constraints(cost).values())
+
+
+@dataclass(frozen=True)
+class BoardProfile:
+    """A board's memory, clock and a latency target; latencies from it are estimates.
+
+    Attributes:
+        flash_bytes / sram_bytes: what the model may use (the whole device; firmware comes on top).
+        cycles_per_instruction: turns the emulator's instruction counts into cycles.
+        cycles_per_mac: turns a candidate's MACs into a latency estimate before anything is built.
+        target_inferences_per_s: the latency constraint is 1 / target seconds per inference.
+    """
+
+    name: str
+    core: str
+    flash_bytes: int
+    sram_bytes: int
+    clock_hz: float
+    cycles_per_instruction: float
+    cycles_per_mac: float
+    target_inferences_per_s: float
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(f"board {self.name}", flash_bytes=self.flash_bytes, sram_bytes=self.sram_bytes,
+                  clock_hz=self.clock_hz, cycles_per_instruction=self.cycles_per_instruction,
+                  cycles_per_mac=self.cycles_per_mac, target_inferences_per_s=self.target_inferences_per_s)
+
+    def latency_ms_estimate(self, cost: "CostReport") -> float:
+        return cost.macs * self.cycles_per_mac / self.clock_hz * 1e3
+
+    def instructions_to_ms(self, instructions: int) -> float:
+        return instructions * self.cycles_per_instruction / self.clock_hz * 1e3
+
+    def usage(self, cost: "CostReport") -> dict[str, float]:
+        """Percent of the board's flash and SRAM the int8 model takes."""
+        return {"flash_pct": 100 * cost.flash_bytes / self.flash_bytes,
+                "ram_pct": 100 * cost.ram_bytes / self.sram_bytes}
+
+    def constraints(self, cost: "CostReport") -> dict[str, float]:
+        return {"flash": cost.flash_bytes / self.flash_bytes - 1,
+                "ram": cost.ram_bytes / self.sram_bytes - 1,
+                "latency": self.latency_ms_estimate(cost) * self.target_inferences_per_s / 1e3 - 1}
+
+    def feasible(self, cost: "CostReport") -> bool:
+        return all(v <= 0 for v in self.constraints(cost).values())
+
+
+def load_budget(name: str, config_dir: str | Path | None = None) -> Budget | BoardProfile:
+    """Instantiates ``constraints/<name>.yaml`` (a Budget or a BoardProfile)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    path = Path(config_dir or CONSTRAINTS_DIR) / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise ConfigError(f"unknown budget or board {name!r}: no {path}; expected one of {known}")
+    try:
+        loaded = instantiate(OmegaConf.load(path), _convert_="all")
+    except InstantiationException as err:
+        cause = err.__cause__
+        raise ConfigError(f"{path}: {cause if isinstance(cause, ConfigError) else err}") from None
+    if not isinstance(loaded, (Budget, BoardProfile)):
+        raise ConfigError(f"{path}: _target_ must be nas.cost.budget.Budget or BoardProfile")
+    return loaded
+
+
+def load_board(name: str, config_dir: str | Path | None = None) -> BoardProfile:
+    profile = load_budget(name, config_dir)
+    if not isinstance(profile, BoardProfile):
+        raise ConfigError(f"{name!r} is a budget class, not a board profile (it has no flash, SRAM or clock)")
+    return profile

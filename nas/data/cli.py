@@ -1,0 +1,174 @@
+"""`kws-nas data`: generate, check, featurise or fetch a Speech Commands dataset.
+
+    kws-nas data synth --out DIR [--seed S] [--per-word N]   # the generated dataset (espeak-ng, flite)
+    kws-nas data check DIR [--json]                          # counts per class and split, bad files
+    kws-nas data features [DIR]                              # extract + cache MFCCs (default: generated set)
+    kws-nas data fetch [--version v0.02] [--dest DIR]        # the official archive, when a network allows
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from nas.errors import DataError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
+
+    synth = sub.add_parser("synth", help="write a generated dataset in the Speech Commands layout")
+    synth.add_argument("--out", required=True, type=Path, help="folder to write (new, empty, or generated before)")
+    synth.add_argument("--seed", type=int, default=0, help="same seed, same files (default 0)")
+    synth.add_argument("--per-word", type=int, default=None, help="voices, so clips per keyword (default 300)")
+    synth.add_argument("--unknown-per-voice", type=int, default=None,
+                       help="other words each voice says, for _unknown_ (default 2)")
+    synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    synth.add_argument("--no-flite", action="store_true", help="espeak-ng voices only, even if flite is installed")
+
+    check = sub.add_parser("check", help="counts per class and split, and the files that cannot be read")
+    check.add_argument("dir", type=Path, help="dataset folder")
+    check.add_argument("--json", action="store_true", help='print {"counts": {split: {class: n}}, "bad_files": [...]}')
+
+    features = sub.add_parser("features", help="extract and cache the MFCC features of every split")
+    features.add_argument("dir", type=Path, nargs="?", help="dataset folder (default: the generated default set)")
+    features.add_argument("--window-ms", type=float, default=40.0)
+    features.add_argument("--stride-ms", type=float, default=20.0)
+    features.add_argument("--n-mfcc", type=int, default=10)
+    features.add_argument("--augment-copies", type=int, default=0, help="augmented copies of the train split")
+    features.add_argument("--seed", type=int, default=0)
+    features.add_argument("--cache-dir", type=Path, default=None, help="default: DIR/.kws_cache")
+
+    fetch = sub.add_parser("fetch", help="download the official archive (checksummed, resumable)")
+    fetch.add_argument("--version", default="v0.02", choices=["v0.01", "v0.02"])
+    fetch.add_argument("--dest", type=Path, default=Path("data"), help="folder to unpack into (default data/)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not logging.getLogger().handlers:  # resampling / down-mixing notes are for the user to see
+        logging.basicConfig(level=logging.INFO, format="kws-nas data: %(message)s", stream=sys.stderr)
+    return {"synth": _synth, "check": _check, "features": _features, "fetch": _fetch}[args.data_command](args)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from nas.data.synth import SynthSettings, generate
+
+    settings = SynthSettings(seed=args.seed, workers=args.workers, use_flite=not args.no_flite)
+    for field, value in (("per_word", args.per_word), ("unknown_per_voice", args.unknown_per_voice)):
+        if value is not None:
+            if value < 0 or (field == "per_word" and value < 1):
+                raise DataError(f"--{field.replace('_', '-')}: expected a positive count, got {value}")
+            settings = replace(settings, **{field: value})
+    start = time.perf_counter()
+    out = generate(args.out, settings)
+    manifest = json.loads((out / "synth.json").read_text())
+    by_split = {s: sum(v["split"] == s for v in manifest["voices"]) for s in ("train", "validation", "test")}
+    clips = sum(1 for _ in out.glob("*/*_nohash_*.wav"))
+    print(f"wrote {clips} clips of {len(manifest['voices'])} voices ({by_split['train']} train, "
+          f"{by_split['validation']} validation, {by_split['test']} test) to {out} in "
+          f"{time.perf_counter() - start:.1f} s")
+    print("note: generated speech; accuracy on it ranks models, it does not predict accuracy on people")
+    return 0
+
+
+def check_dataset(root: Path, progress: bool = True) -> dict:
+    """Decodes every clip and noise file; returns counts per split and class, bad and converted files.
+
+    Raises:
+        DataError: the folder is not a dataset at all (missing, empty class folder, one list file).
+    """
+    from tqdm import tqdm
+
+    from nas.data.speech_commands import BACKGROUND_DIR, LABELS, SpeechCommands
+    from nas.data.splits import SPLITS
+
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder does not exist; expected a Speech Commands folder")
+    report: dict = {"counts": {}, "bad_files": [], "converted": []}
+    noise = sorted((root / BACKGROUND_DIR).glob("*.wav"))
+    for path in noise:
+        _check_file(root, path, report)
+    if not report["bad_files"]:  # the loader reads the noise files to cut silence
+        dataset = SpeechCommands(root)  # structural problems: fail before the long scan
+        for split in SPLITS:
+            labels = [ref.label for ref in dataset.index(split)]
+            report["counts"][split] = {name: labels.count(i) for i, name in enumerate(LABELS)}
+        report["layout"] = dataset.layout
+    clips = sorted(p for p in root.glob("*/*.wav") if not p.parent.name.startswith((".", BACKGROUND_DIR)))
+    for path in tqdm(clips, desc="check", unit="file", disable=not progress, file=sys.stderr):
+        _check_file(root, path, report)
+    return report
+
+
+def _check_file(root: Path, path: Path, report: dict) -> None:
+    from nas.data.wav import decode_wav
+
+    rel = path.relative_to(root).as_posix()
+    try:
+        samples, rate = decode_wav(path.read_bytes(), rel)
+    except DataError as err:
+        report["bad_files"].append({"file": rel, "problem": str(err).removeprefix(f"{rel}: ")})
+        return
+    notes = [f"{rate} Hz, resampled to 16000 Hz"] * (rate != 16000)
+    notes += [f"{samples.shape[1]} channels, down-mixed to mono"] * (samples.shape[1] > 1)
+    if notes:
+        report["converted"].append({"file": rel, "note": "; ".join(notes)})
+
+
+def _check(args: argparse.Namespace) -> int:
+    report = check_dataset(args.dir, progress=not args.json)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 1 if report["bad_files"] else 0
+    counts = report["counts"]
+    if counts:
+        splits = list(counts)
+        print(f"{args.dir} ({report['layout']} layout): clips per class and split")
+        print(f"{'class':<12}" + "".join(f"{s:>12}" for s in splits))
+        for name in next(iter(counts.values())):
+            print(f"{name:<12}" + "".join(f"{counts[s][name]:>12}" for s in splits))
+        print(f"{'total':<12}" + "".join(f"{sum(counts[s].values()):>12}" for s in splits))
+    for item in report["converted"]:
+        print(f"converted: {item['file']}: {item['note']}")
+    for item in report["bad_files"]:
+        print(f"bad file: {item['file']}: {item['problem']}")
+    print(f"{len(report['bad_files'])} bad files")
+    return 1 if report["bad_files"] else 0
+
+
+def _features(args: argparse.Namespace) -> int:
+    from nas.data.cache import load_features
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.data.speech_commands import SpeechCommands
+    from nas.data.splits import SPLITS
+    from nas.data.synth import ensure_default_dataset
+
+    frontend = FrontEndConfig(window_ms=args.window_ms, stride_ms=args.stride_ms, n_mfcc=args.n_mfcc)
+    root = args.dir if args.dir is not None else ensure_default_dataset()
+    dataset = SpeechCommands(root, seed=args.seed)
+    for split in SPLITS:
+        if not dataset.index(split):
+            print(f"{split}: no clips in this dataset, skipped")
+            continue
+        start = time.perf_counter()
+        fs = load_features(dataset, frontend, split, augment_copies=args.augment_copies, seed=args.seed,
+                           cache_dir=args.cache_dir)
+        source = f"extracted {fs.extracted_clips} clips" if fs.extracted_clips else "all from the cache"
+        print(f"{split}: {tuple(fs.features.shape)} features, {source} in {time.perf_counter() - start:.1f} s "
+              f"→ {fs.cache_file}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    try:
+        from nas.data.fetch import fetch_speech_commands
+    except ImportError as err:
+        raise DataError(f"data fetch: not available in this build ({err})") from err
+    path = fetch_speech_commands(args.version, args.dest)
+    print(f"Speech Commands {args.version} is in {path}")
+    return 0

@@ -1,0 +1,341 @@
+"""A generated Speech Commands dataset: the embedded default, and the data of the tests.
+
+Each *voice* is one synthesizer setting (espeak-ng accent × variant × pitch × speed, or a flite voice ×
+pitch × tempo when flite is installed). A voice says the 10 keywords and a few other words once each;
+its clips are resampled to 16 kHz, trimmed, coloured like a random microphone, placed at a random offset
+inside one second at a random level and mixed with a noise bed. The split is by voice, written to the
+list files, so the real loader reads the result unchanged and no voice is in two splits.
+
+Accuracy on generated speech tells whether the pipeline works and how candidates rank; it says little
+about accuracy on people (see design/data.md).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from nas.data.noise import make_noise_beds
+from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
+from nas.data.splits import LIST_FILES, hash_split
+from nas.data.wav import decode_wav, resample, write_wav
+from nas.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+# Other words of Speech Commands v0.02 (Warden 2018): the `_unknown_` class.
+UNKNOWN_WORDS = ["bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
+                 "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "backward", "forward", "follow", "learn", "visual"]
+# espeak-ng English accents whose `+variant` takes effect (`en-gb+variant` silently ignores it).
+ESPEAK_ACCENTS = ["en", "en-us", "en-us-nyc", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
+                  "en-gb-x-gbcwmd", "en-029"]
+# Human-sounding espeak-ng variants; robotic, whispered and effect voices are left out.
+ESPEAK_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+                   "adam", "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "antonio", "aunty",
+                   "belinda", "benjamin", "boris", "caleb", "david", "Denis", "Diogo", "ed", "edward",
+                   "edward2", "Gene", "Gene2", "grandma", "grandpa", "gustave", "Henrique", "Hugo", "iven",
+                   "iven2", "iven3", "iven4", "Jacky", "john", "kaukovalta", "klatt", "klatt2", "klatt3",
+                   "klatt4", "klatt5", "klatt6", "Lee", "linda", "marcelo", "Marco", "Mario", "max",
+                   "Michael", "michel", "miguel", "Mike", "Nguyen", "norbert", "pablo", "paul", "pedro",
+                   "quincy", "rob", "robert", "sandro", "shelby", "steph", "steph2", "steph3", "travis",
+                   "victor", "zac", "anika"]
+# flite voices at 16 kHz with their usual pitch range in Hz (kal is 8 kHz and robotic: left out).
+FLITE_VOICES = {"awb": (85, 140), "rms": (80, 130), "slt": (150, 230), "kal16": (85, 135)}
+FLITE_SHARE = 0.2  # share of voices given to flite when it is installed
+SAMPLE_RATE = 16000
+MARKER = ".synth_complete"  # written last: a folder without it is an interrupted generation
+IN_PROGRESS = ".synth_in_progress"
+MANIFEST = "synth.json"
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str  # "espeak-ng" or "flite"
+    name: str  # espeak "accent+variant", or the flite voice
+    pitch: float  # espeak -p 0..99, or flite mean F0 in Hz
+    speed: float  # espeak words/minute, or flite duration stretch
+    salt: int = 0  # varied until the hash rule puts the voice hash in the split it was given
+
+    @property
+    def hash(self) -> str:
+        """The file-name prefix of this voice's clips, as a speaker hash in Speech Commands."""
+        text = f"{self.engine}|{self.name}|{self.pitch}|{self.speed}|{self.salt}"
+        return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class SynthSettings:
+    seed: int = 0
+    per_word: int = 300  # voices, so clips per keyword
+    unknown_per_voice: int = 2  # other words each voice says
+    validation_percent: float = 10.0
+    testing_percent: float = 10.0
+    noise_seconds: float = 30.0  # length of each `_background_noise_` file
+    use_flite: bool = True
+    workers: int = 2
+
+    def identity(self) -> dict:
+        """The settings that decide the files (not how many processes made them)."""
+        d = asdict(self)
+        d.pop("workers")
+        return d
+
+
+@lru_cache(maxsize=None)
+def available_engines() -> dict[str, str]:
+    """Installed synthesizers and their versions (espeak-ng is required, flite optional)."""
+    engines = {}
+    for engine, flag in (("espeak-ng", "--version"), ("flite", "--version")):
+        if shutil.which(engine):
+            out = subprocess.run([engine, flag], capture_output=True, text=True, check=False).stdout
+            engines[engine] = out.strip().splitlines()[0] if out.strip() else "unknown"
+    if "espeak-ng" not in engines:
+        raise DataError("espeak-ng: not found on PATH; expected the Debian package espeak-ng "
+                        "(scripts/bootstrap.sh installs it)")
+    return engines
+
+
+@lru_cache(maxsize=None)
+def _espeak_variants() -> list[str]:
+    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=False).stdout
+    present = {line.split("!v/", 1)[1].strip() for line in out.splitlines() if "!v/" in line}
+    return [v for v in ESPEAK_VARIANTS if v in present]
+
+
+def plan_voices(settings: SynthSettings, flite: bool) -> list[Voice]:
+    """Draws ``per_word`` distinct voices from the seed."""
+    rng = np.random.default_rng([settings.seed, 1])
+    variants = _espeak_variants()
+    voices: dict[str, Voice] = {}
+    while len(voices) < settings.per_word:
+        if flite and rng.random() < FLITE_SHARE:
+            name = sorted(FLITE_VOICES)[rng.integers(len(FLITE_VOICES))]
+            low, high = FLITE_VOICES[name]
+            voice = Voice("flite", name, int(rng.integers(low, high + 1)), round(rng.uniform(0.8, 1.3), 2))
+        else:
+            accent = ESPEAK_ACCENTS[rng.integers(len(ESPEAK_ACCENTS))]
+            variant = variants[rng.integers(len(variants))]
+            voice = Voice("espeak-ng", f"{accent}+{variant}", int(rng.integers(15, 86)),
+                          int(rng.integers(120, 241)))
+        voices.setdefault(voice.hash, voice)
+    return list(voices.values())
+
+
+def split_voices(voices: list[Voice], settings: SynthSettings) -> list[tuple[Voice, str]]:
+    """Gives each voice a split, and a salt that makes the hash rule agree with it.
+
+    Each engine is split on its own so that every split hears both synthesizers. Because the voice
+    hash lands where the hash rule would put it, the list files and the hash rule tell the same story:
+    the dataset splits the same way with or without its list files.
+    """
+    rng = np.random.default_rng([settings.seed, 2])
+    wanted: dict[int, str] = {}
+    for engine in sorted({v.engine for v in voices}):
+        group = [i for i, v in enumerate(voices) if v.engine == engine]
+        n_val = _share(len(group), settings.validation_percent)
+        n_test = _share(len(group), settings.testing_percent)
+        for rank, i in enumerate(rng.permutation(group)):
+            wanted[int(i)] = "validation" if rank < n_val else "test" if rank < n_val + n_test else "train"
+    salted, taken = [], set()
+    for i, voice in enumerate(voices):
+        salt = 0
+        while (hash_split((v := replace(voice, salt=salt)).hash, settings.validation_percent,
+                          settings.testing_percent) != wanted[i] or v.hash in taken):
+            salt += 1
+        taken.add(v.hash)
+        salted.append((v, wanted[i]))
+    return salted
+
+
+def _share(n: int, percent: float) -> int:
+    """round(n · percent), but at least one voice once there are three, so no split is empty."""
+    count = round(n * percent / 100)
+    return max(count, 1) if n >= 3 and percent > 0 else count
+
+
+def speak(voice: Voice, word: str, workdir: str) -> tuple[np.ndarray, int]:
+    """Runs the synthesizer; returns mono float32 samples and their rate."""
+    path = os.path.join(workdir, "speech.wav")
+    if voice.engine == "espeak-ng":
+        # -w, not --stdout: --stdout leaves 0x7fff.... in the WAV size fields
+        cmd = ["espeak-ng", "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed), "-w", path, word]
+    else:
+        cmd = ["flite", "-voice", voice.name, "--setf", f"int_f0_target_mean={voice.pitch}",
+               "--setf", f"duration_stretch={voice.speed}", "-t", word, "-o", path]
+    subprocess.run(cmd, capture_output=True, check=True)
+    data = Path(path).read_bytes()
+    samples, rate = decode_wav(data, f"{voice.engine} {voice.name} '{word}'")
+    return samples.mean(axis=1), rate
+
+
+def render_clip(speech: np.ndarray, rate: int, rng: np.random.Generator,
+                beds: dict[str, np.ndarray]) -> np.ndarray:
+    """Turns synthesizer output into one Speech Commands-like second of 16 kHz audio."""
+    from scipy.signal import butter, resample as fft_resample, sosfilt
+
+    x = resample(speech, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else speech.astype(np.float32)
+    x = _trim(x)
+    longest = int(0.9 * SAMPLE_RATE)
+    if len(x) > longest:  # a slow voice on a long word: speed it up to fit, as a speaker would
+        x = fft_resample(x, longest).astype(np.float32)
+    if rng.random() < 0.6:  # microphone / room colouring
+        low, high = rng.uniform(60, 300), rng.uniform(3000, 7500)
+        x = sosfilt(butter(2, [low, high], btype="band", fs=SAMPLE_RATE, output="sos"), x)
+    x = x / max(float(np.abs(x).max()), 1e-6) * 10 ** (rng.uniform(-28, -1) / 20)
+    clip = np.zeros(SAMPLE_RATE, dtype=np.float64)
+    start = int(rng.integers(0, SAMPLE_RATE - len(x) + 1))
+    clip[start : start + len(x)] = x
+    if beds and rng.random() < 0.8:
+        bed = beds[sorted(beds)[rng.integers(len(beds))]]
+        offset = int(rng.integers(0, len(bed) - SAMPLE_RATE + 1))
+        noise = bed[offset : offset + SAMPLE_RATE]
+        snr_db = rng.uniform(5, 35)
+        gain = np.sqrt(np.mean(x**2) / max(np.mean(noise**2), 1e-12)) * 10 ** (-snr_db / 20)
+        clip += gain * noise
+    return np.clip(clip, -1.0, 1.0).astype(np.float32)
+
+
+def _trim(x: np.ndarray, frame: int = 160, floor_db: float = -40.0) -> np.ndarray:
+    """Drops leading and trailing frames 40 dB below the loudest frame, keeping 20 ms either side."""
+    frames = len(x) // frame
+    if frames == 0:
+        return x
+    rms = np.sqrt(np.mean(x[: frames * frame].reshape(frames, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (floor_db / 20))
+    if loud.size == 0:
+        return x
+    start = max(0, (loud[0] - 2) * frame)
+    return x[start : min(len(x), (loud[-1] + 3) * frame)]
+
+
+# Worker state, set once per process by _init_worker (noise beds are regenerated, not pickled).
+_worker: dict = {}
+
+
+def _init_worker(out: str, settings: SynthSettings) -> None:
+    _worker.update(out=Path(out), settings=settings, workdir=tempfile.mkdtemp(prefix="kws-synth-"),
+                   beds=make_noise_beds(settings.seed, settings.noise_seconds, SAMPLE_RATE))
+
+
+def _voice_words(number: int, settings: SynthSettings) -> list[str]:
+    rng = np.random.default_rng([settings.seed, 3, number])
+    others = rng.choice(len(UNKNOWN_WORDS), size=min(settings.unknown_per_voice, len(UNKNOWN_WORDS)),
+                        replace=False)
+    return KEYWORDS + [UNKNOWN_WORDS[i] for i in sorted(others)]
+
+
+def _render_voice(task: tuple[int, Voice]) -> list[str]:
+    """Writes every clip of one voice; returns their relative paths."""
+    number, voice = task
+    settings = _worker["settings"]
+    written = []
+    for word in _voice_words(number, settings):
+        speech, rate = speak(voice, word, _worker["workdir"])
+        rng = np.random.default_rng([settings.seed, 4, number, (KEYWORDS + UNKNOWN_WORDS).index(word)])
+        rel = f"{word}/{voice.hash}_nohash_0.wav"
+        write_wav(_worker["out"] / rel, render_clip(speech, rate, rng, _worker["beds"]), SAMPLE_RATE)
+        written.append(rel)
+    return written
+
+
+def generate(out: str | Path, settings: SynthSettings = SynthSettings(), progress: bool = True) -> Path:
+    """Writes a generated dataset in the Speech Commands layout into ``out``.
+
+    A folder left by an earlier generation (finished or not) is replaced; any other non-empty folder
+    is refused, so a mistyped ``--out`` never deletes someone's data.
+
+    Raises:
+        DataError: ``out`` is a non-empty folder we did not generate, or espeak-ng is missing.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    engines = available_engines()
+    if out.exists():
+        ours = (out / MARKER).exists() or (out / IN_PROGRESS).exists()
+        if out.is_file() or (any(out.iterdir()) and not ours):
+            raise DataError(f"{out}: exists and is not an earlier generated dataset; expected an empty or "
+                            f"new folder for --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / IN_PROGRESS).write_text("generation started; a folder with this file is incomplete\n")
+    flite = settings.use_flite and "flite" in engines
+    voice_splits = split_voices(plan_voices(settings, flite), settings)
+    splits = {voice.hash: split for voice, split in voice_splits}
+    for word in KEYWORDS + UNKNOWN_WORDS:
+        (out / word).mkdir()
+    (out / BACKGROUND_DIR).mkdir()
+    for name, bed in make_noise_beds(settings.seed, settings.noise_seconds, SAMPLE_RATE).items():
+        write_wav(out / BACKGROUND_DIR / f"{name}.wav", bed, SAMPLE_RATE)
+
+    tasks = list(enumerate(voice for voice, _ in voice_splits))
+    clips_per_voice = len(KEYWORDS) + min(settings.unknown_per_voice, len(UNKNOWN_WORDS))
+    files: dict[str, list[str]] = {}
+    bar = tqdm(total=len(tasks) * clips_per_voice, desc="synth clips", unit="clip", disable=not progress)
+    if settings.workers <= 1:
+        _init_worker(str(out), settings)
+        results = map(_render_voice, tasks)
+        _consume(results, tasks, files, bar)
+    else:
+        ctx = multiprocessing.get_context("spawn")  # the parent may hold torch threads: never fork it
+        with ctx.Pool(settings.workers, _init_worker, (str(out), settings)) as pool:
+            _consume(pool.imap(_render_voice, tasks, chunksize=4), tasks, files, bar)
+    bar.close()
+    for word in [w for w in UNKNOWN_WORDS if not any((out / w).iterdir())]:
+        (out / word).rmdir()  # a tiny set may not use every unknown word: no empty class folders
+
+    for split, list_name in LIST_FILES.items():
+        rels = sorted(rel for voice_hash, rels in files.items() if splits[voice_hash] == split for rel in rels)
+        (out / list_name).write_text("".join(f"{rel}\n" for rel in rels))
+    manifest = {"settings": settings.identity(), "engines": engines,
+                "voices": [dict(asdict(v), hash=v.hash, split=split) for v, split in voice_splits],
+                "note": "generated speech: accuracy on it ranks models, it does not predict accuracy on people"}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    (out / MARKER).write_text(json.dumps(settings.identity(), sort_keys=True) + "\n")
+    (out / IN_PROGRESS).unlink()
+    return out
+
+
+def _consume(results, tasks, files: dict[str, list[str]], bar) -> None:
+    for (_, voice), written in zip(tasks, results):
+        files[voice.hash] = written
+        bar.update(len(written))
+
+
+def is_complete(folder: Path, settings: SynthSettings) -> bool:
+    """True when ``folder`` holds a finished generation with these settings."""
+    marker = folder / MARKER
+    return marker.is_file() and json.loads(marker.read_text()) == json.loads(
+        json.dumps(settings.identity(), sort_keys=True))
+
+
+def default_dataset_dir() -> Path:
+    """``$KWS_NAS_DATA_DIR`` or ``<repo>/data/speech_commands_synth`` (git-ignored)."""
+    env = os.environ.get("KWS_NAS_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data" / "speech_commands_synth"
+
+
+def ensure_default_dataset(settings: SynthSettings = SynthSettings(), progress: bool = True) -> Path:
+    """The default generated dataset: made on first use, reused after (concurrent callers wait)."""
+    folder = default_dataset_dir()
+    if is_complete(folder, settings):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two search workers starting together generate it once
+        if not is_complete(folder, settings):
+            logger.info("generating the default dataset into %s (first use only)", folder)
+            generate(folder, settings, progress)
+    return folder

@@ -1,0 +1,236 @@
+"""Full-int8 TFLite conversion of a trained torch candidate, and the two interpreters that run it.
+
+Path (pinned): torch ``nn.Sequential`` → `from_torch` (numpy layer list, batch norm folded) →
+`tf_graph` (a batch-1 ``tf.function``) → ``tf.lite.TFLiteConverter`` (TensorFlow 2.21) with a
+representative dataset of training features. Why this path rather than litert-torch's PT2E quantizer:
+the graph is ours, so recurrent layers are unrolled into FULLY_CONNECTED + LOGISTIC/TANH + MUL/ADD/SUB
+(ops TFLite Micro and our firmware run) instead of fused LSTM/GRU kernels, the union of ops over all
+seven architectures stays at 13, and no second torch export stack has to track torch 2.13.
+
+Quantization: int8 activations; CONV_2D and DEPTHWISE_CONV_2D weights per channel; FULLY_CONNECTED
+weights per tensor (TFLite Micro keeps per-channel multipliers per *node*, and an unrolled recurrent
+layer reuses one weight matrix in T nodes, so per-channel FC would cost T × 8 × H bytes of arena per
+gate; per-tensor is also CMSIS-NN's ``arm_fully_connected_s8`` convention). The input is pinned to the
+front end's int8 MFCC (scale 2**-int8_frac_bits, zero point 0) with a FakeQuant op, so the board feeds
+its features unchanged. The output is int8 logits (no softmax: argmax does not need it).
+After conversion, identical weight buffers are merged (the converter copies a biased FC's weights
+per use) and tensor names are stripped: both only shrink flash.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from nas.data.frontend_config import FrontEndConfig
+from nas.export.from_torch import ConversionError, torch_to_ir
+
+# Every op an int8 kws-nas model may contain (the firmware implements exactly these).
+ALLOWED_OPS = frozenset({
+    "RESHAPE", "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "PAD",
+    "UNPACK", "PACK", "ADD", "SUB", "MUL", "LOGISTIC", "TANH",
+})
+REPRESENTATIVE_SAMPLES = 300
+TFLM_HOST_ARENA = 8 << 20  # generous on the host; deploy_footprint measures what a board needs
+
+
+def input_range(frontend: FrontEndConfig) -> tuple[float, float]:
+    """The float range of the front end's int8 features: [-128, 127] / 2**frac_bits."""
+    scale = 2.0 ** -frontend.int8_frac_bits
+    return -128 * scale, 127 * scale
+
+
+def quantize_features(features, frontend: FrontEndConfig) -> np.ndarray:
+    """float features (already on the int8 grid) → the int8 tensor the board feeds the model."""
+    values = np.asarray(features, dtype=np.float32) * 2.0 ** frontend.int8_frac_bits
+    return np.clip(np.round(values), -128, 127).astype(np.int8)
+
+
+def _converter_error(err: Exception, arch: str) -> ConversionError:
+    text = str(err)
+    ops = sorted(set(re.findall(r"'(tf\.[A-Za-z0-9_]+)'", text)))
+    what = f"op(s) {', '.join(ops)}" if ops else "the graph"
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return ConversionError(f"{arch}: the TFLite converter refused {what}: {first}")
+
+
+def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray, arch: str = "model") -> bytes:
+    """A `graph_ir` layer list → full-int8 .tflite bytes, checked against `ALLOWED_OPS`."""
+    import tensorflow as tf
+
+    from nas.export import tf_graph
+
+    fn = tf_graph.concrete_function(layers, frontend.input_shape, input_range(frontend))
+    samples = np.asarray(representative, dtype=np.float32)[:REPRESENTATIVE_SAMPLES]
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([s[None]] for s in samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True  # see module doc
+    try:
+        model = converter.convert()
+    except Exception as err:  # the converter raises ConverterError, ValueError, ... with its own text
+        raise _converter_error(err, arch) from None
+    model = _shrink(model)
+    check_int8_model(model, frontend, arch)
+    return model
+
+
+def convert(model, frontend: FrontEndConfig, representative: np.ndarray, arch: str = "model") -> bytes:
+    """A trained torch model (from `nas.spaces.build_model`) → full-int8 .tflite bytes."""
+    return convert_layers(torch_to_ir(model, frontend.input_shape, arch), frontend, representative, arch)
+
+
+def _shrink(model: bytes) -> bytes:
+    """Merge byte-identical constant buffers and drop tensor names and signatures."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    obj = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
+    first_of: dict[bytes, int] = {}
+    remap = {}
+    for index, buf in enumerate(obj.buffers):
+        if buf.data is None or len(buf.data) == 0:
+            continue
+        key = bytes(buf.data)
+        remap[index] = first_of.setdefault(key, index)
+    for graph in obj.subgraphs:
+        for tensor in graph.tensors:
+            if remap.get(tensor.buffer, tensor.buffer) != tensor.buffer:
+                obj.buffers[tensor.buffer].data = None
+                tensor.buffer = remap[tensor.buffer]
+    flatbuffer_utils.strip_strings(obj)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(obj))
+
+
+def _names():
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    ops = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    return schema, ops, types
+
+
+def op_set(model: bytes) -> Counter:
+    """Counts of (op name, input dtypes, output dtypes) in a .tflite; absent optional inputs are skipped."""
+    schema, ops, types = _names()
+    obj = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    counts: Counter = Counter()
+    for graph in obj.subgraphs:
+        for op in graph.operators:
+            code = obj.operatorCodes[op.opcodeIndex]
+            name = ops[max(code.builtinCode, code.deprecatedBuiltinCode)]
+            ins = tuple(types[graph.tensors[i].type] for i in op.inputs if i >= 0)
+            outs = tuple(types[graph.tensors[i].type] for i in op.outputs)
+            counts[(name, ins, outs)] += 1
+    return counts
+
+
+def io_quantization(model: bytes) -> dict:
+    """dtype, scale and zero point of the (single) input and output tensors."""
+    schema, _, types = _names()
+    obj = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    graph = obj.subgraphs[0]
+
+    def describe(index: int) -> dict:
+        tensor = graph.tensors[index]
+        q = tensor.quantization
+        return {"dtype": types[tensor.type], "shape": [int(d) for d in tensor.shape],
+                "scale": float(q.scale[0]), "zero_point": int(q.zeroPoint[0])}
+
+    return {"input": describe(graph.inputs[0]), "output": describe(graph.outputs[0])}
+
+
+def check_int8_model(model: bytes, frontend: FrontEndConfig, arch: str = "model") -> None:
+    """ConversionError unless every op is allowed and int8, and the input matches the front end."""
+    for (name, ins, outs) in op_set(model):
+        if name not in ALLOWED_OPS:
+            raise ConversionError(f"{arch}: the int8 model contains op {name}, which the firmware does not "
+                                  f"run; expected only {sorted(ALLOWED_OPS)}")
+        if any(t not in ("int8", "int32") for t in ins + outs) or any(t != "int8" for t in outs):
+            raise ConversionError(f"{arch}: op {name} is not full int8 (inputs {ins}, outputs {outs})")
+    io = io_quantization(model)
+    want = 2.0 ** -frontend.int8_frac_bits
+    got = io["input"]
+    if got["dtype"] != "int8" or got["zero_point"] != 0 or not np.isclose(got["scale"], want, rtol=1e-6):
+        raise ConversionError(f"{arch}: int8 input has scale {got['scale']} zero point {got['zero_point']}; "
+                              f"the front end needs scale {want} zero point 0")
+
+
+def run_tflm(model: bytes, inputs: np.ndarray) -> np.ndarray:
+    """int8 outputs [N, classes] from the TFLite Micro host interpreter (the firmware's oracle)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=TFLM_HOST_ARENA)
+    outputs = []
+    for x in inputs:
+        interpreter.set_input(x[None], 0)
+        interpreter.invoke()
+        outputs.append(interpreter.get_output(0).reshape(-1).copy())
+    return np.stack(outputs)
+
+
+def run_tflite(model: bytes, inputs: np.ndarray) -> np.ndarray:
+    """int8 outputs [N, classes] from TensorFlow Lite's reference kernels."""
+    import warnings
+
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(
+            model_content=model, experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    outputs = []
+    for x in inputs:
+        interpreter.set_tensor(inp, x[None])
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(out).reshape(-1).copy())
+    return np.stack(outputs)
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Collects what C++ writes to file descriptor 2 (print_allocations has no other output)."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        box: dict[str, str] = {}
+        try:
+            yield box
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            box["text"] = sink.read().decode(errors="replace")
+
+
+def deploy_footprint(tflite_path: str | Path) -> dict:
+    """Flash and RAM a TFLite Micro deployment needs for a .tflite file.
+
+    Returns ``flash_bytes`` (the model's size: it is linked in as a const array), ``arena_bytes``
+    (TFLite Micro's recorded arena total: planned activations plus interpreter bookkeeping, which for
+    unrolled recurrent models is most of it) and ``activation_bytes`` (the planned tensors alone).
+    """
+    from tflite_micro.python.tflite_micro import runtime
+
+    path = Path(tflite_path)
+    model = path.read_bytes()
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=TFLM_HOST_ARENA)
+    with _captured_stderr() as log:
+        interpreter.print_allocations()
+    total = re.search(r"Arena allocation total (\d+) bytes", log["text"])
+    head = re.search(r"Arena allocation head (\d+) bytes", log["text"])
+    if total is None or head is None:
+        raise ConversionError(f"{path}: TFLite Micro printed no arena figures: {log['text'][:200]!r}")
+    return {"flash_bytes": len(model), "arena_bytes": int(total.group(1)), "activation_bytes": int(head.group(1))}

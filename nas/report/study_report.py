@@ -1,0 +1,98 @@
+"""Write the results of a study (or of a multirun's many studies) from their storage alone.
+
+One study's folder gets ``trials.csv``, ``summary.md``, ``best.json``, ``pareto.html/png`` and
+``curves.html/png``. A parent folder of several study folders (a multirun) gets ``combined.csv``,
+``summary.md``, ``best.json`` and ``pareto.html/png`` across architectures and budget classes.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+from nas.report import figures, tables
+from nas.search.study import MARKER, load_study, read_marker, write_json_atomic, write_text_atomic
+
+log = logging.getLogger("nas.report")
+
+REFERENCE_CSV = Path(__file__).resolve().parents[2] / "results" / "reference" / "hello_edge.csv"
+CURVES_OF_BEST = 5  # training curves drawn for this many best trials
+
+
+def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataFrame:
+    """Rewrite all tables and figures of one study's folder; returns its trials table."""
+    results_dir = Path(results_dir)
+    df = tables.trials_frame(study)
+    _write_csv(df, results_dir / "trials.csv")
+    dataset = study.user_attrs.get("dataset", "unrecorded dataset")
+    title = f"{study.study_name}: {study.user_attrs.get('search_space', '')} under the {study.user_attrs.get('constraints', '')} budget"
+    write_text_atomic(results_dir / "summary.md", tables.summary_markdown(df, title, dataset))
+    write_json_atomic(results_dir / "best.json", tables.best_json(df, _candidates(study), dataset, {}))
+    arch = study.user_attrs.get("search_space", "")
+    reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
+    limits = study.user_attrs.get("limits", {})
+    figures.write_figure(figures.pareto_figure(df, reference, f"{title} (accuracy on {dataset})", limits), results_dir / "pareto")
+    histories = _best_histories(study, df)
+    if histories:
+        figures.write_figure(figures.curves_figure(histories, f"{study.study_name}: training curves of the best trials"), results_dir / "curves")
+    return df
+
+
+def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> pd.DataFrame:
+    """One table and figure across the study folders directly under ``parent``."""
+    parent = Path(parent)
+    frames, candidates, prefix, datasets = [], {}, {}, set()
+    for folder in study_folders(parent):
+        study = load_study(read_marker(folder))
+        df = write_study_report(folder, study) if rebuild_studies else tables.trials_frame(study)
+        frames.append(df)
+        candidates.update(_candidates(study))
+        prefix[study.study_name] = f"{folder.name}/"
+        datasets.add(study.user_attrs.get("dataset", "unrecorded dataset"))
+    if not frames:
+        return pd.DataFrame(columns=tables.COLUMNS)
+    df = pd.concat(frames, ignore_index=True).sort_values(["study", "number"], kind="stable").reset_index(drop=True)
+    dataset = "; ".join(sorted(datasets))
+    _write_csv(df, parent / "combined.csv")
+    write_text_atomic(parent / "summary.md", tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset))
+    write_json_atomic(parent / "best.json", tables.best_json(df, candidates, dataset, prefix))
+    fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class (accuracy on {dataset})")
+    figures.write_figure(fig, parent / "pareto")
+    return df
+
+
+def study_folders(parent: Path) -> list[Path]:
+    return sorted(p for p in Path(parent).iterdir() if (p / MARKER).is_file())
+
+
+def load_reference(arch: str | None = None, budget_class: str | None = None, path: Path = REFERENCE_CSV) -> pd.DataFrame:
+    """Hello Edge's published points (columns arch, budget_class, accuracy 0..1, memory_bytes, ops, label)."""
+    columns = ["arch", "budget_class", "accuracy", "memory_bytes", "ops", "label"]
+    if not Path(path).is_file():
+        log.warning("no reference points: %s is missing", path)
+        return pd.DataFrame(columns=columns)
+    ref = pd.read_csv(path)
+    if arch:
+        ref = ref[ref["arch"] == arch]
+    if budget_class:
+        ref = ref[ref["budget_class"] == budget_class]
+    ref = ref.assign(label=[f"HE {a} {c}" for a, c in zip(ref["arch"], ref["budget_class"])])
+    return ref[columns].reset_index(drop=True)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    write_text_atomic(path, df.to_csv(index=False, float_format="%.6g"))
+
+
+def _candidates(study: optuna.Study) -> dict[tuple[str, int], dict]:
+    return {(study.study_name, t.number): t.user_attrs["candidate"]
+            for t in study.get_trials(deepcopy=False) if "candidate" in t.user_attrs}
+
+
+def _best_histories(study: optuna.Study, df: pd.DataFrame) -> dict[str, list[dict]]:
+    done = tables.completed_feasible(df).sort_values(["val_acc", "memory_bytes"], ascending=[False, True], kind="stable")
+    numbers = list(done["number"].head(CURVES_OF_BEST))
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    return {f"trial {n}": by_number[n].user_attrs["history"] for n in numbers if by_number[n].user_attrs.get("history")}

@@ -1,0 +1,50 @@
+"""Feature sets for the trials of one search, held in memory per front end.
+
+``nas.data.cache.load_features`` keeps extracted features on disk (keyed by dataset and front-end
+fingerprints); this adds an in-process memo so consecutive trials with the same front end reuse the
+same tensors instead of reloading them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nas.errors import ConfigError
+
+
+def dataset_root(data_conf) -> Path:
+    """The dataset folder named by a DataConf: ``synth`` generates the default set on first use."""
+    if data_conf.kind == "synth":
+        if data_conf.root:
+            return Path(data_conf.root)
+        from nas.data.synth import ensure_default_dataset
+
+        return Path(ensure_default_dataset())
+    if data_conf.kind == "folder":
+        return Path(data_conf.root)
+    raise ConfigError(f"data.kind: expected 'synth' or 'folder', got {data_conf.kind!r}")
+
+
+class CachedFeatures:
+    """FeatureSets of one dataset, loaded once per (front end, split).
+
+    Args:
+        root: dataset folder (Speech Commands layout).
+        augment_copies: augmented copies of the training split (``load_features`` caches them).
+        seed: augmentation seed.
+        cache_dir: None: the cache module's default folder.
+    """
+
+    def __init__(self, root: Path, augment_copies: int = 0, seed: int = 0, cache_dir: str | None = None):
+        self.root, self.augment_copies, self.seed, self.cache_dir = Path(root), augment_copies, seed, cache_dir
+        self._memo: dict[tuple[str, str], object] = {}
+
+    def split(self, frontend, split: str):
+        from nas.data.cache import load_features
+
+        key = (frontend.fingerprint(), split)
+        if key not in self._memo:
+            copies = self.augment_copies if split == "train" else 0
+            self._memo[key] = load_features(
+                self.root, frontend, split, augment_copies=copies, seed=self.seed, cache_dir=self.cache_dir
+            )
+        return self._memo[key]

@@ -1,0 +1,223 @@
+"""Run one study from a composed config: the body of `kws-nas search` (and of each multirun cell).
+
+The study stops when ``trials`` trained trials have finished across all its workers (a rerun of the
+same command resumes and only runs what is missing), when this worker's ``timeout`` passes, or with a
+BudgetError when ``max_rejected_in_a_row`` samples in a row were infeasible and none was ever feasible.
+The results folder's tables and figures are rewritten at the end, also after an error or Ctrl-C.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+from omegaconf import DictConfig, OmegaConf
+
+from nas.errors import BudgetError, ConfigError
+from nas.search import study as study_mod
+from nas.search.objective import ListSource, SpaceSource, TrialRunner
+from nas.search.pruning import DominanceMedianPruner
+
+log = logging.getLogger("nas.search")
+
+
+@dataclass
+class SearchOutcome:
+    study_name: str
+    results_dir: Path
+    finished: int  # trials counted toward ``trials``
+    rejected: int  # infeasible samples of this run
+
+
+class SearchMonitor:
+    """Optuna callback: progress bar, stopping at the trial budget, and the infeasible-streak guard."""
+
+    def __init__(self, target: int, max_rejected_in_a_row: int, show_progress: bool, initial: int):
+        from tqdm.auto import tqdm
+
+        self.target, self.max_rejected = target, max_rejected_in_a_row
+        self.rejected_in_a_row = 0
+        self.rejected = 0
+        self.best_acc: float | None = None
+        self.bar = tqdm(total=target, initial=min(initial, target), desc="trials", unit="trial", disable=not show_progress)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if study_mod.is_infeasible(trial) and trial.state == optuna.trial.TrialState.COMPLETE:
+            self.rejected += 1
+            self.rejected_in_a_row += 1
+        else:
+            self.rejected_in_a_row = 0
+        finished, running = study_mod.budget_used(study)
+        feasible_accs = [t.values[0] for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                         if not study_mod.is_infeasible(t)]
+        self.best_acc = max(feasible_accs) if feasible_accs else None
+        self.bar.n = min(finished, self.target)
+        self.bar.set_postfix(best_val_acc="-" if self.best_acc is None else f"{self.best_acc:.3f}", rejected=self.rejected)
+        self.bar.refresh()
+        # Other workers' RUNNING trials will finish too: stop when they would fill the budget.
+        if finished + running >= self.target:
+            study.stop()
+        if self.rejected_in_a_row >= self.max_rejected:
+            study.stop()
+            if self.best_acc is None:
+                raise BudgetError(
+                    f"{self.rejected_in_a_row} candidates in a row violated the budget of study {study.study_name!r} "
+                    f"and none so far fitted (closest: {closest_miss(study)}): the budget is too small for this "
+                    f"search space; choose a larger constraints class or narrow the space"
+                )
+            log.warning("%d infeasible samples in a row: stopping the search", self.rejected_in_a_row)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def closest_miss(study: optuna.Study) -> str:
+    """The infeasible trial with the smallest total violation, as 'name +value' text."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.constraints]
+    if not trials:
+        return "no trial recorded"
+    best = min(trials, key=lambda t: sum(max(v, 0.0) for v in t.constraints.values()))
+    return ", ".join(f"{k} {v:+g}" for k, v in best.constraints.items())
+
+
+def run_search(cfg: DictConfig) -> SearchOutcome:
+    """Run (or resume) the study described by ``cfg`` and write its results folder."""
+    from nas.report.study_report import write_study_report
+
+    place = study_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
+    study_mod.check_results_dir(place)  # before anything is written there
+    if cfg.storage is None:
+        place.results_dir.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
+    storage = study_mod.open_storage(place.storage_url, cfg.heartbeat_interval, cfg.grace_period, cfg.max_retry)
+    study_mod.claim_results_dir(place)
+    parts = build_parts(cfg)
+    directions = study_mod.DIRECTIONS_OPS
+    n_grid = len(parts["source"].candidates) if isinstance(parts["source"], ListSource) else 0
+    sampler = study_mod.make_sampler(cfg.sampler, cfg.seed, n_grid)
+    study = study_mod.open_study(place, sampler, directions, storage)
+    study.set_metric_names(study_mod.OBJECTIVE_NAMES_LATENCY if parts["probe"] else study_mod.OBJECTIVE_NAMES_OPS)
+    study.set_user_attr("search_space", _choice(cfg, "search_space"))
+    study.set_user_attr("constraints", _choice(cfg, "constraints"))
+    study.set_user_attr("board", cfg.board.name)
+    study.set_user_attr("dataset", parts["dataset"])
+    if hasattr(parts["budget"], "max_ops"):
+        study.set_user_attr("limits", {"memory_bytes": parts["budget"].max_memory_bytes, "ops": parts["budget"].max_ops})
+
+    target = n_grid if n_grid else cfg.trials
+    finished, _ = study_mod.budget_used(study)
+    monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, cfg.progress, finished)
+    runner = TrialRunner(
+        parts["source"], parts["estimate"], parts["budget"], parts["features"], parts["train_config"],
+        place.results_dir, parts["pruner"], parts["probe"],
+    )
+    if finished >= target:
+        log.info("study %s already has %d of %d trials: nothing to run", place.name, finished, target)
+    try:
+        if finished < target:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            with logging_redirect_tqdm():
+                study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
+    finally:
+        monitor.close()
+        if parts["probe"] is not None and hasattr(parts["probe"], "close"):
+            parts["probe"].close()
+        write_study_report(place.results_dir, study)
+    finished, _ = study_mod.budget_used(study)
+    return SearchOutcome(place.name, place.results_dir, finished, monitor.rejected)
+
+
+def build_parts(cfg: DictConfig) -> dict:
+    """Everything a TrialRunner needs, built (and validated) before the first trial."""
+    from nas.cost import estimate
+    from nas.search.features import CachedFeatures, dataset_root
+    from nas.train import TrainConfig
+
+    space = instantiate_space(cfg.search_space, _choice(cfg, "search_space"))
+    budget = instantiate_budget(cfg.constraints, _choice(cfg, "constraints"))
+    train_config = TrainConfig.from_dict(OmegaConf.to_container(cfg.train, resolve=True))
+    if cfg.sampler.name == "grid":
+        source = ListSource(grid_candidates(space.arch, cfg.sampler.specs))
+    else:
+        source = SpaceSource(space)
+    probe = None
+    if cfg.board.name != "none":
+        if cfg.board.probe is None:
+            raise ConfigError(f"board {cfg.board.name!r}: no probe configured (board.probe._target_)")
+        from hydra.utils import instantiate
+
+        probe = instantiate(cfg.board.probe)
+    pruner = DominanceMedianPruner(cfg.pruner.warmup_epochs, cfg.pruner.min_peers) if cfg.pruner.enabled else None
+    root = dataset_root(cfg.data)
+    features = CachedFeatures(root, cfg.data.augment_copies, cfg.seed, cfg.data.cache_dir)
+    dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
+                           if cfg.data.kind == "synth" else "")
+    return {"source": source, "estimate": estimate, "budget": budget, "train_config": train_config,
+            "features": features, "pruner": pruner, "probe": probe, "dataset": dataset}
+
+
+def grid_candidates(arch: str, specs) -> list:
+    """The grid sampler's candidates: ``specs`` (model_size_info lists, or dicts with
+    ``model_size_info`` and optional ``frontend``), or Hello Edge's published points of ``arch``."""
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.spaces import candidate_from_model_size_info, hello_edge_candidates
+
+    if specs is None:
+        return [candidate for _, candidate in hello_edge_candidates(arch)]
+    candidates = []
+    for i, spec in enumerate(OmegaConf.to_container(specs, resolve=True) if not isinstance(specs, list) else specs):
+        if isinstance(spec, dict):
+            frontend = FrontEndConfig.from_dict(spec.get("frontend", {}))
+            candidates.append(candidate_from_model_size_info(arch, spec["model_size_info"], frontend))
+        elif isinstance(spec, list):
+            candidates.append(candidate_from_model_size_info(arch, spec))
+        else:
+            raise ConfigError(f"sampler.specs[{i}]: expected a model_size_info list, got {spec!r}")
+    if not candidates:
+        raise ConfigError("sampler.specs: the grid is empty")
+    return candidates
+
+
+def instantiate_budget(budget_cfg: DictConfig, name: str):
+    """The Budget (or BoardProfile) of the composed ``constraints`` group."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    from nas.cost.budget import BoardProfile, Budget
+
+    try:
+        budget = instantiate(budget_cfg, _convert_="all")
+    except InstantiationException as err:
+        cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else err
+        raise ConfigError(f"constraints={name}: {cause}") from None
+    if not isinstance(budget, (Budget, BoardProfile)):
+        raise ConfigError(f"constraints={name}: _target_ must build a nas.cost.budget.Budget or BoardProfile")
+    return budget
+
+
+def instantiate_space(space_cfg: DictConfig, name: str):
+    """The SearchSpace of the composed ``search_space`` group (its ``_target_`` and ranges)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    from nas.spaces import SearchSpace
+
+    try:
+        space = instantiate(space_cfg, _convert_="all")
+    except InstantiationException as err:
+        cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else err
+        raise ConfigError(f"search_space={name}: {cause}") from None
+    if not isinstance(space, SearchSpace):
+        raise ConfigError(f"search_space={name}: _target_ must build a nas.spaces.SearchSpace, got {type(space).__name__}")
+    return space
+
+
+def _choice(cfg: DictConfig, group: str) -> str:
+    """The selected member of a config group (e.g. 'ds_cnn'), from Hydra's runtime choices."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return HydraConfig.get().runtime.choices[group]
+    raise ConfigError(f"{group}: composed without Hydra's runtime choices")

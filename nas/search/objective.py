@@ -1,0 +1,229 @@
+"""One trial of the search as an explicit state machine.
+
+    SAMPLE → COST → CONSTRAIN ─ infeasible → (record costs, never train) → DONE
+                              └ feasible → FEATURES → TRAIN → TEST → MEASURE → ARTIFACTS → DONE
+
+Like ``optuna.study._optimize._run_trial``, outcomes are states: ``optuna.TrialPruned`` from the
+per-epoch check → PRUNED; any other exception → FAIL with ``fail_reason`` = "<stage>: <error>" stored on
+the trial (``study.optimize(catch=(Exception,))`` then goes on with the next trial). The stage reached
+is stored as ``stage`` while the trial runs, so a trial killed with its worker says where it died.
+
+Everything a report needs is stored on the trial (user attributes), so the storage alone rebuilds every
+table; files under ``<results>/trials/<number>/`` (``model.pt``, ``history.json``) are written atomically.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import optuna
+
+from nas.search.pruning import CURVE_ATTR, DominanceMedianPruner
+from nas.search.study import GRID_PARAM, write_json_atomic
+
+log = logging.getLogger("nas.search")
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial (several may share a study)
+COST_KEYS = ("params", "memory_hello_edge_bytes", "memory_deploy_bytes", "macs", "ops")
+
+
+class Stage(str, Enum):
+    SAMPLE = "sample"
+    COST = "cost"
+    CONSTRAIN = "constrain"
+    FEATURES = "features"
+    TRAIN = "train"
+    TEST = "test"
+    MEASURE = "measure"
+    ARTIFACTS = "artifacts"
+    DONE = "done"
+
+
+class CandidateSource(Protocol):
+    """Proposes the candidate of a trial (all ``suggest_*`` calls happen here)."""
+
+    def propose(self, trial: optuna.Trial) -> Any: ...
+
+
+class SpaceSource:
+    """Candidates sampled from a search space (``nas.spaces.SearchSpace``)."""
+
+    def __init__(self, space):
+        self.space = space
+
+    def propose(self, trial: optuna.Trial) -> Any:
+        return self.space.sample(trial)
+
+
+class ListSource:
+    """A fixed list of candidates, one per grid index (the ``grid`` sampler replays them exactly)."""
+
+    def __init__(self, candidates: Sequence[Any]):
+        self.candidates = list(candidates)
+
+    def propose(self, trial: optuna.Trial) -> Any:
+        return self.candidates[trial.suggest_categorical(GRID_PARAM, list(range(len(self.candidates))))]
+
+
+class FeatureProvider(Protocol):
+    """Feature sets (``nas.data.cache.FeatureSet``) for a candidate's front end."""
+
+    def split(self, frontend, split: str) -> Any: ...
+
+
+class LatencyProbe(Protocol):
+    """A board hook: latency in milliseconds of a trained candidate (``board=...`` configs build one)."""
+
+    def measure(self, candidate, checkpoint: Path) -> float: ...
+
+
+class TrialRunner:
+    """The objective: ``study.optimize(TrialRunner(...), catch=(Exception,))``.
+
+    Args:
+        source: proposes candidates.
+        estimate: candidate → CostReport (``nas.cost.estimate``).
+        budget: ``nas.cost.budget.Budget`` giving the constraint values (≤ 0 feasible).
+        features: feature sets per front end.
+        train_config: ``nas.train.TrainConfig``.
+        results_dir: the study's folder; artifacts go to ``trials/<number>/``.
+        pruner: None to never prune.
+        probe: a LatencyProbe when a board is configured; the third objective is then latency.
+        on_trained: called after each trained trial (counters in tests, progress in the CLI).
+    """
+
+    def __init__(
+        self,
+        source: CandidateSource,
+        estimate: Callable,
+        budget,
+        features: FeatureProvider,
+        train_config,
+        results_dir: Path,
+        pruner: DominanceMedianPruner | None = None,
+        probe: LatencyProbe | None = None,
+        on_trained: Callable[[int], None] | None = None,
+    ):
+        self.source, self.estimate, self.budget = source, estimate, budget
+        self.features, self.train_config = features, train_config
+        self.results_dir = Path(results_dir)
+        self.pruner, self.probe, self.on_trained = pruner, probe, on_trained
+
+    def __call__(self, trial: optuna.Trial) -> list[float]:
+        try:
+            self._enter(trial, Stage.SAMPLE)
+            trial.set_user_attr("worker", WORKER)
+            candidate = self.source.propose(trial)
+            trial.set_user_attr("candidate", candidate.to_dict())
+            trial.set_user_attr("arch", candidate.arch)
+
+            self._enter(trial, Stage.COST)
+            cost = self.estimate(candidate)
+            costs = {k: float(getattr(cost, k)) for k in COST_KEYS}
+            memory = float(memory_of(self.budget, cost))
+            trial.set_user_attr("cost", costs)
+            trial.set_user_attr("memory_bytes", memory)
+            trial.set_user_attr("ops", costs["ops"])
+
+            self._enter(trial, Stage.CONSTRAIN)
+            constraints = self.budget.constraints(cost)
+            for name, value in constraints.items():
+                trial.set_constraint(name, float(value))
+            feasible = all(v <= 0 for v in constraints.values())
+            trial.set_user_attr("feasible", feasible)
+            if not feasible:
+                # Recorded with its costs so the sampler learns the boundary; never trained.
+                self._enter(trial, Stage.DONE)
+                return [0.0, memory, costs["ops"] if self.probe is None else math.inf]
+
+            return self._train_and_score(trial, candidate, memory, costs)
+        except optuna.TrialPruned:
+            raise
+        except Exception as err:  # KeyboardInterrupt is no trial failure: it stays uncounted
+            stage = trial.user_attrs.get("stage", Stage.SAMPLE.value)
+            trial.set_user_attr("fail_reason", f"{stage}: {type(err).__name__}: {err}"[:2000])
+            raise
+
+    def _train_and_score(self, trial: optuna.Trial, candidate, memory: float, costs: dict) -> list[float]:
+        from nas.spaces import build_model
+        from nas.train import evaluate, train
+
+        self._enter(trial, Stage.FEATURES)
+        train_set = self.features.split(candidate.frontend, "train")
+        val_set = self.features.split(candidate.frontend, "validation")
+
+        self._enter(trial, Stage.TRAIN)
+        model = build_model(candidate)
+        history: list[dict] = []
+        trial.set_user_attr(CURVE_ATTR, [])  # a retried trial inherits its dead predecessor's attributes
+
+        def on_epoch(epoch: int, stats: dict) -> None:
+            history.append({k: float(v) if isinstance(v, (int, float)) else v for k, v in stats.items()})
+            curve = [h["val_acc"] for h in history]
+            trial.set_user_attr("history", history)
+            trial.set_user_attr(CURVE_ATTR, curve)
+            log.info(
+                "trial %d epoch %d: train_acc %.3f val_acc %.3f loss %.3f (%.1fs)",
+                trial.number, epoch, stats["train_acc"], stats["val_acc"], stats["train_loss"], stats["seconds"],
+            )
+            if self.pruner and self.pruner.should_prune(trial.study, trial.number, epoch, stats["val_acc"], memory, costs["ops"]):
+                trial.set_user_attr("pruned_at_epoch", epoch)
+                raise optuna.TrialPruned(f"val_acc {stats['val_acc']:.3f} below cheaper trials' median at epoch {epoch}")
+
+        started = time.perf_counter()
+        try:
+            result = train(model, train_set, val_set, self.train_config, on_epoch=on_epoch)
+        finally:
+            trial.set_user_attr("train_seconds", time.perf_counter() - started)
+            if self.on_trained:
+                self.on_trained(trial.number)
+        trial.set_user_attr("best_val_acc", float(result.best_val_acc))
+        trial.set_user_attr("best_epoch", int(result.best_epoch))
+
+        self._enter(trial, Stage.TEST)
+        test_acc = float(evaluate(model, self.features.split(candidate.frontend, "test"))["accuracy"])
+        trial.set_user_attr("test_acc", test_acc)
+
+        trial_dir = self.results_dir / "trials" / str(trial.number)
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint = trial_dir / "model.pt"
+        _save_checkpoint_atomic(checkpoint, model, candidate, {"trial": trial.number, "val_acc": result.best_val_acc, "test_acc": test_acc})
+        trial.set_user_attr("checkpoint", str(checkpoint.relative_to(self.results_dir)))
+
+        third = costs["ops"]
+        if self.probe is not None:
+            self._enter(trial, Stage.MEASURE)
+            third = float(self.probe.measure(candidate, checkpoint))
+            trial.set_user_attr("latency_ms", third)
+
+        self._enter(trial, Stage.ARTIFACTS)
+        write_json_atomic(trial_dir / "history.json", {
+            "trial": trial.number, "candidate": candidate.to_dict(), "cost": costs, "history": history,
+            "best_val_acc": result.best_val_acc, "best_epoch": result.best_epoch, "test_acc": test_acc,
+        })
+        self._enter(trial, Stage.DONE)
+        return [float(result.best_val_acc), memory, third]
+
+    @staticmethod
+    def _enter(trial: optuna.Trial, stage: Stage) -> None:
+        trial.set_user_attr("stage", stage.value)
+
+
+def memory_of(budget, cost) -> float:
+    """The memory objective: the budget's convention (Hello Edge by default); a board profile
+    limits flash and RAM separately, so its objective is the deployment total."""
+    return budget.memory_of(cost) if hasattr(budget, "memory_of") else cost.memory_deploy_bytes
+
+
+def _save_checkpoint_atomic(path: Path, model, candidate, extra: dict) -> None:
+    from nas.train import save_checkpoint
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_checkpoint(tmp, model, candidate.to_dict(), extra)
+    os.replace(tmp, path)

@@ -1,0 +1,85 @@
+"""Structured-config schema of `kws-nas search`, registered in Hydra's ConfigStore.
+
+The YAML files under ``nas/conf/`` give the values; these dataclasses give the types, so a typo'd key
+or ``trials=many`` fails at composition with a message naming the key. Groups whose content belongs to
+other modules (``search_space``, ``constraints``, ``train``) stay free-form dicts here and are checked by
+their owners (``nas.spaces``, ``nas.cost.budget``, ``nas.train.TrainConfig.from_dict``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class SamplerConf:
+    """Which Optuna sampler proposes candidates (built by ``nas.search.study.make_sampler``)."""
+
+    name: str = "tpe"  # tpe | nsga2 | random | grid
+    n_startup_trials: int = 8  # tpe: random trials before the model kicks in
+    population_size: int = 8  # nsga2: individuals per generation
+    # grid: model_size_info lists to replay exactly; null = Hello Edge's published points of the arch
+    specs: Optional[list[Any]] = None
+
+
+@dataclass
+class DataConf:
+    """Where clips come from; features are cached by ``nas.data.cache.load_features``."""
+
+    kind: str = "synth"  # synth: generated default dataset | folder: a Speech Commands layout at root
+    root: Optional[str] = None  # synth: null = nas.data.synth.ensure_default_dataset()
+    augment_copies: int = 0  # extra augmented copies of the training clips (cached like the rest)
+    cache_dir: Optional[str] = None  # null = the cache module's default
+
+
+@dataclass
+class BoardConf:
+    """Latency measurement for trained feasible trials; ``none`` optimises ops instead of latency.
+
+    ``probe`` is instantiated with ``hydra.utils.instantiate`` and must satisfy
+    ``nas.search.objective.LatencyProbe``.
+    """
+
+    name: str = "none"
+    probe: Optional[Any] = None
+
+
+@dataclass
+class PrunerConf:
+    """Dominance-aware median pruning of weak trials (``nas.search.pruning``)."""
+
+    enabled: bool = True
+    warmup_epochs: int = 2  # never prune before this many epochs
+    min_peers: int = 3  # cheaper finished trials needed before comparing
+
+
+@dataclass
+class SearchConf:
+    """The primary config: one study of one search space under one budget."""
+
+    search_space: dict[str, Any] = field(default_factory=dict)
+    constraints: dict[str, Any] = field(default_factory=dict)
+    sampler: SamplerConf = field(default_factory=SamplerConf)
+    data: DataConf = field(default_factory=DataConf)
+    board: BoardConf = field(default_factory=BoardConf)
+    pruner: PrunerConf = field(default_factory=PrunerConf)
+    train: dict[str, Any] = field(default_factory=dict)
+    trials: int = 24  # trained trials (feasible candidates); infeasible samples do not count
+    timeout: Optional[float] = None  # seconds for this worker; null = no limit
+    seed: int = 0
+    study_name: str = "study"
+    results_dir: str = "results"
+    storage: Optional[str] = None  # null = sqlite:///<results_dir>/<study_name>/study.db
+    heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
+    grace_period: int = 30  # a RUNNING trial silent this long is failed and retried
+    max_retry: int = 2  # retries of a trial whose worker died
+    max_rejected_in_a_row: int = 300  # infeasible samples in a row before giving up (BudgetError)
+    progress: bool = True
+
+
+def register_configs() -> None:
+    """Put the schemas in Hydra's ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    cs.store(name="search_schema", node=SearchConf)

@@ -1,0 +1,132 @@
+"""DS-CNN: a standard conv, then depthwise-separable blocks, SAME padding, average pool, output FC.
+
+Torch structure: AddChannel → [ZeroPad2d] → Conv2d(bias=False) → BatchNorm2d → ReLU, then per block
+[ZeroPad2d] → Conv2d(groups=C, bias=False) → BatchNorm2d → ReLU → Conv2d 1×1(bias=False) →
+BatchNorm2d → ReLU; → AvgPool2d(whole map) → Flatten → Linear(classes). The explicit ZeroPad2d
+reproduces TF's SAME padding with strides (extra row/column after). Batch norm folds into each conv.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from nas.cost import layers as L
+from nas.errors import ConfigError
+from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, _known_fields, register
+from nas.spaces.conv import Conv2dSpec
+from nas.spaces.domains import Draw, IntRange
+
+
+@register
+@dataclass(frozen=True)
+class DsCnnSpec(ArchSpec):
+    arch = "ds_cnn"
+    model_size_info_help = "n, then f kt kf st sf for each of the n layers"
+
+    blocks: tuple[Conv2dSpec, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.blocks, (list, tuple)) or not self.blocks:
+            raise ConfigError(f"ds_cnn spec: blocks must be a non-empty list, got {self.blocks!r}")
+        object.__setattr__(self, "blocks", tuple(self.blocks))
+        for i, block in enumerate(self.blocks, 1):
+            block.check(self.arch, f"layer{i}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DsCnnSpec":
+        blocks = _known_fields(cls, data)["blocks"]
+        if not isinstance(blocks, list):
+            raise ConfigError(f"ds_cnn spec: blocks must be a list, got {blocks!r}")
+        return cls(tuple(Conv2dSpec.from_dict(cls.arch, f"layer{i}", b) for i, b in enumerate(blocks, 1)))
+
+    @classmethod
+    def from_model_size_info(cls, values: Sequence[int]) -> "DsCnnSpec":
+        values = list(values)
+        if not values or isinstance(values[0], bool) or not isinstance(values[0], int) or values[0] <= 0:
+            raise ConfigError(f"ds_cnn: model_size_info must start with a positive layer count n "
+                              f"({cls.model_size_info_help}), got {values[:1]}")
+        v = cls._check_length(values, 1 + 5 * values[0])
+        return cls(tuple(Conv2dSpec(*v[1 + 5 * i:6 + 5 * i]) for i in range(values[0])))
+
+    def to_model_size_info(self) -> list[int]:
+        return [len(self.blocks)] + [x for b in self.blocks for x in b.to_list()]
+
+    def _layers(self, input_shape: tuple[int, int], num_classes: int) -> list[L.Layer]:
+        first = self.blocks[0]
+        out = [L.conv2d("conv1", (*input_shape, 1), first.filters, first.kernel, first.stride, "same",
+                        batch_norm=True)]
+        for i, block in enumerate(self.blocks[1:], 2):
+            out.append(L.depthwise_conv2d(f"dw{i}", out[-1].output_shape, block.kernel, block.stride,
+                                          batch_norm=True))
+            out.append(L.conv2d(f"pw{i}", out[-1].output_shape, block.filters, (1, 1), (1, 1), "same",
+                                batch_norm=True))
+        out.append(L.avg_pool("avg_pool", out[-1].output_shape))
+        out.append(L.dense("fc_out", out[-1].output_shape, num_classes))
+        return out
+
+    def build(self, input_shape: tuple[int, int], num_classes: int = NUM_CLASSES):
+        from torch import nn
+
+        from nas.spaces.modules import AddChannel, same_pad
+
+        shapes = self.layers(input_shape, num_classes)
+        first = self.blocks[0]
+        modules: list[nn.Module] = [
+            AddChannel(), same_pad(input_shape, first.kernel, first.stride),
+            nn.Conv2d(1, first.filters, first.kernel, first.stride, bias=False),
+            nn.BatchNorm2d(first.filters), nn.ReLU(),
+        ]
+        channels, size = first.filters, shapes[0].output_shape[:2]
+        for block in self.blocks[1:]:
+            modules += [
+                same_pad(size, block.kernel, block.stride),
+                nn.Conv2d(channels, channels, block.kernel, block.stride, groups=channels, bias=False),
+                nn.BatchNorm2d(channels), nn.ReLU(),
+                nn.Conv2d(channels, block.filters, 1, bias=False), nn.BatchNorm2d(block.filters), nn.ReLU(),
+            ]
+            size = tuple(L.conv_output_size(n, 1, s, "same") for n, s in zip(size, block.stride))
+            channels = block.filters
+        modules += [nn.AvgPool2d(size), nn.Flatten(), nn.Linear(channels, num_classes)]
+        return nn.Sequential(*modules)
+
+
+class DsCnnSpace(SearchSpace):
+    """n_layers blocks; block 1 is the standard conv (its own kernel/stride ranges), blocks 2..n are
+    depthwise-separable (``layer{i}_filters``, ``layer{i}_kernel_t`` ... each capped by the map size)."""
+
+    arch = "ds_cnn"
+
+    def __init__(self, frontend: dict, n_layers: dict, filters: dict, first_kernel_t: dict,
+                 first_kernel_f: dict, first_stride_t: dict, first_stride_f: dict, kernel_t: dict,
+                 kernel_f: dict, stride_t: dict, stride_f: dict) -> None:
+        super().__init__(frontend)
+        p = IntRange.parse
+        self.n_layers = p("ds_cnn.n_layers", n_layers)
+        self.filters = p("ds_cnn.filters", filters)
+        self.first = (p("ds_cnn.first_kernel_t", first_kernel_t), p("ds_cnn.first_kernel_f", first_kernel_f),
+                      p("ds_cnn.first_stride_t", first_stride_t), p("ds_cnn.first_stride_f", first_stride_f))
+        self.rest = (p("ds_cnn.kernel_t", kernel_t), p("ds_cnn.kernel_f", kernel_f),
+                     p("ds_cnn.stride_t", stride_t), p("ds_cnn.stride_f", stride_f))
+
+    def sample_spec(self, draw: Draw, input_shape: tuple[int, int]) -> DsCnnSpec:
+        t, f = input_shape
+        blocks = []
+        for i in range(1, draw.int("n_layers", self.n_layers) + 1):
+            kt, kf, st, sf = self.first if i == 1 else self.rest
+            block = Conv2dSpec(
+                draw.int(f"layer{i}_filters", self.filters),
+                draw.int(f"layer{i}_kernel_t", kt, cap=t),
+                draw.int(f"layer{i}_kernel_f", kf, cap=f),
+                draw.int(f"layer{i}_stride_t", st),
+                draw.int(f"layer{i}_stride_f", sf),
+            )
+            t = L.conv_output_size(t, block.kernel_t, block.stride_t, "same")
+            f = L.conv_output_size(f, block.kernel_f, block.stride_f, "same")
+            blocks.append(block)
+        return DsCnnSpec(tuple(blocks))
+
+    def spec_params(self, spec: DsCnnSpec) -> dict[str, Any]:
+        params: dict[str, Any] = {"n_layers": len(spec.blocks)}
+        for i, block in enumerate(spec.blocks, 1):
+            params.update({f"layer{i}_{k}": v for k, v in vars(block).items()})
+        return params

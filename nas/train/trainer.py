@@ -1,0 +1,296 @@
+"""CPU training loop for one candidate on in-memory features.
+
+The whole feature set is one tensor; batches are index permutations of it (no DataLoader, no
+workers): on two cores the model, not data loading, must have the CPU. Augmentation happens in
+feature space on the batch (time shift, SpecAugment-style masks), so it costs a few tensor ops.
+
+Learning rate: Hello Edge (ML-KWS-for-MCU train_commands.txt) trains with Adam at
+5e-4 → 1e-4 → 2e-5 over three equal phases of steps. ``schedule="step"`` (the default) reproduces
+that over ``epochs``; ``"cosine"`` anneals smoothly from the first to the last value, which suits
+searches that stop early; ``"constant"`` keeps the first.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable, Protocol
+
+import torch
+from torch import nn
+
+from nas.errors import ConfigError
+
+SCHEDULES = ("step", "cosine", "constant")
+
+
+class FeatureBatch(Protocol):
+    """What the trainer needs of a feature set (nas.data.cache.FeatureSet satisfies it)."""
+
+    features: torch.Tensor  # float32 [N, T, F]
+    labels: torch.Tensor  # int64 [N]
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; ``epoch`` says when (1-based)."""
+
+    def __init__(self, epoch: int, step: int):
+        super().__init__(f"training diverged: non-finite loss in epoch {epoch} (step {step})")
+        self.epoch = epoch
+        self.step = step
+
+
+@dataclass
+class TrainConfig:
+    """How to train one candidate. Defaults follow Hello Edge (batch 100, Adam, 3-phase lr)."""
+
+    epochs: int = 30
+    batch_size: int = 100
+    lr_phases: tuple[float, ...] = (5e-4, 1e-4, 2e-5)
+    schedule: str = "step"
+    weight_decay: float = 0.0
+    early_stopping_patience: int | None = 8  # epochs without a better val acc; None: never stop
+    seed: int = 0
+    label_smoothing: float = 0.0
+    time_shift_frames: int = 0  # each clip shifted by a uniform integer in [-k, k] frames
+    time_mask_frames: int = 0  # one time mask per clip, width uniform in [0, k]
+    freq_mask_bins: int = 0  # one coefficient mask per clip, width uniform in [0, k]
+    num_threads: int | None = None  # torch intra-op threads while training; None: leave as is
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        self.lr_phases = tuple(float(v) for v in self.lr_phases)
+        if self.epochs < 1 or self.batch_size < 2 or self.eval_batch_size < 1:
+            raise ConfigError(
+                f"train: need epochs >= 1, batch_size >= 2, eval_batch_size >= 1; got "
+                f"{self.epochs}, {self.batch_size}, {self.eval_batch_size}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"train: schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not self.lr_phases or any(not v > 0 for v in self.lr_phases):
+            raise ConfigError(f"train: lr_phases must be positive numbers, got {self.lr_phases}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"train: label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        for name in ("time_shift_frames", "time_mask_frames", "freq_mask_bins", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train: {name} must be >= 0, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["lr_phases"] = list(self.lr_phases)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"train: unknown keys {unknown}; expected some of {sorted(known)}")
+        return cls(**data)
+
+    def lr_at(self, step: int, total_steps: int) -> float:
+        """Learning rate for optimiser step ``step`` of ``total_steps``."""
+        first, last = self.lr_phases[0], self.lr_phases[-1]
+        progress = min(step / max(total_steps, 1), 1.0)
+        if self.schedule == "step":
+            return self.lr_phases[min(int(progress * len(self.lr_phases)), len(self.lr_phases) - 1)]
+        if self.schedule == "cosine":
+            return last + 0.5 * (first - last) * (1 + math.cos(math.pi * progress))
+        return first
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced; the model itself ends holding ``best_state_dict``."""
+
+    history: list[dict] = field(default_factory=list)
+    best_val_acc: float = 0.0
+    best_epoch: int = 0
+    best_state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
+    stopped_early: bool = False
+    train_samples_per_s: float = 0.0
+
+
+class FeatureAugmenter:
+    """Batched feature-space augmentation drawn from one seeded generator."""
+
+    def __init__(self, config: TrainConfig, fill: torch.Tensor, generator: torch.Generator):
+        self.config = config
+        self.fill = fill  # [F]: per-coefficient training mean, a neutral value for masked cells
+        self.generator = generator
+
+    @property
+    def active(self) -> bool:
+        c = self.config
+        return bool(c.time_shift_frames or c.time_mask_frames or c.freq_mask_bins)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        c, g = self.config, self.generator
+        batch, frames, coeffs = x.shape
+        if c.time_shift_frames:
+            shift = torch.randint(-c.time_shift_frames, c.time_shift_frames + 1, (batch, 1), generator=g)
+            # Edge frames are repeated rather than zero-filled: zero is not silence in MFCC space.
+            src = (torch.arange(frames).unsqueeze(0) - shift).clamp_(0, frames - 1)
+            x = torch.gather(x, 1, src.unsqueeze(-1).expand(batch, frames, coeffs))
+        mask = torch.zeros(batch, frames, coeffs, dtype=torch.bool)
+        if c.time_mask_frames:
+            mask |= self._band(batch, frames, c.time_mask_frames).unsqueeze(2)
+        if c.freq_mask_bins:
+            mask |= self._band(batch, coeffs, c.freq_mask_bins).unsqueeze(1)
+        if c.time_mask_frames or c.freq_mask_bins:
+            x = torch.where(mask, self.fill, x)
+        return x
+
+    def _band(self, batch: int, length: int, max_width: int) -> torch.Tensor:
+        """[batch, length] bool: one random band of width 0..max_width per row."""
+        g = self.generator
+        width = torch.randint(0, min(max_width, length) + 1, (batch, 1), generator=g)
+        start = (torch.rand(batch, 1, generator=g) * (length - width + 1)).long()
+        pos = torch.arange(length).unsqueeze(0)
+        return (pos >= start) & (pos < start + width)
+
+
+def _check_sets(train_set: FeatureBatch, val_set: FeatureBatch) -> None:
+    for name, data in (("train_set", train_set), ("val_set", val_set)):
+        feats, labels = data.features, data.labels
+        if feats.ndim != 3 or feats.dtype != torch.float32:
+            raise ConfigError(f"train: {name}.features must be float32 [N, T, F], got {feats.dtype} {tuple(feats.shape)}")
+        if labels.shape != (feats.shape[0],) or labels.dtype != torch.int64:
+            raise ConfigError(f"train: {name}.labels must be int64 [{feats.shape[0]}], got {labels.dtype} {tuple(labels.shape)}")
+        if feats.shape[0] == 0:
+            raise ConfigError(f"train: {name} is empty")
+    if train_set.features.shape[1:] != val_set.features.shape[1:]:
+        raise ConfigError(
+            f"train: train_set features {tuple(train_set.features.shape[1:])} and val_set features "
+            f"{tuple(val_set.features.shape[1:])} differ in shape"
+        )
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator):
+    perm = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        idx = perm[start : start + batch_size]
+        if idx.numel() > 1:  # BatchNorm cannot train on a batch of one
+            yield idx
+
+
+@torch.inference_mode()
+def loss_and_accuracy(model: nn.Module, data: FeatureBatch, batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (in eval mode) over ``data``."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for start in range(0, data.features.shape[0], batch_size):
+        x = data.features[start : start + batch_size]
+        y = data.labels[start : start + batch_size]
+        logits = model(x)
+        total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        correct += int((logits.argmax(1) == y).sum())
+    model.train(was_training)
+    n = data.features.shape[0]
+    return total_loss / n, correct / n
+
+
+def train(
+    model: nn.Module,
+    train_set: FeatureBatch,
+    val_set: FeatureBatch,
+    config: TrainConfig,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place and return its history and best weights.
+
+    Args:
+        model: takes float [B, T, F], returns logits [B, classes].
+        train_set, val_set: in-memory features (``features`` [N, T, F], ``labels`` [N]).
+        config: epochs, batch size, schedule, augmentation, seed.
+        on_epoch: called as ``on_epoch(epoch, stats)`` after each epoch (1-based); whatever it
+            raises (e.g. ``optuna.TrialPruned``) stops training and propagates.
+
+    Returns:
+        TrainResult; ``model`` is left holding the weights of the best validation epoch.
+
+    Raises:
+        TrainingDiverged: the training loss became NaN or infinite.
+    """
+    _check_sets(train_set, val_set)
+    previous_threads = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        return _train(model, train_set, val_set, config, on_epoch)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(model, train_set, val_set, config: TrainConfig, on_epoch) -> TrainResult:
+    torch.manual_seed(config.seed)  # dropout and any other global-RNG use inside the model
+    generator = torch.Generator().manual_seed(config.seed)
+    features, labels = train_set.features, train_set.labels
+    augment = FeatureAugmenter(config, features.mean(dim=(0, 1)), generator)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr_phases[0], weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    n = features.shape[0]
+    steps_per_epoch = sum(1 for start in range(0, n, config.batch_size) if min(config.batch_size, n - start) > 1)
+    total_steps = steps_per_epoch * config.epochs
+
+    result = TrainResult(best_val_acc=-1.0, best_state_dict=_copy_state(model))
+    step, epochs_since_best, train_seconds, samples_trained = 0, 0, 0.0, 0
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        lr = config.lr_at(step, total_steps)
+        for idx in _batches(n, config.batch_size, generator):
+            lr = config.lr_at(step, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = features.index_select(0, idx), labels.index_select(0, idx)
+            if augment.active:
+                x = augment(x)
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                raise TrainingDiverged(epoch, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            loss_sum += loss_value * y.numel()
+            correct += int((logits.detach().argmax(1) == y).sum())
+            seen += y.numel()
+        epoch_train_seconds = time.perf_counter() - started
+        train_seconds += epoch_train_seconds
+        samples_trained += seen
+        val_loss, val_acc = loss_and_accuracy(model, val_set, config.eval_batch_size)
+        stats = {
+            "epoch": epoch,
+            "train_loss": loss_sum / seen,
+            "train_acc": correct / seen,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "lr": lr,
+            "seconds": time.perf_counter() - started,
+            "train_samples_per_s": seen / epoch_train_seconds,
+        }
+        result.history.append(stats)
+        if val_acc > result.best_val_acc:
+            result.best_val_acc, result.best_epoch = val_acc, epoch
+            result.best_state_dict = _copy_state(model)
+            epochs_since_best = 0
+        else:
+            epochs_since_best += 1
+        if on_epoch is not None:
+            on_epoch(epoch, dict(stats))
+        patience = config.early_stopping_patience
+        if patience and epochs_since_best >= patience and epoch < config.epochs:
+            result.stopped_early = True
+            break
+    model.load_state_dict(result.best_state_dict)
+    result.train_samples_per_s = samples_trained / train_seconds
+    return result
+
+
+def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -1,0 +1,104 @@
+"""Every member of every config group of `kws-nas search` composes, and bad overrides are one clear error."""
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+from nas.errors import ConfigError
+from nas.search.cli import CONF_DIR, check_overrides
+from nas.search.schema import register_configs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _members(group_dir: Path) -> list[str]:
+    return sorted(p.stem for p in group_dir.glob("*.yaml"))
+
+
+GROUPS = {
+    "search_space": _members(REPO / "search_spaces"),
+    "constraints": _members(REPO / "constraints"),
+    "sampler": _members(CONF_DIR / "sampler"),
+    "data": _members(CONF_DIR / "data"),
+    "board": _members(CONF_DIR / "board"),
+}
+CASES = [(group, member) for group, members in GROUPS.items() for member in members]
+
+
+@pytest.fixture
+def composer():
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        def _compose(overrides):
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+            HydraConfig.instance().set_config(cfg)
+            return cfg
+        yield _compose
+    GlobalHydra.instance().clear()
+
+
+def test_groups_come_from_the_top_level_folders():
+    assert (CONF_DIR / "search_space").resolve() == (REPO / "search_spaces").resolve()
+    assert (CONF_DIR / "constraints").resolve() == (REPO / "constraints").resolve()
+    assert GROUPS["search_space"] == sorted(["dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn"])
+    assert {"small", "medium", "large"} <= set(GROUPS["constraints"])
+    assert GROUPS["sampler"] == ["grid", "nsga2", "random", "tpe"]
+    assert "none" in GROUPS["board"] and "synth" in GROUPS["data"]
+
+
+def test_defaults(composer):
+    cfg = composer([])
+    choices = cfg.hydra.runtime.choices
+    assert (choices.search_space, choices.constraints, choices.sampler, choices.data, choices.board) == (
+        "ds_cnn", "small", "tpe", "synth", "none")
+    assert cfg.study_name == "ds_cnn_small"
+    assert cfg.storage is None and cfg.sampler.name == "tpe" and cfg.board.name == "none"
+    assert cfg.train.seed == cfg.seed  # the trainer follows the search's seed
+    assert cfg.hydra.run.dir == "results/ds_cnn_small/hydra"  # Hydra's files stay inside the study folder
+
+
+@pytest.mark.parametrize("group, member", CASES, ids=[f"{g}={m}" for g, m in CASES])
+def test_every_group_member_composes(composer, group, member):
+    overrides = [f"{group}={member}"] + (["data.root=/some/dataset"] if (group, member) == ("data", "folder") else [])
+    cfg = composer(overrides)
+    assert cfg.hydra.runtime.choices[group] == member
+    content = OmegaConf.to_container(cfg[group], resolve=True)
+    assert content, f"{group}={member} composed to nothing"
+    if group == "search_space":
+        assert content["_target_"].startswith("nas.spaces.") and cfg.study_name == f"{member}_small"
+    if group == "constraints":
+        assert cfg.study_name == f"ds_cnn_{member}"
+    if group == "sampler":
+        assert content["name"] == member
+    if group == "board":
+        assert content["name"] == member
+
+
+def test_overrides_of_keys_and_nested_train_settings(composer):
+    cfg = composer(["trials=3", "train.epochs=1", "storage=postgresql://u:p@h/db", "study_name=mine"])
+    assert (cfg.trials, cfg.train.epochs, cfg.storage, cfg.study_name) == (3, 1, "postgresql://u:p@h/db", "mine")
+
+
+def test_unknown_group_member_lists_the_valid_choices():
+    with pytest.raises(ConfigError) as err:
+        check_overrides(["search_space=transformer"])
+    assert "search_space/transformer" in str(err.value) and "ds_cnn" in str(err.value) and "gru" in str(err.value)
+
+
+def test_unknown_member_hidden_in_a_multirun_sweep_is_found():
+    check_overrides(["search_space=dnn,cnn", "constraints=small,large"])  # valid: no error
+    with pytest.raises(ConfigError, match="sampler/annealing"):
+        check_overrides(["search_space=dnn,cnn", "sampler=tpe,annealing"])
+
+
+def test_unknown_key_and_wrong_type_are_one_clear_error():
+    with pytest.raises(ConfigError, match=r"trails.*valid keys: .*trials"):
+        check_overrides(["trails=3"])
+    with pytest.raises(ConfigError, match="trials=many.*could not be converted to Integer"):
+        check_overrides(["trials=many"])
+    with pytest.raises(ConfigError, match=r"train.epochz.*valid keys of train: epochs"):
+        check_overrides(["train.epochz=3"])

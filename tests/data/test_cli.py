@@ -1,0 +1,129 @@
+"""`kws-nas data ...` run in-process (and once as the installed console script)."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+import subprocess
+import sys
+import wave
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nas.cli import main
+from nas.data.wav import write_wav
+
+
+@pytest.fixture
+def dataset(tiny_dataset_dir, tmp_path):
+    return shutil.copytree(tiny_dataset_dir, tmp_path / "ds")
+
+
+def _check_json(capsys, root) -> tuple[int, dict]:
+    capsys.readouterr()
+    rc = main(["data", "check", str(root), "--json"])
+    return rc, json.loads(capsys.readouterr().out)
+
+
+def test_check_json_counts_every_class_and_split(dataset, capsys):
+    rc, report = _check_json(capsys, dataset)
+    assert rc == 0 and report["bad_files"] == []
+    listed = {line: split for name, split in (("validation_list.txt", "validation"), ("testing_list.txt", "test"))
+              for line in (dataset / name).read_text().split()}
+    for split, counts in report["counts"].items():
+        assert list(counts) == ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on",
+                                "off", "stop", "go"]
+        expected_yes = sum(listed.get(f"yes/{p.name}", "train") == split for p in (dataset / "yes").iterdir())
+        assert counts["yes"] == expected_yes
+        keywords = sum(counts.values()) - counts["_silence_"] - counts["_unknown_"]
+        assert counts["_silence_"] == math.ceil(keywords * 0.1)
+
+
+def test_check_lists_bad_files_and_notes_converted_ones(dataset, capsys):
+    clip = next((dataset / "yes").iterdir())
+    (dataset / "yes" / "cut_nohash_0.wav").write_bytes(clip.read_bytes()[:5000])
+    (dataset / "no" / "text_nohash_0.wav").write_text("not audio")
+    with wave.open(str(dataset / "up" / "cd44k_nohash_0.wav"), "wb") as w:
+        w.setnchannels(2), w.setsampwidth(2), w.setframerate(44100)
+        w.writeframes(np.zeros((44100, 2), "<i2").tobytes())
+    rc, report = _check_json(capsys, dataset)
+    assert rc == 1
+    bad = {item["file"]: item["problem"] for item in report["bad_files"]}
+    assert set(bad) == {"yes/cut_nohash_0.wav", "no/text_nohash_0.wav"}
+    assert "truncated" in bad["yes/cut_nohash_0.wav"] and "not a WAV" in bad["no/text_nohash_0.wav"]
+    converted = {item["file"]: item["note"] for item in report["converted"]}
+    assert "44100 Hz" in converted["up/cd44k_nohash_0.wav"] and "down-mixed" in converted["up/cd44k_nohash_0.wav"]
+
+    main(["data", "check", str(dataset)])
+    out = capsys.readouterr().out
+    assert "bad file: yes/cut_nohash_0.wav" in out and "2 bad files" in out
+
+
+def test_check_of_the_real_test_archive_matches_its_manifest(real_data_dir, capsys):
+    rc, report = _check_json(capsys, real_data_dir)
+    with open(real_data_dir / "manifest.csv") as f:
+        manifest = Counter(row["label"] for row in csv.DictReader(f))
+    assert rc == 0 and report["bad_files"] == []
+    assert report["counts"]["test"] == {label: manifest[label] for label in report["counts"]["test"]}
+    assert sum(report["counts"]["train"].values()) == 0
+
+
+@pytest.mark.parametrize("make_bad, expected", [
+    (lambda root: shutil.rmtree(root), "does not exist"),
+    (lambda root: (root / "testing_list.txt").unlink(), "testing_list.txt: missing"),
+    (lambda root: (root / "left_empty").mkdir(), "left_empty: class folder holds no .wav files"),
+])
+def test_bad_datasets_give_one_clear_error(dataset, capsys, make_bad, expected):
+    make_bad(dataset)
+    capsys.readouterr()
+    assert main(["data", "check", str(dataset)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("kws-nas data: error: ") and expected in err
+    assert "Traceback" not in err
+
+
+def test_synth_writes_a_dataset_the_loader_reads(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["data", "synth", "--out", str(out), "--per-word", "3", "--unknown-per-voice", "1",
+                 "--workers", "1", "--seed", "7"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 33 clips of 3 voices" in printed and "does not predict accuracy on people" in printed
+    assert len(list((out / "go").glob("*.wav"))) == 3
+    assert (out / ".synth_complete").is_file()
+
+
+def test_synth_rejects_a_zero_count(tmp_path, capsys):
+    assert main(["data", "synth", "--out", str(tmp_path / "g"), "--per-word", "0"]) == 2
+    assert "--per-word: expected a positive count" in capsys.readouterr().err
+
+
+def test_features_extracts_then_reuses(dataset, capsys):
+    assert main(["data", "features", str(dataset)]) == 0
+    first = capsys.readouterr().out
+    assert main(["data", "features", str(dataset)]) == 0
+    second = capsys.readouterr().out
+    for split in ("train", "validation", "test"):
+        assert f"{split}: (" in first and f"{split}: (" in second
+    assert first.count("extracted") == 3 and second.count("all from the cache") == 3
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    script = Path(sys.executable).with_name("kws-nas")
+    if not script.exists():
+        pytest.skip(f"{script} not installed (pip install -e .)")
+    proc = subprocess.run([str(script), "data", "check", str(tmp_path / "absent")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"kws-nas data: error: {tmp_path / 'absent'}: dataset folder does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_write_wav_helper_is_readable_by_check(tmp_path, capsys):
+    (tmp_path / "yes").mkdir()
+    write_wav(tmp_path / "yes" / "aaaa_nohash_0.wav", np.zeros(8000))
+    rc, report = _check_json(capsys, tmp_path)
+    assert rc == 0 and report["layout"] == "archive"
+    assert sum(report["counts"][s]["yes"] for s in report["counts"]) == 1

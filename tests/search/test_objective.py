@@ -1,0 +1,80 @@
+"""The trial state machine: infeasible candidates are recorded and never trained; a failing trial is
+FAIL with its stage and reason while the study goes on."""
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nas.cost import estimate
+from nas.cost.budget import Budget
+from nas.search.objective import ListSource, SpaceSource, TrialRunner
+from nas.search.study import DIRECTIONS_OPS, budget_used
+from nas.spaces import get_space, hello_edge_candidates
+
+
+class NoFeatures:
+    """Stands in for the dataset: any request for features means a candidate was about to be trained."""
+
+    requests = 0
+
+    def split(self, frontend, split):
+        NoFeatures.requests += 1
+        raise AssertionError("features requested for an infeasible candidate")
+
+
+def _runner(source, budget, results_dir, trained):
+    return TrialRunner(source, estimate, budget, NoFeatures(), train_config=None, results_dir=results_dir,
+                       on_trained=trained.append)
+
+
+def test_infeasible_candidates_are_recorded_with_costs_and_never_trained(tmp_path):
+    tiny = Budget(name="tiny", max_memory_bytes=500, max_ops=1000)  # no DNN fits
+    trained: list[int] = []
+    study = optuna.create_study(directions=DIRECTIONS_OPS, sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(_runner(SpaceSource(get_space("dnn")), tiny, tmp_path, trained), n_trials=6, catch=(Exception,))
+
+    assert trained == [] and NoFeatures.requests == 0
+    assert not (tmp_path / "trials").exists()
+    for t in study.trials:
+        assert t.state == TrialState.COMPLETE and t.user_attrs["feasible"] is False
+        assert t.constraints["memory"] > 0 and t.constraints["ops"] > 0
+        assert t.values[0] == 0.0 and t.values[1] == t.user_attrs["memory_bytes"] > 500
+        assert t.values[2] == t.user_attrs["cost"]["ops"] > 1000
+        assert t.user_attrs["stage"] == "done" and "history" not in t.user_attrs
+    assert budget_used(study) == (0, 0)  # infeasible samples do not use the trial budget
+
+
+class FailsOnTrial:
+    def __init__(self, inner, number):
+        self.inner, self.number = inner, number
+
+    def propose(self, trial):
+        if trial.number == self.number:
+            raise RuntimeError("space exploded")
+        return self.inner.propose(trial)
+
+
+def test_a_failing_trial_is_marked_failed_with_its_stage_and_the_study_goes_on(tmp_path):
+    tiny = Budget(name="tiny", max_memory_bytes=500, max_ops=1000)
+    study = optuna.create_study(directions=DIRECTIONS_OPS, sampler=optuna.samplers.RandomSampler(seed=1))
+    runner = _runner(FailsOnTrial(SpaceSource(get_space("dnn")), 1), tiny, tmp_path, [])
+    study.optimize(runner, n_trials=3, catch=(Exception,))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]
+    assert study.trials[1].user_attrs["fail_reason"] == "sample: RuntimeError: space exploded"
+    assert budget_used(study) == (1, 0)  # a failure uses its trial: a broken space cannot loop forever
+
+
+def test_grid_source_replays_each_hello_edge_point_exactly_once():
+    candidates = [c for _, c in hello_edge_candidates("cnn")]
+    large = Budget(name="large", max_memory_bytes=500_000, max_ops=80_000_000)
+    study = optuna.create_study(directions=DIRECTIONS_OPS,
+                                sampler=optuna.samplers.GridSampler({"grid_index": [0, 1, 2]}, seed=0))
+    seen = []
+
+    class Recording(ListSource):
+        def propose(self, trial):
+            seen.append(super().propose(trial))
+            raise optuna.TrialPruned()  # stop before training: only the proposal matters here
+
+    study.optimize(TrialRunner(Recording(candidates), estimate, large, NoFeatures(), None, "."), n_trials=10)
+    assert len(study.trials) == 3  # the grid stops the study when every point was proposed
+    assert sorted(c.to_json() for c in seen) == sorted(c.to_json() for c in candidates)

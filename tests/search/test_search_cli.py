@@ -1,0 +1,105 @@
+"""`kws-nas search` end to end on a tiny generated dataset: results, checkpoints, resume, bad input."""
+import json
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from nas.cli import main
+from nas.search.study import budget_used, load_study, read_marker
+
+
+def _base(tmp, dataset):
+    return [f"data.root={dataset}", f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}",
+            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2"]
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, tiny_dataset_dir):
+    """A 3-trial DNN search under the medium budget (DNNs there are mostly feasible)."""
+    tmp = tmp_path_factory.mktemp("search")
+    argv = ["search", "search_space=dnn", "constraints=medium", "trials=3", *_base(tmp, tiny_dataset_dir)]
+    assert main(argv) == 0
+    return tmp / "results" / "dnn_medium", argv
+
+
+def test_results_folder_has_every_artifact(searched):
+    folder, _ = searched
+    for name in ("study.json", "study.db", "trials.csv", "summary.md", "best.json", "pareto.html", "pareto.png",
+                 "curves.html", "curves.png"):
+        assert (folder / name).is_file(), name
+    assert (folder / "hydra" / ".hydra" / "config.yaml").is_file()  # Hydra's record stays in the study folder
+    df = pd.read_csv(folder / "trials.csv")
+    assert budget_used(load_study(read_marker(folder))) == (3, 0)
+    assert len(df) == len(load_study(read_marker(folder)).trials)
+
+
+def test_checkpoints_exist_exactly_for_trained_trials_and_load(searched):
+    from nas.spaces import Candidate, build_model
+    from nas.train import load_checkpoint
+
+    folder, _ = searched
+    study = load_study(read_marker(folder))
+    for t in study.trials:
+        trial_dir = folder / "trials" / str(t.number)
+        if t.state == TrialState.COMPLETE and t.user_attrs["feasible"]:
+            ckpt = load_checkpoint(trial_dir / "model.pt")
+            history = json.loads((trial_dir / "history.json").read_text())
+            assert len(history["history"]) == 1 and 0 <= history["test_acc"] <= 1
+            assert history["candidate"] == t.user_attrs["candidate"]
+            build_model(Candidate.from_dict(t.user_attrs["candidate"]))  # the stored candidate rebuilds
+            assert ckpt is not None
+        elif t.state == TrialState.COMPLETE:
+            assert not trial_dir.exists()  # infeasible: never trained, nothing written
+
+
+def test_best_json_points_at_a_real_checkpoint(searched):
+    folder, _ = searched
+    best = json.loads((folder / "best.json").read_text())
+    entry = best["classes"]["medium"]
+    assert (folder / entry["checkpoint"]).is_file()
+    assert entry["memory_bytes"] <= 200_000 and entry["ops"] <= 20_000_000
+    assert "generated speech" in best["dataset"]
+
+
+def test_rerunning_the_same_command_resumes_instead_of_starting_over(searched):
+    folder, argv = searched
+    before = [(t.number, t.state, t.values) for t in load_study(read_marker(folder)).trials]
+    assert main(argv) == 0
+    after = load_study(read_marker(folder))
+    assert [(t.number, t.state, t.values) for t in after.trials] == before  # nothing new, nothing lost
+    assert main([a if a != "trials=3" else "trials=4" for a in argv]) == 0
+    assert budget_used(load_study(read_marker(folder)))[0] == 4
+
+
+def test_unknown_group_member_is_one_clear_error(capsys):
+    assert main(["search", "search_space=transformer"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kws-nas search: error: ") and "search_space/transformer" in err and "ds_cnn" in err
+    assert "Traceback" not in err
+
+
+def test_budget_too_small_for_the_space_says_so_and_keeps_the_samples(tmp_path, tiny_dataset_dir, capsys):
+    argv = ["search", "search_space=dnn", "constraints.max_memory_bytes=100", "constraints.max_ops=100",
+            "max_rejected_in_a_row=12", *_base(tmp_path, tiny_dataset_dir)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "kws-nas search: error: 12 candidates in a row violated the budget" in err and "too small" in err
+    df = pd.read_csv(tmp_path / "results" / "dnn_small" / "trials.csv")
+    assert len(df) == 12 and not df["feasible"].any() and not (tmp_path / "results" / "dnn_small" / "trials").exists()
+
+
+def test_a_results_folder_of_another_study_is_refused(tmp_path, tiny_dataset_dir, capsys):
+    folder = tmp_path / "results" / "dnn_small"
+    folder.mkdir(parents=True)
+    (folder / "study.json").write_text(json.dumps({"study_name": "cnn_large", "storage": "sqlite:///study.db"}))
+    assert main(["search", "search_space=dnn", *_base(tmp_path, tiny_dataset_dir)]) == 2
+    assert "belongs to study 'cnn_large'" in capsys.readouterr().err
+
+
+def test_unreachable_storage_is_one_clear_error(tmp_path, tiny_dataset_dir, capsys):
+    argv = ["search", "storage=postgresql://kws:pw@127.0.0.1:1/nowhere", *_base(tmp_path, tiny_dataset_dir)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "kws-nas search: error: storage postgresql://kws:***@127.0.0.1:1/nowhere: cannot open" in err
