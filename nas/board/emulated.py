@@ -27,11 +27,14 @@ def free_tcp_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def qemu_command(image: FirmwareImage, host: str, port: int) -> list[str]:
+def qemu_command(image: FirmwareImage, host: str, port: int, icount_shift: int = 0,
+                 wait_for_client: bool = False) -> list[str]:
+    """QEMU's argv; ``wait_for_client`` holds the guest until a client connects (banner tests)."""
+    wait = "on" if wait_for_client else "off"
     return [
         "qemu-system-arm", "-machine", image.qemu_machine(), "-nographic", "-monitor", "none",
-        "-icount", "shift=0",
-        "-serial", f"tcp:{host}:{port},server=on,wait=off,nodelay=on",
+        "-icount", f"shift={icount_shift}",
+        "-serial", f"tcp:{host}:{port},server=on,wait={wait},nodelay=on",
         "-kernel", str(image.elf),
     ]
 
@@ -44,16 +47,19 @@ class EmulatedBoard(SerialBoard):
         image: a prebuilt firmware; built (cached) when omitted.
         frontend: front-end specification the firmware's MFCC is generated from.
         port: TCP port to serve on; a free one when omitted.
+        icount_shift: 2**shift ns of virtual time per instruction; 0 makes one SysTick tick (25 MHz)
+            exactly 40 instructions, which the firmware's stage unit assumes.
     """
 
     def __init__(self, board: str = "mps2_an500", image: FirmwareImage | None = None,
                  frontend: FrontEndConfig | None = None, host: str = "127.0.0.1", port: int | None = None,
-                 timeout_s: float = 30.0, ready_timeout_s: float = 15.0) -> None:
+                 timeout_s: float = 30.0, ready_timeout_s: float = 15.0, icount_shift: int = 0) -> None:
         self.board = board
         self.image = image
         self.frontend = frontend
         self.host = host
         self.requested_port = port
+        self.icount_shift = icount_shift
         self._process: subprocess.Popen | None = None
         self._log = None
         super().__init__(f"socket://{host}:{port or 0}", timeout_s=timeout_s, ready_timeout_s=ready_timeout_s)
@@ -72,7 +78,7 @@ class EmulatedBoard(SerialBoard):
         self.url = f"socket://{self.host}:{port}"
         self.port = port
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(qemu_command(self.image, self.host, port), stdin=subprocess.DEVNULL,
+        self._process = subprocess.Popen(qemu_command(self.image, self.host, port, self.icount_shift), stdin=subprocess.DEVNULL,
                                          stdout=self._log, stderr=subprocess.STDOUT)
 
     def open(self) -> None:
@@ -83,8 +89,15 @@ class EmulatedBoard(SerialBoard):
             self.close()
             raise
 
-    def _check_alive(self, doing: str) -> None:
-        if self._process is None or self._process.poll() is None:
+    def _check_alive(self, doing: str, connection_lost: bool = False) -> None:
+        if self._process is None:
+            return
+        if connection_lost:  # the socket closes a moment before the process can be reaped
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                return
+        if self._process.poll() is None:
             return
         self._log.seek(0)
         log = self._log.read().decode(errors="replace").strip().splitlines()[-5:]
@@ -108,9 +121,7 @@ class EmulatedBoard(SerialBoard):
             self._log.close()
             self._log = None
 
-    def wait_until_ready(self) -> None:
-        """Connect, answer one `name%`, disconnect: the board has booted and nothing is pending."""
-        super().open()
+    def close_connection(self) -> None:
+        """Disconnect but keep QEMU running, so another client can connect (``board serve``)."""
         super().close()
-        # QEMU accepts the next client only after it noticed this one left.
-        time.sleep(0.05)
+        time.sleep(0.05)  # QEMU accepts the next client once it noticed this one left

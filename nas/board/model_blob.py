@@ -276,8 +276,9 @@ def plan_arena(graph: Graph) -> tuple[dict[int, int], int]:
     """
     n_ops = len(graph.ops)
     first, last = {}, {}
+    # The input stays intact for the whole invoke, so `infer N W%` reruns on the same features.
     for t in graph.inputs:
-        first[t] = last[t] = 0
+        first[t], last[t] = 0, n_ops
     for i, op in enumerate(graph.ops):
         for t in op.outputs:
             first.setdefault(t, i)

@@ -93,7 +93,7 @@ class SerialBoard(Board):
             finally:
                 self._serial = None
 
-    def _check_alive(self, doing: str) -> None:
+    def _check_alive(self, doing: str, connection_lost: bool = False) -> None:
         """Hook for boards that can tell why they went silent (the emulator checks its process)."""
 
     # ---- lines ----
@@ -108,7 +108,7 @@ class SerialBoard(Board):
                 waiting = self._serial.in_waiting
                 chunk = self._serial.read(max(1, min(waiting, 4096)))
             except (serial.SerialException, OSError) as err:
-                self._check_alive(doing)
+                self._check_alive(doing, connection_lost=True)
                 raise BoardError(f"board {self.url}: connection lost while {doing}: {err}") from None
             self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
@@ -122,7 +122,7 @@ class SerialBoard(Board):
         try:
             self._serial.write(data)
         except (serial.SerialException, OSError) as err:
-            self._check_alive(doing)
+            self._check_alive(doing, connection_lost=True)
             raise BoardError(f"board {self.url}: connection lost while {doing}: {err}") from None
 
     def _collect(self, command: str, deadline: float) -> protocol.Response:
@@ -193,9 +193,11 @@ class SerialBoard(Board):
             extra={"latency_us": reply.latency_us},
         )
 
-    def stages(self, audio: np.ndarray, count: int = 1, warmup: int = 0) -> Measurement:
-        pcm = np.ascontiguousarray(audio, dtype="<i2").tobytes()
-        self.upload("audio", pcm).raise_for_error()
+    def stages(self, audio: np.ndarray | None, count: int = 1, warmup: int = 0) -> Measurement:
+        """As Board.stages; ``audio=None`` reuses the clip already on the board (uploads are slow)."""
+        if audio is not None:
+            pcm = np.ascontiguousarray(audio, dtype="<i2").tobytes()
+            self.upload("audio", pcm).raise_for_error()
         response = self.command(f"stages {count} {warmup}", timeout_s=self.timeout_s * (1 + (count + warmup) / 10))
         reply = protocol.parse_stages(response)
         return Measurement(

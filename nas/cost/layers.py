@@ -173,4 +173,4 @@ def gru(name: str, input_shape: tuple[int, int], cells: int, return_sequence: bo
 
 def avg_pool(name: str, input_shape: tuple[int, int, int]) -> Layer:
     """Global average pool over time and frequency (no MACs in the Hello Edge convention)."""
-    return Layer(name, "avg_pool", input_shape, (input_shape[2],), 0, 0, 0, macs=0, quant_channels=0)
+    return Layer(name, "avg_pool", input_shape, (1, 1, input_shape[2]), 0, 0, 0, macs=0, quant_channels=0)

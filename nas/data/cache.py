@@ -68,7 +68,8 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
         augment_copies: augmented copies of the train split added after the originals; validation and
             test are never augmented, so the value is ignored for them.
         seed: drives the loader's choice of unknown/silence clips (folder given) and the augmentation.
-        cache_dir: where the cache lives; default ``<dataset>/.kws_cache/``.
+        cache_dir: where the cache lives; default ``<dataset>/.kws_cache/`` (a per-user cache folder
+            when the dataset is read-only).
         augment: the augmentation recipe.
         batch_size: clips decoded and transformed at once.
         progress: show a tqdm bar while extracting.
@@ -85,7 +86,7 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
            "frontend": frontend.fingerprint(), "split": split, "copies": copies,
            "augment": {**augment.to_dict(), "seed": seed} if copies else None}
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    folder = Path(cache_dir) if cache_dir is not None else dataset.root / CACHE_DIR_NAME
+    folder = Path(cache_dir) if cache_dir is not None else _default_cache_dir(dataset.root)
     path = folder / f"{split}-{digest}.pt"
 
     front_end = MfccFrontEnd(frontend)
@@ -98,6 +99,15 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
         _write_atomic(path, stored)
     features = front_end.dequantize_int8(stored["features_int8"])
     return FeatureSet(features, stored["labels"], list(stored["files"]), extracted, path)
+
+
+def _default_cache_dir(root: Path) -> Path:
+    """``<dataset>/.kws_cache``, or a per-user folder when the dataset is read-only (a shared copy)."""
+    if os.access(root, os.W_OK):
+        return root / CACHE_DIR_NAME
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kws-nas" / "features"
+    logger.info("%s is read-only; caching its features in %s", root, base)
+    return base
 
 
 def _read_cache(path: Path) -> dict | None:
@@ -118,6 +128,9 @@ def _write_atomic(path: Path, stored: dict) -> None:
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a cache is as readable as any other file
     try:
         torch.save(stored, tmp)
         os.replace(tmp, path)

@@ -100,7 +100,8 @@ def available_engines() -> dict[str, str]:
     for engine, flag in (("espeak-ng", "--version"), ("flite", "--version")):
         if shutil.which(engine):
             out = subprocess.run([engine, flag], capture_output=True, text=True, check=False).stdout
-            engines[engine] = out.strip().splitlines()[0] if out.strip() else "unknown"
+            lines = [line for line in out.splitlines() if "version" in line or "text-to-speech:" in line]
+            engines[engine] = lines[0].split("Data at:")[0].strip() if lines else "unknown"
     if "espeak-ng" not in engines:
         raise DataError("espeak-ng: not found on PATH; expected the Debian package espeak-ng "
                         "(scripts/bootstrap.sh installs it)")
@@ -174,7 +175,10 @@ def speak(voice: Voice, word: str, workdir: str) -> tuple[np.ndarray, int]:
     else:
         cmd = ["flite", "-voice", voice.name, "--setf", f"int_f0_target_mean={voice.pitch}",
                "--setf", f"duration_stretch={voice.speed}", "-t", word, "-o", path]
-    subprocess.run(cmd, capture_output=True, check=True)
+    done = subprocess.run(cmd, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise DataError(f"{voice.engine}: failed to say '{word}' with voice {voice.name} (exit "
+                        f"{done.returncode}: {done.stderr.decode(errors='replace').strip()[:200]})")
     data = Path(path).read_bytes()
     samples, rate = decode_wav(data, f"{voice.engine} {voice.name} '{word}'")
     return samples.mean(axis=1), rate

@@ -68,17 +68,23 @@ def study_folders(parent: Path) -> list[Path]:
 
 
 def load_reference(arch: str | None = None, budget_class: str | None = None, path: Path = REFERENCE_CSV) -> pd.DataFrame:
-    """Hello Edge's published points (columns arch, budget_class, accuracy 0..1, memory_bytes, ops, label)."""
+    """Hello Edge's published points (columns arch, budget_class, accuracy 0..1, memory_bytes, ops, label).
+
+    Read from the committed ``results/reference/hello_edge.csv`` (published accuracy; memory in the
+    Hello Edge convention and ops computed by nas.cost for the published model_size_info).
+    """
     columns = ["arch", "budget_class", "accuracy", "memory_bytes", "ops", "label"]
     if not Path(path).is_file():
         log.warning("no reference points: %s is missing", path)
         return pd.DataFrame(columns=columns)
-    ref = pd.read_csv(path)
+    ref = pd.read_csv(path, comment="#")
+    ref = ref.assign(budget_class=ref["class"], accuracy=ref["accuracy_pct"] / 100,
+                     memory_bytes=ref["memory_hello_edge_bytes"])
     if arch:
         ref = ref[ref["arch"] == arch]
     if budget_class:
         ref = ref[ref["budget_class"] == budget_class]
-    ref = ref.assign(label=[f"HE {a} {c}" for a, c in zip(ref["arch"], ref["budget_class"])])
+    ref = ref.assign(label=[f"Hello Edge {a} {c}" for a, c in zip(ref["arch"], ref["budget_class"])])
     return ref[columns].reset_index(drop=True)
 
 

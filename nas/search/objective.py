@@ -152,7 +152,7 @@ class TrialRunner:
 
     def _train_and_score(self, trial: optuna.Trial, candidate, memory: float, costs: dict) -> list[float]:
         from nas.spaces import build_model
-        from nas.train import evaluate, train
+        from nas.train import evaluate, save_checkpoint, train
 
         self._enter(trial, Stage.FEATURES)
         train_set = self.features.split(candidate.frontend, "train")
@@ -193,7 +193,8 @@ class TrialRunner:
         trial_dir = self.results_dir / "trials" / str(trial.number)
         trial_dir.mkdir(parents=True, exist_ok=True)
         checkpoint = trial_dir / "model.pt"
-        _save_checkpoint_atomic(checkpoint, model, candidate, {"trial": trial.number, "val_acc": result.best_val_acc, "test_acc": test_acc})
+        save_checkpoint(checkpoint, model, candidate.to_dict(),  # atomic: temp file + rename
+                        {"trial": trial.number, "val_acc": result.best_val_acc, "test_acc": test_acc})
         trial.set_user_attr("checkpoint", str(checkpoint.relative_to(self.results_dir)))
 
         third = costs["ops"]
@@ -219,11 +220,3 @@ def memory_of(budget, cost) -> float:
     """The memory objective: the budget's convention (Hello Edge by default); a board profile
     limits flash and RAM separately, so its objective is the deployment total."""
     return budget.memory_of(cost) if hasattr(budget, "memory_of") else cost.memory_deploy_bytes
-
-
-def _save_checkpoint_atomic(path: Path, model, candidate, extra: dict) -> None:
-    from nas.train import save_checkpoint
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_checkpoint(tmp, model, candidate.to_dict(), extra)
-    os.replace(tmp, path)

@@ -70,7 +70,7 @@ class ArchSpec(ABC):
     @classmethod
     def from_dict(cls, data: dict) -> "ArchSpec":
         """Default for flat specs; specs with nested fields override it."""
-        return cls(**_known_fields(cls, data))
+        return cls(**spec_fields(cls, data))
 
     @classmethod
     def _check_length(cls, values: Sequence[int], expected: int) -> list[int]:
@@ -83,7 +83,8 @@ class ArchSpec(ABC):
         return values
 
 
-def _known_fields(cls: type, data: dict) -> dict:
+def spec_fields(cls: type, data: dict) -> dict:
+    """``data``'s values for exactly ``cls``'s dataclass fields; ConfigError naming unknown/missing keys."""
     if not isinstance(data, dict):
         raise ConfigError(f"{cls.arch} spec: expected a JSON object, got {type(data).__name__}")
     names = [f.name for f in dataclasses.fields(cls)]
@@ -168,6 +169,13 @@ def candidate_from_model_size_info(
     return candidate
 
 
+def _inside(distribution: Any, value: Any) -> bool:
+    """Whether an Optuna distribution (as the sampler saw it, caps included) holds ``value``."""
+    if hasattr(distribution, "choices"):
+        return value in distribution.choices
+    return distribution.low <= value <= distribution.high
+
+
 class SearchSpace(ABC):
     """The ranges one architecture is sampled from; one YAML in ``search_spaces/`` per subclass.
 
@@ -218,8 +226,7 @@ class SearchSpace(ABC):
             return False
         trial = optuna.trial.FixedTrial(params)
         resampled = self.sample(trial)
-        in_range = all(dist._contains(dist.to_internal_repr(trial.params[name]))
-                       for name, dist in trial.distributions.items())
+        in_range = all(_inside(dist, trial.params[name]) for name, dist in trial.distributions.items())
         return in_range and resampled == candidate and set(trial.params) == set(params)
 
     def enqueue_points(self) -> list[dict[str, Any]]:

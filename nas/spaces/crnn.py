@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from nas.cost import layers as L
-from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, _known_fields, check_positive, register
+from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, spec_fields, check_positive, register
 from nas.spaces.conv import Conv2dSpec
 from nas.spaces.domains import Draw, IntRange
 from nas.spaces.gru import build_gru_stack, gru_stack
@@ -34,7 +34,7 @@ class CrnnSpec(ArchSpec):
 
     @classmethod
     def from_dict(cls, data: dict) -> "CrnnSpec":
-        d = _known_fields(cls, data)
+        d = spec_fields(cls, data)
         return cls(Conv2dSpec.from_dict(cls.arch, "conv", d["conv"]), d["gru_layers"], d["gru_cells"], d["fc"])
 
     @classmethod

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from nas.cost import layers as L
 from nas.errors import ConfigError
-from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, _known_fields, register
+from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, spec_fields, register
 from nas.spaces.conv import Conv2dSpec
 from nas.spaces.domains import Draw, IntRange
 
@@ -34,7 +34,7 @@ class DsCnnSpec(ArchSpec):
 
     @classmethod
     def from_dict(cls, data: dict) -> "DsCnnSpec":
-        blocks = _known_fields(cls, data)["blocks"]
+        blocks = spec_fields(cls, data)["blocks"]
         if not isinstance(blocks, list):
             raise ConfigError(f"ds_cnn spec: blocks must be a list, got {blocks!r}")
         return cls(tuple(Conv2dSpec.from_dict(cls.arch, f"layer{i}", b) for i, b in enumerate(blocks, 1)))

@@ -108,3 +108,13 @@ def test_real_clips_featurise(real_data_dir, tmp_path):
     fs = load_features(ds, FE, "validation", cache_dir=tmp_path, progress=False)
     assert fs.features.shape == (len(ds.index("validation")), 49, 10)
     assert np.isfinite(fs.features.numpy()).all() and fs.features.std() > 0.5
+
+
+def test_a_read_only_dataset_is_cached_in_the_user_cache(dataset, tmp_path, monkeypatch):
+    real_access = os.access
+    # running as root makes every folder writable, so read-only is simulated for the dataset root only
+    monkeypatch.setattr("nas.data.cache.os.access", lambda p, mode: False if p == dataset else real_access(p, mode))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    fs = load_features(dataset, FE, "test", progress=False)
+    assert fs.cache_file.parent == tmp_path / "xdg" / "kws-nas" / "features"
+    assert not (dataset / ".kws_cache").exists()

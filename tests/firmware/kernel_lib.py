@@ -86,6 +86,21 @@ class KwsSoftmaxParams(ctypes.Structure):
     _fields_ = [("input_multiplier", ctypes.c_int32), ("input_left_shift", ctypes.c_int32), ("diff_min", ctypes.c_int32)]
 
 
+class KwsAddParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in (
+        "input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier", "input1_shift",
+        "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")] + [("activation", KwsActivation)]
+
+
+class KwsMulParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in (
+        "input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift")] + [("activation", KwsActivation)]
+
+
+class KwsSigmoidParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in ("input_zero_point", "input_range_radius", "input_multiplier", "input_left_shift")]
+
+
 def build_shared_library(defines: tuple[str, ...] = ()) -> Path:
     """Compiles every kernel source into one shared library and returns its path (cached)."""
     if shutil.which("gcc") is None:
@@ -98,12 +113,13 @@ def build_shared_library(defines: tuple[str, ...] = ()) -> Path:
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f"{out.name}.{os.getpid()}.tmp")
-        subprocess.run(
+        result = subprocess.run(
             ["gcc", *CFLAGS, *[f"-D{d}" for d in defines], f"-I{KERNEL_DIR}", *map(str, sources), "-o", str(partial), "-lm"],
-            check=True,
             capture_output=True,
             text=True,
         )
+        if result.returncode != 0:
+            raise RuntimeError(f"building the kernels with {defines or 'no defines'} failed:\n{result.stderr}")
         os.replace(partial, out)  # atomic: a concurrent session never loads half a library
     return out
 
@@ -132,6 +148,11 @@ class KernelLib:
         self.lib.kws_softmax_s8_params.argtypes = [ctypes.c_double, ctypes.c_double, ctypes.POINTER(KwsSoftmaxParams)]
         self.lib.kws_requantize_s64.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_int32]
         self.lib.kws_requantize_s64.restype = ctypes.c_int32
+        for name in ("kws_add_s8_params", "kws_mul_s8_params"):
+            getattr(self.lib, name).argtypes = [ctypes.c_double, ctypes.c_int32, ctypes.c_double, ctypes.c_int32,
+                                                ctypes.c_double, ctypes.c_int32, KwsActivation, ctypes.c_void_p]
+        for name in ("kws_logistic_s8_params", "kws_tanh_s8_params"):
+            getattr(self.lib, name).argtypes = [ctypes.c_double, ctypes.c_int32, ctypes.c_void_p]
 
     # ------------------------------------------------------------------ helpers
     def quantize_multiplier(self, scale: float) -> tuple[int, int]:
@@ -244,4 +265,53 @@ class KernelLib:
         x = np.ascontiguousarray(x, np.int8)
         out = np.zeros(shape, np.int8)
         self.lib.kws_reshape_s8(_ptr(x, ctypes.c_int8), _ptr(out, ctypes.c_int8), x.size)
+        return out
+
+    def elementwise(self, op: str, x1, x2, *, scales, zero_points, act):
+        """op in {add, sub, mul}; scales/zero_points = (input1, input2, output); suffix broadcasting."""
+        x1 = np.ascontiguousarray(x1, np.int8)
+        x2 = np.ascontiguousarray(x2, np.int8)
+        size = max(x1.size, x2.size)
+        out = np.zeros(size, np.int8)
+        params = KwsMulParams() if op == "mul" else KwsAddParams()
+        (s1, s2, so), (z1, z2, zo) = scales, zero_points
+        getattr(self.lib, "kws_mul_s8_params" if op == "mul" else "kws_add_s8_params")(
+            float(s1), int(z1), float(s2), int(z2), float(so), int(zo), KwsActivation(*act), ctypes.byref(params))
+        self._call(f"kws_{op}_s8", _ptr(x1, ctypes.c_int8), x1.size, _ptr(x2, ctypes.c_int8), x2.size, ctypes.byref(params),
+                   size, _ptr(out, ctypes.c_int8))
+        return out
+
+    def sigmoid_like(self, op: str, x, *, input_scale, input_zero_point):
+        """op in {logistic, tanh}."""
+        x = np.ascontiguousarray(x, np.int8)
+        out = np.zeros_like(x)
+        params = KwsSigmoidParams()
+        getattr(self.lib, f"kws_{op}_s8_params")(float(input_scale), int(input_zero_point), ctypes.byref(params))
+        getattr(self.lib, f"kws_{op}_s8")(_ptr(x, ctypes.c_int8), ctypes.byref(params), x.size, _ptr(out, ctypes.c_int8))
+        return out
+
+    def pad(self, x, before, after, value):
+        """x [N,H,W,C]; before/after: 4 pads each."""
+        x = np.ascontiguousarray(x, np.int8)
+        out = np.zeros([d + b + a for d, b, a in zip(x.shape, before, after)], np.int8)
+        self.lib.kws_pad_s8(_ptr(x, ctypes.c_int8), ctypes.byref(_dims(x.shape)), ctypes.byref(KwsDims(*before)),
+                            ctypes.byref(KwsDims(*after)), ctypes.c_int8(int(value)), _ptr(out, ctypes.c_int8))
+        return out
+
+    def unpack(self, x, axis: int) -> list[np.ndarray]:
+        x = np.ascontiguousarray(x, np.int8)
+        outer, count = int(np.prod(x.shape[:axis])), x.shape[axis]
+        inner = int(np.prod(x.shape[axis + 1:]))
+        outs = [np.zeros(x.shape[:axis] + x.shape[axis + 1:], np.int8) for _ in range(count)]
+        pointers = (ctypes.POINTER(ctypes.c_int8) * count)(*[_ptr(o, ctypes.c_int8) for o in outs])
+        self.lib.kws_unpack_s8(_ptr(x, ctypes.c_int8), outer, count, inner, pointers)
+        return outs
+
+    def pack(self, xs: list[np.ndarray], axis: int) -> np.ndarray:
+        xs = [np.ascontiguousarray(x, np.int8) for x in xs]
+        shape = xs[0].shape
+        outer, inner = int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))
+        out = np.zeros(shape[:axis] + (len(xs),) + shape[axis:], np.int8)
+        pointers = (ctypes.POINTER(ctypes.c_int8) * len(xs))(*[_ptr(x, ctypes.c_int8) for x in xs])
+        self.lib.kws_pack_s8(pointers, outer, len(xs), inner, _ptr(out, ctypes.c_int8))
         return out

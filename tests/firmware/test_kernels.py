@@ -367,3 +367,17 @@ def test_reshape_copies_bytes_in_order_like_tflite_micro(kernels, converted):
     expected = run_tflm(model_bytes, inputs)
     got = np.stack([kernels.reshape(x, (1, 35, 3)) for x in inputs])
     _assert_same(expected, got, "reshape")
+
+
+def test_opt_kernels_fall_back_to_reference_without_dsp(kernels_without_dsp, converted):
+    """Built for a core without the DSP extension, the _opt kernels still match TFLite Micro."""
+    rng = _spec_rng("fallback-run", 0)
+    spec = CONV_SPECS[1]
+    model = SingleOpModel(converted(f"conv {spec}", lambda: _convert_conv(spec, _spec_rng("conv-convert", 1))))
+    _redraw_conv_like(model, rng, spec["out_ch"], int(np.prod(model.shape(1)[1:])))
+    model_bytes = model.to_bytes()
+    inputs = _random_inputs(rng, model.shape(0))
+    edited = SingleOpModel(model_bytes)
+    got = np.stack([kernels_without_dsp.conv(x, edited.data(1), **_conv_like_args(kernels_without_dsp, edited), variant="opt")
+                    for x in inputs])
+    _assert_same(run_tflm(model_bytes, inputs), got, "conv opt without DSP")

@@ -50,6 +50,20 @@ def run_tflm(model_bytes: bytes, inputs: list[np.ndarray]) -> np.ndarray:
     return np.stack(outputs)
 
 
+def run_tflm_multi(model_bytes: bytes, cases: list[list[np.ndarray]], num_outputs: int) -> list[list[np.ndarray]]:
+    """Runs the model once per case (one array per model input); returns each case's outputs."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=ARENA_BYTES)
+    results = []
+    for inputs in cases:
+        for index, x in enumerate(inputs):
+            interpreter.set_input(x, index)
+        interpreter.invoke()
+        results.append([interpreter.get_output(i).copy() for i in range(num_outputs)])
+    return results
+
+
 def tflite_round(x):
     """std::round: half away from zero."""
     return np.sign(x) * np.floor(np.abs(x) + 0.5)

@@ -44,12 +44,12 @@ def test_checkpoints_exist_exactly_for_trained_trials_and_load(searched):
     for t in study.trials:
         trial_dir = folder / "trials" / str(t.number)
         if t.state == TrialState.COMPLETE and t.user_attrs["feasible"]:
-            ckpt = load_checkpoint(trial_dir / "model.pt")
+            model, candidate, extra = load_checkpoint(trial_dir / "model.pt")
             history = json.loads((trial_dir / "history.json").read_text())
-            assert len(history["history"]) == 1 and 0 <= history["test_acc"] <= 1
-            assert history["candidate"] == t.user_attrs["candidate"]
-            build_model(Candidate.from_dict(t.user_attrs["candidate"]))  # the stored candidate rebuilds
-            assert ckpt is not None
+            assert len(history["history"]) == 1 and history["test_acc"] == t.user_attrs["test_acc"]
+            assert history["candidate"] == candidate == t.user_attrs["candidate"] and extra["trial"] == t.number
+            rebuilt = build_model(Candidate.from_dict(candidate))  # the stored candidate rebuilds the same net
+            assert sum(p.numel() for p in rebuilt.parameters()) == sum(p.numel() for p in model.parameters())
         elif t.state == TrialState.COMPLETE:
             assert not trial_dir.exists()  # infeasible: never trained, nothing written
 

@@ -34,6 +34,20 @@ def test_every_hello_edge_best_model_lies_inside_its_space(arch):
     assert len(space.enqueue_points()) == 3
 
 
+def test_contains_rejects_points_outside_the_ranges():
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.spaces import candidate_from_model_size_info
+
+    dnn = get_space("dnn")
+    assert dnn.contains(candidate_from_model_size_info("dnn", [64, 64]))
+    assert not dnn.contains(candidate_from_model_size_info("dnn", [64, 2000]))  # width above 1024
+    assert not dnn.contains(candidate_from_model_size_info("dnn", [64] * 7))  # 7 layers, at most 6
+    assert not dnn.contains(candidate_from_model_size_info("dnn", [64], FrontEndConfig(n_mfcc=11)))
+    assert not dnn.contains(candidate_from_model_size_info("gru", [1, 64]))
+    lstm = get_space("lstm")
+    assert not lstm.contains(candidate_from_model_size_info("lstm", [200, 100]))  # projection > cells
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_enqueued_hello_edge_points_replay_exactly_in_a_real_study(arch):
     space = get_space(arch)

@@ -42,6 +42,12 @@ static void gather_patch(const int8_t *input, const kws_nn_dims *in, const kws_n
     const int8_t fill = (int8_t)(-p->input_offset);
     for (int32_t ky = 0; ky < f->h; ++ky) {
         const int32_t y = y0 + ky * p->dilation.h;
+        if (p->dilation.w == 1 && y >= 0 && y < in->h && x0 >= 0 && x0 + f->w <= in->w) {
+            /* The whole kernel row is inside: one contiguous copy. */
+            memcpy(patch, input + ((b * in->h + y) * in->w + x0) * in->c, (size_t)(f->w * in->c));
+            patch += f->w * in->c;
+            continue;
+        }
         for (int32_t kx = 0; kx < f->w; ++kx) {
             const int32_t x = x0 + kx * p->dilation.w;
             if (y < 0 || y >= in->h || x < 0 || x >= in->w) {
@@ -63,7 +69,7 @@ static void widen_column(const int8_t *taps, int32_t count, int32_t input_offset
     for (int32_t g = 0; g < full; ++g) {
         const uint32_t x = kws_read_u32(taps + 4 * g);
         groups[4 * g] = __sxtab16(offset2, x);
-        groups[4 * g + 1] = __sxtab16(offset2, __ror(x, 8));
+        groups[4 * g + 1] = kws_sxtab16_ror8(offset2, x);
     }
     const int32_t rest = count & 3;
     int16_t *tail = col + 8 * full + slot * rest;
@@ -83,8 +89,8 @@ static void mat_mult_2x2(const int8_t *row0, const int8_t *row1, const int16_t *
         const uint32_t w0 = kws_read_u32(row0), w1 = kws_read_u32(row1);
         row0 += 4;
         row1 += 4;
-        const uint32_t w0e = __sxtb16(w0), w0o = __sxtb16(__ror(w0, 8));
-        const uint32_t w1e = __sxtb16(w1), w1o = __sxtb16(__ror(w1, 8));
+        const uint32_t w0e = __sxtb16(w0), w0o = kws_sxtb16_ror8(w0);
+        const uint32_t w1e = __sxtb16(w1), w1o = kws_sxtb16_ror8(w1);
         uint32_t x = cw[0];
         a00 = __smlad(w0e, x, a00);
         a10 = __smlad(w1e, x, a10);

@@ -50,7 +50,7 @@ static void fill_planes(const int8_t *image, const kws_nn_dims *in, int32_t c, i
         if (count == PLANES) {
             for (int32_t x = 0; x < in->w; ++x) {
                 const uint32_t v = kws_read_u32(src);
-                const uint32_t even = __sxtab16(offset2, v), odd = __sxtab16(offset2, __ror(v, 8));
+                const uint32_t even = __sxtab16(offset2, v), odd = kws_sxtab16_ror8(offset2, v);
                 dst[x] = (int16_t)even;
                 dst[x + 2 * plane] = (int16_t)(even >> 16);
                 dst[x + plane] = (int16_t)odd;

@@ -1,7 +1,7 @@
 /*
  * Portable C versions of the Arm ACLE DSP intrinsics the optimised kernels use, so the host test
  * build runs the very same optimised code paths (selected by KWS_DSP_EMULATE in kws_dsp.h).
- * Semantics from the Armv7-M Architecture Reference Manual (SXTB16, SXTAB16, SMLAD, ROR).
+ * Semantics from the Armv7-M Architecture Reference Manual (SXTB16, SXTAB16, SMLAD).
  */
 #ifndef KWS_DSP_EMUL_H
 #define KWS_DSP_EMUL_H
@@ -21,12 +21,6 @@ static inline int32_t kws_emul_lo(uint32_t x)
 static inline int32_t kws_emul_hi(uint32_t x)
 {
     return (int16_t)(x >> 16);
-}
-
-/** ROR: rotate right by 1..31 bits. */
-static inline uint32_t __ror(uint32_t x, uint32_t n)
-{
-    return (x >> n) | (x << (32 - n));
 }
 
 /** SXTB16: sign-extend bytes 0 and 2 to the two halfwords. */

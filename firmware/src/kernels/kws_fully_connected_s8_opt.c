@@ -23,7 +23,7 @@ static void widen_row(const int8_t *x, int32_t depth, int32_t input_offset, int1
     for (int32_t g = 0; g < full; ++g) {
         const uint32_t v = kws_read_u32(x + 4 * g);
         words[2 * g] = __sxtab16(offset2, v);
-        words[2 * g + 1] = __sxtab16(offset2, __ror(v, 8));
+        words[2 * g + 1] = kws_sxtab16_ror8(offset2, v);
     }
     for (int32_t i = 4 * full; i < depth; ++i) {
         row[i] = (int16_t)(x[i] + input_offset);
@@ -42,16 +42,16 @@ static void dot_4(const int8_t *w, int32_t depth, const int16_t *row, int32_t ac
         xw += 2;
         uint32_t v = kws_read_u32(w0);
         a0 = __smlad(__sxtb16(v), xe, a0);
-        a0 = __smlad(__sxtb16(__ror(v, 8)), xo, a0);
+        a0 = __smlad(kws_sxtb16_ror8(v), xo, a0);
         v = kws_read_u32(w1);
         a1 = __smlad(__sxtb16(v), xe, a1);
-        a1 = __smlad(__sxtb16(__ror(v, 8)), xo, a1);
+        a1 = __smlad(kws_sxtb16_ror8(v), xo, a1);
         v = kws_read_u32(w2);
         a2 = __smlad(__sxtb16(v), xe, a2);
-        a2 = __smlad(__sxtb16(__ror(v, 8)), xo, a2);
+        a2 = __smlad(kws_sxtb16_ror8(v), xo, a2);
         v = kws_read_u32(w3);
         a3 = __smlad(__sxtb16(v), xe, a3);
-        a3 = __smlad(__sxtb16(__ror(v, 8)), xo, a3);
+        a3 = __smlad(kws_sxtb16_ror8(v), xo, a3);
         w0 += 4;
         w1 += 4;
         w2 += 4;
@@ -77,7 +77,7 @@ static int32_t dot_1(const int8_t *w, int32_t depth, const int16_t *row, int32_t
     while (groups-- > 0) {
         const uint32_t v = kws_read_u32(w);
         acc = __smlad(__sxtb16(v), xw[0], acc);
-        acc = __smlad(__sxtb16(__ror(v, 8)), xw[1], acc);
+        acc = __smlad(kws_sxtb16_ror8(v), xw[1], acc);
         xw += 2;
         w += 4;
     }

@@ -111,4 +111,44 @@ typedef struct {
     int32_t diff_min;         /**< Inputs this far below the row maximum or more contribute 0. */
 } kws_nn_softmax_params;
 
+/**
+ * ADD / SUB parameters (TFLite's quantised Add): both inputs are shifted left by left_shift (20 for
+ * int8), rescaled to a common scale (2 * the larger input scale), summed, then rescaled to the output.
+ */
+typedef struct {
+    int32_t input1_offset; /**< Minus input 1's zero point. */
+    int32_t input2_offset; /**< Minus input 2's zero point. */
+    int32_t output_offset; /**< The output zero point. */
+    int32_t left_shift;
+    int32_t input1_multiplier;
+    int32_t input1_shift;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    kws_nn_activation activation;
+} kws_nn_add_params;
+
+/** MUL parameters: (x1 + offset1) * (x2 + offset2) requantised by scale1 * scale2 / output_scale. */
+typedef struct {
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    kws_nn_activation activation;
+} kws_nn_mul_params;
+
+/**
+ * LOGISTIC / TANH parameters: the input minus its zero point is rescaled to Q4.27; inputs at or
+ * beyond the radius saturate. Output quantisation is fixed by TFLite (logistic: 1/256, -128;
+ * tanh: 1/128, 0).
+ */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t input_range_radius;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+} kws_nn_sigmoid_params;
+
 #endif /* KWS_NN_TYPES_H */

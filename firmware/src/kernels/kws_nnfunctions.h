@@ -186,6 +186,94 @@ int32_t kws_softmax_s8_get_buffer_size(int32_t row_size);
  */
 void kws_reshape_s8(const int8_t *input, int8_t *output, int32_t total_size);
 
+/* ---------------------------------------------------------------- elementwise (recurrent cells) */
+
+/**
+ * Derives ADD / SUB parameters exactly as TFLite Micro does (double arithmetic, left shift 20).
+ * @param[in]  input1_scale, input1_zero_point  First input's quantisation.
+ * @param[in]  input2_scale, input2_zero_point  Second input's quantisation.
+ * @param[in]  output_scale, output_zero_point  Output quantisation.
+ * @param[in]  activation                       Output clamp.
+ * @param[out] params                           Filled parameters.
+ */
+void kws_add_s8_params(double input1_scale, int32_t input1_zero_point, double input2_scale,
+                       int32_t input2_zero_point, double output_scale, int32_t output_zero_point,
+                       kws_nn_activation activation, kws_nn_add_params *params);
+
+/**
+ * Elementwise ADD (TFLite ADD, int8) with suffix broadcasting: element i of the output reads
+ * input1[i % input1_size] and input2[i % input2_size], which covers [1, H] + [H] and scalars.
+ * @param[in]  input1       int8 data, input1_size elements.
+ * @param[in]  input1_size  Divides size.
+ * @param[in]  input2       int8 data, input2_size elements.
+ * @param[in]  input2_size  Divides size.
+ * @param[in]  params       From kws_add_s8_params().
+ * @param[in]  size         Output elements.
+ * @param[out] output       int8 data.
+ * @return KWS_NN_SUCCESS, or KWS_NN_ARG_ERROR when an input size does not divide size.
+ */
+kws_nn_status kws_add_s8(const int8_t *input1, int32_t input1_size, const int8_t *input2, int32_t input2_size,
+                         const kws_nn_add_params *params, int32_t size, int8_t *output);
+
+/** Elementwise SUB (TFLite SUB, int8): input1 - input2, same parameters and broadcasting as ADD. */
+kws_nn_status kws_sub_s8(const int8_t *input1, int32_t input1_size, const int8_t *input2, int32_t input2_size,
+                         const kws_nn_add_params *params, int32_t size, int8_t *output);
+
+/** Derives MUL parameters exactly as TFLite Micro does (real multiplier s1 * s2 / s_out in double). */
+void kws_mul_s8_params(double input1_scale, int32_t input1_zero_point, double input2_scale,
+                       int32_t input2_zero_point, double output_scale, int32_t output_zero_point,
+                       kws_nn_activation activation, kws_nn_mul_params *params);
+
+/** Elementwise MUL (TFLite MUL, int8), broadcasting as kws_add_s8(). */
+kws_nn_status kws_mul_s8(const int8_t *input1, int32_t input1_size, const int8_t *input2, int32_t input2_size,
+                         const kws_nn_mul_params *params, int32_t size, int8_t *output);
+
+/** Derives LOGISTIC parameters as TFLite Micro does from the input scale and zero point. */
+void kws_logistic_s8_params(double input_scale, int32_t input_zero_point, kws_nn_sigmoid_params *params);
+
+/**
+ * LOGISTIC (TFLite, int8 in; int8 out with scale 1/256, zero point -128), gemmlowp fixed point.
+ * @param[in]  input   int8 data.
+ * @param[in]  params  From kws_logistic_s8_params().
+ * @param[in]  size    Elements.
+ * @param[out] output  int8 data (may alias input).
+ */
+void kws_logistic_s8(const int8_t *input, const kws_nn_sigmoid_params *params, int32_t size, int8_t *output);
+
+/** Derives TANH parameters as TFLite Micro does from the input scale and zero point. */
+void kws_tanh_s8_params(double input_scale, int32_t input_zero_point, kws_nn_sigmoid_params *params);
+
+/** TANH (TFLite, int8 in; int8 out with scale 1/128, zero point 0), gemmlowp fixed point. */
+void kws_tanh_s8(const int8_t *input, const kws_nn_sigmoid_params *params, int32_t size, int8_t *output);
+
+/* ---------------------------------------------------------------- data movement */
+
+/**
+ * PAD (TFLite PAD, int8): copies [N, H, W, C] into a larger tensor, filling with pad_value (TFLite
+ * uses the output zero point).
+ * @param[in]  input        int8 data.
+ * @param[in]  input_dims   [N, H, W, C].
+ * @param[in]  pad_before   Elements added before each of N, H, W, C.
+ * @param[in]  pad_after    Elements added after each of N, H, W, C.
+ * @param[in]  pad_value    Fill value.
+ * @param[out] output       int8 [N + pads, H + pads, W + pads, C + pads].
+ */
+void kws_pad_s8(const int8_t *input, const kws_nn_dims *input_dims, const kws_nn_dims *pad_before,
+                const kws_nn_dims *pad_after, int8_t pad_value, int8_t *output);
+
+/**
+ * UNPACK (TFLite UNPACK, int8): splits [outer, count, inner] into count tensors [outer, inner].
+ * @param[in]  input    int8 data.
+ * @param[in]  outer    Product of the dimensions before the axis.
+ * @param[in]  count    Size of the unpacked axis.
+ * @param[in]  inner    Product of the dimensions after the axis.
+ * @param[out] outputs  count pointers to int8 [outer, inner].
+ */
+void kws_unpack_s8(const int8_t *input, int32_t outer, int32_t count, int32_t inner, int8_t *const *outputs);
+
+/** PACK (TFLite PACK, int8): the inverse of kws_unpack_s8(); count inputs [outer, inner]. */
+void kws_pack_s8(const int8_t *const *inputs, int32_t outer, int32_t count, int32_t inner, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

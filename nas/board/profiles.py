@@ -1,0 +1,38 @@
+"""Board profiles (nas/conf/board/NAME.yaml) and opening the board a profile names."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from nas.board.base import BoardProfile
+from nas.board.serial_board import SerialBoard
+from nas.errors import ConfigError
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "board"
+EMULATED = {"mps2_an500", "mps2_an386"}
+
+
+def load_profile(name: str) -> BoardProfile:
+    path = CONF_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in CONF_DIR.glob("*.yaml") if p.stem != "none")
+        raise ConfigError(f"board {name!r}: no profile {path}; expected one of {known}")
+    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        return BoardProfile(name=name, clock_hz=float(data["clock_hz"]),
+                            cycles_per_instruction=float(data.get("cycles_per_instruction", 1.0)),
+                            estimate=name in EMULATED)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"board profile {path}: needs a numeric clock_hz ({err})") from None
+
+
+def open_board(name: str, port: str | None = None) -> SerialBoard:
+    """An unopened board: a real one on ``port`` when given, else the emulator for ``name``."""
+    if port:
+        return SerialBoard(port)
+    if name not in EMULATED:
+        raise ConfigError(f"board {name!r} is not emulated ({sorted(EMULATED)}): give its serial port")
+    from nas.board.emulated import EmulatedBoard
+
+    return EmulatedBoard(name)

@@ -1,0 +1,15 @@
+"""Training on cached features, evaluation, and checkpoints for one candidate."""
+from nas.train.checkpoint import load_checkpoint, save_checkpoint
+from nas.train.evaluation import evaluate, predict
+from nas.train.trainer import TrainConfig, TrainingDiverged, TrainResult, train
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDiverged",
+    "evaluate",
+    "load_checkpoint",
+    "predict",
+    "save_checkpoint",
+    "train",
+]
