@@ -126,18 +126,11 @@ def forward(x: tf.Tensor, layers: Sequence[ir.Layer]) -> tf.Tensor:
     return x
 
 
-def concrete_function(layers: Sequence[ir.Layer], input_shape: tuple[int, ...], input_range=None):
-    """A batch-1 concrete function of the layer list, for the converter and for float checks.
-
-    Args:
-        input_range: (min, max) pinned on the input with a FakeQuant op, so the converter gives the
-            int8 input exactly the front end's scale and zero point instead of a calibrated one.
-    """
+def concrete_function(layers: Sequence[ir.Layer], input_shape: tuple[int, ...]):
+    """A batch-1 concrete function of the layer list, for the converter and for float checks."""
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, *input_shape], tf.float32, name="mfcc")])
     def model(x):
-        if input_range is not None:
-            x = tf.quantization.fake_quant_with_min_max_args(x, min=input_range[0], max=input_range[1], num_bits=8)
         return forward(x, layers)
 
     return model.get_concrete_function()

@@ -10,9 +10,11 @@ seven architectures stays at 13, and no second torch export stack has to track t
 Quantization: int8 activations; CONV_2D and DEPTHWISE_CONV_2D weights per channel; FULLY_CONNECTED
 weights per tensor (TFLite Micro keeps per-channel multipliers per *node*, and an unrolled recurrent
 layer reuses one weight matrix in T nodes, so per-channel FC would cost T × 8 × H bytes of arena per
-gate; per-tensor is also CMSIS-NN's ``arm_fully_connected_s8`` convention). The input is pinned to the
-front end's int8 MFCC (scale 2**-int8_frac_bits, zero point 0) with a FakeQuant op, so the board feeds
-its features unchanged. The output is int8 logits (no softmax: argmax does not need it).
+gate; per-tensor is also CMSIS-NN's ``arm_fully_connected_s8`` convention). The input is then pinned
+to the front end's int8 MFCC (scale 2**-int8_frac_bits, zero point 0) so the board feeds its features
+unchanged: the calibrated input scale is replaced and the first layers' int32 biases are rescaled to
+match (a FakeQuant op in the graph would set the input scale, but the converter then quantizes those
+biases with the calibrated scale anyway: measured, it shifts every bias by the ratio of the two). The output is int8 logits (no softmax: argmax does not need it).
 After conversion, identical weight buffers are merged (the converter copies a biased FC's weights
 per use) and tensor names are stripped: both only shrink flash.
 """
@@ -39,12 +41,6 @@ REPRESENTATIVE_SAMPLES = 300
 TFLM_HOST_ARENA = 8 << 20  # generous on the host; deploy_footprint measures what a board needs
 
 
-def input_range(frontend: FrontEndConfig) -> tuple[float, float]:
-    """The float range of the front end's int8 features: [-128, 127] / 2**frac_bits."""
-    scale = 2.0 ** -frontend.int8_frac_bits
-    return -128 * scale, 127 * scale
-
-
 def quantize_features(features, frontend: FrontEndConfig) -> np.ndarray:
     """float features (already on the int8 grid) → the int8 tensor the board feeds the model."""
     values = np.asarray(features, dtype=np.float32) * 2.0 ** frontend.int8_frac_bits
@@ -65,7 +61,7 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
 
     from nas.export import tf_graph
 
-    fn = tf_graph.concrete_function(layers, frontend.input_shape, input_range(frontend))
+    fn = tf_graph.concrete_function(layers, frontend.input_shape)
     samples = np.asarray(representative, dtype=np.float32)[:REPRESENTATIVE_SAMPLES]
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -78,7 +74,7 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
         model = converter.convert()
     except Exception as err:  # the converter raises ConverterError, ValueError, ... with its own text
         raise _converter_error(err, arch) from None
-    model = _shrink(model)
+    model = _shrink(_pin_input_quantization(model, 2.0 ** -frontend.int8_frac_bits, arch))
     check_int8_model(model, frontend, arch)
     return model
 
@@ -86,6 +82,50 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
 def convert(model, frontend: FrontEndConfig, representative: np.ndarray, arch: str = "model") -> bytes:
     """A trained torch model (from `nas.spaces.build_model`) → full-int8 .tflite bytes."""
     return convert_layers(torch_to_ir(model, frontend.input_shape, arch), frontend, representative, arch)
+
+
+# ops whose output keeps the input's quantization (TFLite requires it), so the pinned scale flows through
+_PASS_THROUGH = {"RESHAPE", "PAD", "UNPACK"}
+_BIASED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+
+
+def _pin_input_quantization(model: bytes, scale: float, arch: str) -> bytes:
+    """Give the input tensor (and the pass-through tensors after it) ``scale`` and zero point 0.
+
+    Kernels read scales and zero points from the tensors at run time; only the int32 bias, stored in
+    units of input scale × weight scale, depends on the old input scale and is rescaled here.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    _, op_names, _ = _names()
+    obj = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
+    graph = obj.subgraphs[0]
+    old_scale = float(graph.tensors[graph.inputs[0]].quantization.scale[0])
+    pinned = {int(graph.inputs[0])}
+    for op in graph.operators:  # operators are in execution order
+        code = obj.operatorCodes[op.opcodeIndex]
+        name = op_names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        if not pinned.intersection(int(i) for i in op.inputs):
+            continue
+        if name in _PASS_THROUGH and int(op.inputs[0]) in pinned:
+            pinned.update(int(o) for o in op.outputs)
+        elif name in _BIASED and int(op.inputs[0]) in pinned and int(op.inputs[1]) not in pinned:
+            if op.inputs[2] < 0:
+                continue
+            bias = graph.tensors[op.inputs[2]]
+            values = np.frombuffer(bytes(obj.buffers[bias.buffer].data), dtype=np.int32).astype(np.float64)
+            rescaled = np.round(values * old_scale / scale)
+            if np.abs(rescaled).max(initial=0) >= 2**31:
+                raise ConversionError(f"{arch}: {name} bias overflows int32 at the front end's input scale {scale}")
+            obj.buffers[bias.buffer].data = np.frombuffer(rescaled.astype("<i4").tobytes(), dtype=np.uint8)
+            bias.quantization.scale = np.asarray(bias.quantization.scale, dtype=np.float64) * scale / old_scale
+        else:
+            raise ConversionError(f"{arch}: op {name} reads the model input; expected one of "
+                                  f"{sorted(_PASS_THROUGH | _BIASED)} so the input scale can be pinned")
+    for index in pinned:
+        q = graph.tensors[index].quantization
+        q.scale, q.zeroPoint = np.asarray([scale], dtype=np.float32), np.asarray([0], dtype=np.int64)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(obj))
 
 
 def _shrink(model: bytes) -> bytes:

@@ -109,6 +109,7 @@ def open_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30,
     """An ``RDBStorage`` with heartbeats; an unreachable or unknown URL fails fast with ConfigError."""
     import sqlalchemy.exc
 
+    given = url
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     engine_kwargs: dict = {}
     if scheme == "sqlite":
@@ -118,6 +119,9 @@ def open_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30,
             raise ConfigError(f"storage {url}: folder {Path(db_path).parent} does not exist")
     elif scheme == "postgresql":
         engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
+        if url.startswith("postgresql://"):
+            # SQLAlchemy ≥ 2.1 maps a bare postgresql:// to psycopg 3; our dependency is psycopg2.
+            url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     elif scheme not in ("mysql",):
         raise ConfigError(f"storage {url!r}: expected sqlite:///FILE, postgresql://... or mysql://...")
     with warnings.catch_warnings():
@@ -132,7 +136,7 @@ def open_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30,
             )
         except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ConfigError(f"storage {_redact(url)}: cannot open ({reason})") from err
+            raise ConfigError(f"storage {_redact(given)}: cannot open ({reason})") from err
 
 
 def open_study(

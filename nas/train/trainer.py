@@ -91,9 +91,11 @@ class TrainConfig:
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate for optimiser step ``step`` of ``total_steps``."""
         first, last = self.lr_phases[0], self.lr_phases[-1]
-        progress = min(step / max(total_steps, 1), 1.0)
+        total_steps = max(total_steps, 1)
         if self.schedule == "step":
-            return self.lr_phases[min(int(progress * len(self.lr_phases)), len(self.lr_phases) - 1)]
+            phases = len(self.lr_phases)
+            return self.lr_phases[min(step * phases // total_steps, phases - 1)]
+        progress = min(step / total_steps, 1.0)
         if self.schedule == "cosine":
             return last + 0.5 * (first - last) * (1 + math.cos(math.pi * progress))
         return first

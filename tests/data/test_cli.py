@@ -121,7 +121,7 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_write_wav_helper_is_readable_by_check(tmp_path, capsys):
+def test_check_accepts_a_minimal_dataset_with_one_keyword(tmp_path, capsys):
     (tmp_path / "yes").mkdir()
     write_wav(tmp_path / "yes" / "aaaa_nohash_0.wav", np.zeros(8000))
     rc, report = _check_json(capsys, tmp_path)

@@ -8,16 +8,16 @@ import pytest
 
 from nas.data.frontend_config import FrontEndConfig
 
-# 40 ms stride → 25 frames: recurrent models unroll half as many steps as with the default 49
-FRONTEND = FrontEndConfig(stride_ms=40.0)
+# half-second clips at a 40 ms stride → 12 frames: recurrent models unroll 12 steps, not 49
+FRONTEND = FrontEndConfig(clip_ms=500.0, stride_ms=40.0)
 SMALL_MODELS = {
     "dnn": [48, 32],
-    "cnn": [8, 10, 4, 1, 1, 8, 10, 4, 2, 1, 16, 32],
+    "cnn": [8, 5, 4, 1, 1, 8, 3, 4, 2, 1, 16, 32],
     "basic_lstm": [24],
     "lstm": [12, 24],
     "gru": [2, 20],
-    "crnn": [8, 10, 4, 2, 2, 2, 20, 24],
-    "ds_cnn": [3, 16, 10, 4, 2, 2, 16, 3, 3, 2, 2, 16, 3, 3, 1, 1],
+    "crnn": [8, 3, 4, 1, 2, 2, 20, 24],
+    "ds_cnn": [3, 16, 5, 4, 2, 2, 16, 3, 3, 2, 2, 16, 3, 3, 1, 1],
 }
 
 

@@ -1,0 +1,168 @@
+"""The trainer: learning, determinism, early stopping, divergence, callbacks, schedule, augmentation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from nas.errors import ConfigError
+from nas.train import TrainConfig, TrainingDiverged, train
+from nas.train.trainer import FeatureAugmenter, loss_and_accuracy
+
+FRAMES, COEFFS, CLASSES = 8, 4, 4
+
+
+@dataclass
+class Features:
+    features: torch.Tensor
+    labels: torch.Tensor
+
+
+def separable(n: int, seed: int, noise: float = 1.0) -> Features:
+    """Class k lights up coefficient k in every frame, under Gaussian noise: linearly separable."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, CLASSES, (n,), generator=g)
+    features = noise * torch.randn(n, FRAMES, COEFFS, generator=g)
+    features += 1.0 * nn.functional.one_hot(labels, COEFFS).float().unsqueeze(1)
+    return Features(features, labels)
+
+
+def tiny_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(FRAMES * COEFFS, 16), nn.ReLU(), nn.Linear(16, CLASSES))
+
+
+def curve(history: list[dict]) -> list[tuple]:
+    """The parts of a history that must repeat exactly (not the wall-clock ones)."""
+    return [(h["epoch"], h["train_loss"], h["train_acc"], h["val_loss"], h["val_acc"]) for h in history]
+
+
+FAST = dict(batch_size=32, lr_phases=(1e-2, 1e-3), schedule="cosine", early_stopping_patience=None)
+
+
+def test_a_tiny_model_learns_a_separable_problem():
+    train_set, val_set = separable(640, seed=1), separable(256, seed=2)
+    model = tiny_model()
+    _, untrained_acc = loss_and_accuracy(model, val_set)
+    result = train(model, train_set, val_set, TrainConfig(epochs=6, **FAST))
+    assert untrained_acc < 0.5  # chance is 0.25
+    assert result.best_val_acc > 0.9
+    assert loss_and_accuracy(model, val_set)[1] == result.best_val_acc
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    # the model is left holding the best epoch's weights
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, result.best_state_dict[key])
+
+
+def test_same_seed_same_history_other_seed_other_history():
+    train_set, val_set = separable(320, seed=1), separable(128, seed=2)
+    config = TrainConfig(epochs=3, seed=5, time_shift_frames=2, time_mask_frames=2, freq_mask_bins=1, **FAST)
+    first = train(tiny_model(), train_set, val_set, config)
+    again = train(tiny_model(), train_set, val_set, config)
+    other = train(tiny_model(), train_set, val_set, TrainConfig(epochs=3, seed=6, time_shift_frames=2,
+                                                                 time_mask_frames=2, freq_mask_bins=1, **FAST))
+    assert curve(first.history) == curve(again.history)
+    for key in first.best_state_dict:
+        assert torch.equal(first.best_state_dict[key], again.best_state_dict[key])
+    assert curve(first.history) != curve(other.history)
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    train_set, val_set = separable(128, seed=1), separable(64, seed=2)
+    # A learning rate this small leaves validation accuracy flat from the first epoch on.
+    config = TrainConfig(epochs=20, batch_size=32, lr_phases=(1e-12,), schedule="constant", early_stopping_patience=3)
+    result = train(tiny_model(), train_set, val_set, config)
+    assert result.stopped_early
+    assert result.best_epoch == 1
+    assert len(result.history) == 1 + 3
+
+
+def test_nan_loss_raises_training_diverged_with_its_epoch():
+    train_set, val_set = separable(128, seed=1), separable(64, seed=2)
+    train_set.features[5, 0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged) as caught:
+        train(tiny_model(), train_set, val_set, TrainConfig(epochs=3, **FAST))
+    assert caught.value.epoch == 1
+    assert "epoch 1" in str(caught.value)
+
+
+def test_an_exception_from_on_epoch_stops_training_and_propagates():
+    class Prune(Exception):
+        pass
+
+    seen = []
+
+    def on_epoch(epoch, stats):
+        seen.append((epoch, set(stats)))
+        if epoch == 2:
+            raise Prune
+
+    with pytest.raises(Prune):
+        train(tiny_model(), separable(128, 1), separable(64, 2), TrainConfig(epochs=10, **FAST), on_epoch=on_epoch)
+    assert [e for e, _ in seen] == [1, 2]
+    assert {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"} <= seen[0][1]
+
+
+def test_thread_count_is_restored_after_training():
+    before = torch.get_num_threads()
+    train(tiny_model(), separable(64, 1), separable(32, 2), TrainConfig(epochs=1, num_threads=1, **FAST))
+    assert torch.get_num_threads() == before
+
+
+def test_mismatched_feature_sets_are_rejected():
+    val_set = separable(32, 2)
+    bad = Features(torch.zeros(16, FRAMES + 1, COEFFS), torch.zeros(16, dtype=torch.int64))
+    with pytest.raises(ConfigError, match="differ in shape"):
+        train(tiny_model(), bad, val_set, TrainConfig(epochs=1, **FAST))
+    with pytest.raises(ConfigError, match="labels must be int64"):
+        train(tiny_model(), Features(val_set.features, val_set.labels.int()), val_set, TrainConfig(epochs=1, **FAST))
+
+
+def test_step_schedule_has_hello_edge_phases_and_cosine_anneals():
+    step = TrainConfig()
+    assert [step.lr_at(s, 300) for s in (0, 99, 100, 199, 200, 299)] == [5e-4, 5e-4, 1e-4, 1e-4, 2e-5, 2e-5]
+    cosine = TrainConfig(schedule="cosine", lr_phases=(1e-2, 1e-4))
+    rates = [cosine.lr_at(s, 100) for s in range(101)]
+    assert rates[0] == pytest.approx(1e-2) and rates[-1] == pytest.approx(1e-4)
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(ConfigError, match="unknown keys"):
+        TrainConfig.from_dict({"epochs": 2, "epoch": 3})
+    with pytest.raises(ConfigError, match="schedule"):
+        TrainConfig(schedule="linear")
+    assert TrainConfig.from_dict(TrainConfig(epochs=4).to_dict()) == TrainConfig(epochs=4)
+
+
+def _augmenter(**kwargs) -> FeatureAugmenter:
+    config = TrainConfig(**kwargs)
+    return FeatureAugmenter(config, fill=torch.full((COEFFS,), -7.0), generator=torch.Generator().manual_seed(0))
+
+
+def test_time_shift_moves_whole_clips_by_at_most_k_frames_repeating_edges():
+    x = torch.arange(64 * FRAMES * COEFFS, dtype=torch.float32).reshape(64, FRAMES, COEFFS)
+    out = _augmenter(time_shift_frames=2)(x)
+    shifts = set()
+    for clip, shifted in zip(x, out):
+        matches = [s for s in range(-2, 3)
+                   if torch.equal(shifted, clip[(torch.arange(FRAMES) - s).clamp(0, FRAMES - 1)])]
+        assert matches, "every output clip is its input shifted by -2..2 frames"
+        shifts.add(matches[0])
+    assert len(shifts) > 1
+
+
+def test_masks_fill_at_most_k_frames_and_k_coefficients_with_the_fill_value():
+    x = torch.randn(200, FRAMES, COEFFS)
+    out = _augmenter(time_mask_frames=3, freq_mask_bins=1)(x)
+    masked = out != x
+    assert torch.all(out[masked] == -7.0)
+    assert masked.any()
+    for clip_mask in masked:
+        full_frames = clip_mask.all(dim=1).sum()
+        full_coeffs = clip_mask.all(dim=0).sum()
+        assert full_frames <= 3 and full_coeffs <= 1
+        # every masked cell lies in a fully masked frame or a fully masked coefficient
+        assert torch.equal(clip_mask, clip_mask.all(dim=1, keepdim=True) | clip_mask.all(dim=0, keepdim=True))
