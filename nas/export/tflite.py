@@ -118,7 +118,8 @@ def _pin_input_quantization(model: bytes, scale: float, arch: str) -> bytes:
             if np.abs(rescaled).max(initial=0) >= 2**31:
                 raise ConversionError(f"{arch}: {name} bias overflows int32 at the front end's input scale {scale}")
             obj.buffers[bias.buffer].data = np.frombuffer(rescaled.astype("<i4").tobytes(), dtype=np.uint8)
-            bias.quantization.scale = np.asarray(bias.quantization.scale, dtype=np.float64) * scale / old_scale
+            # float32: the flatbuffer packer copies the array's raw bytes into a float vector
+            bias.quantization.scale = (np.asarray(bias.quantization.scale, np.float64) * scale / old_scale).astype(np.float32)
         else:
             raise ConversionError(f"{arch}: op {name} reads the model input; expected one of "
                                   f"{sorted(_PASS_THROUGH | _BIASED)} so the input scale can be pinned")

@@ -1,7 +1,7 @@
 /*
  * Portable C versions of the Arm ACLE DSP intrinsics the optimised kernels use, so the host test
  * build runs the very same optimised code paths (selected by KWS_DSP_EMULATE in kws_dsp.h).
- * Semantics from the Armv7-M Architecture Reference Manual (SXTB16, SXTAB16, SMLAD).
+ * Semantics from the Armv7-M Architecture Reference Manual (SXTB16, SXTAB16, SMLAD, SMLAxy, SSAT).
  */
 #ifndef KWS_DSP_EMUL_H
 #define KWS_DSP_EMUL_H
@@ -41,6 +41,34 @@ static inline int32_t __smlad(uint32_t a, uint32_t b, int32_t acc)
     const uint32_t sum = (uint32_t)acc + (uint32_t)(kws_emul_lo(a) * kws_emul_lo(b)) +
                          (uint32_t)(kws_emul_hi(a) * kws_emul_hi(b));
     return (int32_t)sum;
+}
+
+/** SSAT: saturate to a signed `bits`-bit range (1..32). */
+static inline int32_t __ssat(int32_t x, uint32_t bits)
+{
+    const int32_t hi = (int32_t)((1LL << (bits - 1)) - 1), lo = -hi - 1;
+    return x > hi ? hi : (x < lo ? lo : x);
+}
+
+/** SMLABB / SMLABT / SMLATB / SMLATT: acc + one 16 x 16 product of the chosen halves (B = low). */
+static inline int32_t __smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(kws_emul_lo(a) * kws_emul_lo(b)));
+}
+
+static inline int32_t __smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(kws_emul_lo(a) * kws_emul_hi(b)));
+}
+
+static inline int32_t __smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(kws_emul_hi(a) * kws_emul_lo(b)));
+}
+
+static inline int32_t __smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(kws_emul_hi(a) * kws_emul_hi(b)));
 }
 
 #endif /* KWS_DSP_EMUL_H */

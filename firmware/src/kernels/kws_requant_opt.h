@@ -21,6 +21,8 @@
 #include "kws_dsp.h"
 #include "kws_nn_utils.h"
 
+#if KWS_HAVE_DSP
+
 /** Per-channel constants of kws_rq_apply(); 16 bytes so one LDM fetches them. */
 typedef struct {
     uint32_t k_lo;  /**< Low word of K. */
@@ -82,5 +84,7 @@ static inline int kws_rq_init_channels(const int32_t *multiplier, const int32_t 
     }
     return 1;
 }
+
+#endif /* KWS_HAVE_DSP */
 
 #endif /* KWS_REQUANT_OPT_H */
