@@ -3,7 +3,7 @@
     kws-nas data synth --out DIR [--seed S] [--per-word N]   # the generated dataset (espeak-ng, flite)
     kws-nas data check DIR [--json]                          # counts per class and split, bad files
     kws-nas data features [DIR]                              # extract + cache MFCCs (default: generated set)
-    kws-nas data fetch [--version v0.02] [--dest DIR]        # the official archive, when a network allows
+    kws-nas data fetch [--version v0.02] [--dest DIR] [--archive FILE] # the official archive, when a network allows
 """
 from __future__ import annotations
 
@@ -43,8 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     features.add_argument("--cache-dir", type=Path, default=None, help="default: DIR/.kws_cache")
 
     fetch = sub.add_parser("fetch", help="download the official archive (checksummed, resumable)")
-    fetch.add_argument("--version", default="v0.02", choices=["v0.01", "v0.02"])
+    fetch.add_argument("--version", default="v0.02", choices=["v0.01", "v0.02", "test_v0.02"])
     fetch.add_argument("--dest", type=Path, default=Path("data"), help="folder to unpack into (default data/)")
+    fetch.add_argument("--archive", type=Path, default=None, help="a .tar.gz downloaded by hand: no download")
+    fetch.add_argument("--sha256", default=None, help="expected sha256 (default: the official archive's)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -165,10 +167,8 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    try:
-        from nas.data.fetch import fetch_speech_commands
-    except ImportError as err:
-        raise DataError(f"data fetch: not available in this build ({err})") from err
-    path = fetch_speech_commands(args.version, args.dest)
+    from nas.data.fetch import fetch_speech_commands
+
+    path = fetch_speech_commands(args.version, args.dest, archive=args.archive, sha256=args.sha256)
     print(f"Speech Commands {args.version} is in {path}")
     return 0

@@ -171,3 +171,27 @@ def test_corrupt_archive_is_a_clear_error(tmp_path):
 def test_unknown_version_names_the_choices(tmp_path):
     with pytest.raises(ConfigError, match="v0.01"):
         fetch_speech_commands("v0.03", tmp_path)
+
+
+def test_cli_fetch_takes_a_hand_downloaded_archive(tmp_path, capsys):
+    from nas.cli import main
+
+    payload = build_archive()
+    manual = tmp_path / "by_hand.tar.gz"
+    manual.write_bytes(payload)
+    dest = tmp_path / "data"
+    argv = ["data", "fetch", "--version", "test_v0.02", "--dest", str(dest), "--archive", str(manual)]
+    assert main(argv + ["--sha256", sha(payload)]) == 0
+    assert_unpacked(dest / "speech_commands_test_v0.02")
+    assert str(dest / "speech_commands_test_v0.02") in capsys.readouterr().out
+
+
+def test_cli_fetch_with_wrong_checksum_is_one_clear_error(tmp_path, capsys):
+    from nas.cli import main
+
+    manual = tmp_path / "by_hand.tar.gz"
+    manual.write_bytes(build_archive())
+    argv = ["data", "fetch", "--dest", str(tmp_path), "--archive", str(manual), "--sha256", "0" * 64]
+    assert main(argv) == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]  # after the sha256 progress bar
+    assert last_line.startswith("kws-nas data: error:") and str(manual) in last_line

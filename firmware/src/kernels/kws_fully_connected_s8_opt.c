@@ -34,7 +34,9 @@ static void widen_row(const int8_t *x, int32_t depth, int32_t input_offset, int1
 #if defined(KWS_DSP_EMULATE)
 /* Dot products of four weight rows (`depth` bytes apart) with `groups` groups of 4 widened inputs;
  * advances *w and *x past them. The portable twin of the Arm assembly below. */
-static void dot_4_groups(const int8_t **w, int32_t depth, const uint32_t **x, int32_t groups, int32_t acc[4])
+static inline __attribute__((always_inline)) void dot_4_groups(const int8_t **w, int32_t depth,
+                                                               const uint32_t **x, int32_t groups,
+                                                               int32_t acc[4])
 {
     const int8_t *w0 = *w;
     const uint32_t *xw = *x;
@@ -67,7 +69,9 @@ static void dot_4_groups(const int8_t **w, int32_t depth, const uint32_t **x, in
     KWS_FC_ROW("a3", "[%[w2], %[d]]")                  \
     KWS_FC_ROW("a2", "[%[w2]], #4")
 
-static void dot_4_groups(const int8_t **w, int32_t depth, const uint32_t **x, int32_t groups, int32_t acc[4])
+static inline __attribute__((always_inline)) void dot_4_groups(const int8_t **w, int32_t depth,
+                                                               const uint32_t **x, int32_t groups,
+                                                               int32_t acc[4])
 {
     const int8_t *w0 = *w, *w2 = *w + 2 * depth;
     const uint32_t *xp = *x;
@@ -105,7 +109,7 @@ static void dot_4_groups(const int8_t **w, int32_t depth, const uint32_t **x, in
 #endif
 
 /* Dot products of four weight rows with the widened input. */
-static void dot_4(const int8_t *w, int32_t depth, const int16_t *row, int32_t acc[4])
+static inline __attribute__((always_inline)) void dot_4(const int8_t *w, int32_t depth, const int16_t *row, int32_t acc[4])
 {
     const uint32_t *xw = (const uint32_t *)row;
     dot_4_groups(&w, depth, &xw, depth >> 2, acc);
@@ -152,6 +156,7 @@ static inline __attribute__((always_inline)) int8_t fc_finish(int32_t acc, const
     return kws_rq_clamp(kws_rq_apply(acc, &o->fast), mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
 }
 
+/* The unit loop; one non-inlined copy per output stage keeps the 13 registers of the assembly free. */
 static inline __attribute__((always_inline)) void fc_units(const int8_t *filter, const int32_t *bias,
                                                            int32_t depth, int32_t units, const int16_t *row,
                                                            const fc_output *o, int8_t *out, const int mode)
@@ -173,6 +178,17 @@ static inline __attribute__((always_inline)) void fc_units(const int8_t *filter,
         out[u] = fc_finish(dot_1(filter + u * depth, depth, row, bias ? bias[u] : 0), o, mode);
     }
 }
+
+#define KWS_FC_UNITS_VARIANT(name, mode)                                                                  \
+    static __attribute__((noinline)) void name(const int8_t *filter, const int32_t *bias, int32_t depth, \
+                                               int32_t units, const int16_t *row, const fc_output *o,     \
+                                               int8_t *out)                                               \
+    {                                                                                                     \
+        fc_units(filter, bias, depth, units, row, o, out, mode);                                          \
+    }
+KWS_FC_UNITS_VARIANT(fc_units_generic, OUT_GENERIC)
+KWS_FC_UNITS_VARIANT(fc_units_fast_clamp, OUT_FAST_CLAMP)
+KWS_FC_UNITS_VARIANT(fc_units_fast_full_range, OUT_FAST_FULL_RANGE)
 
 kws_nn_status kws_fully_connected_s8_opt(const kws_nn_context *ctx, const kws_nn_fc_params *fc_params,
                                          const kws_nn_per_tensor_quant_params *quant_params,
@@ -207,11 +223,11 @@ kws_nn_status kws_fully_connected_s8_opt(const kws_nn_context *ctx, const kws_nn
         widen_row(input + b * depth, depth, fc_params->input_offset, row);
         int8_t *out = output + b * units;
         if (mode == OUT_FAST_FULL_RANGE) {
-            fc_units(filter, bias, depth, units, row, &o, out, OUT_FAST_FULL_RANGE);
+            fc_units_fast_full_range(filter, bias, depth, units, row, &o, out);
         } else if (mode == OUT_FAST_CLAMP) {
-            fc_units(filter, bias, depth, units, row, &o, out, OUT_FAST_CLAMP);
+            fc_units_fast_clamp(filter, bias, depth, units, row, &o, out);
         } else {
-            fc_units(filter, bias, depth, units, row, &o, out, OUT_GENERIC);
+            fc_units_generic(filter, bias, depth, units, row, &o, out);
         }
     }
     return KWS_NN_SUCCESS;
