@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     out["opt <= 1.5"] = out["opt instr/MAC"] <= TARGET_INSTRUCTIONS_PER_MAC
     out["bit-identical"] = table[("checksum", "ref")] == table[("checksum", "opt")]
     print(f"int8 kernels on {args.board} (QEMU -icount shift=0: emulated instructions)")
-    print(out.round(2).to_string())
+    print(out.round(3).to_string())
     if not out["bit-identical"].all():
         print("bench_kernels: optimised output differs from the reference", file=sys.stderr)
         return 1

@@ -16,6 +16,14 @@ typedef enum {
     KWS_OP_AVERAGE_POOL_2D = 4,
     KWS_OP_SOFTMAX = 5,
     KWS_OP_RESHAPE = 6,
+    KWS_OP_PAD = 7,
+    KWS_OP_UNPACK = 8,
+    KWS_OP_PACK = 9,
+    KWS_OP_ADD = 10,
+    KWS_OP_SUB = 11,
+    KWS_OP_MUL = 12,
+    KWS_OP_LOGISTIC = 13,
+    KWS_OP_TANH = 14,
 } kws_opcode_t;
 
 /* conv / depthwise conv: kernel params, then blob offsets of int32[out_ch] multipliers, shifts */
@@ -46,10 +54,38 @@ typedef struct {
     kws_nn_softmax_params params;
 } kws_rec_softmax_t;
 
+/* PAD: the [N, H, W, C] paddings (input 1, constant) resolved, fill = output zero point */
+typedef struct {
+    kws_nn_dims before, after;
+    int32_t value;
+} kws_rec_pad_t;
+
+/* UNPACK / PACK: [outer, count, inner] around the axis; count = number of unpacked tensors */
+typedef struct {
+    int32_t outer, count, inner;
+} kws_rec_pack_t;
+
+/* ADD / SUB, MUL, LOGISTIC / TANH: the kernels' parameter structs as TFLite Micro's Prepare
+ * derives them (computed on the host) */
+typedef struct {
+    kws_nn_add_params params;
+} kws_rec_add_t;
+
+typedef struct {
+    kws_nn_mul_params params;
+} kws_rec_mul_t;
+
+typedef struct {
+    kws_nn_sigmoid_params params;
+} kws_rec_sigmoid_t;
+
 /* Runs op `index` of a loaded model. Returns 0, or -1 with *error set. */
 int kws_interpreter_run_op(const kws_model_t *model, uint32_t index, const char **error);
 
-/* Checks op `index`'s record size, tensor count and types before the model is accepted. */
+/* Checks op `index`'s record size, tensor count and sizes before the model is accepted. */
 int kws_interpreter_check_op(const kws_model_t *model, uint32_t index, const char **error);
+
+/* Scratch bytes op `index`'s kernel needs (the DSP kernels' *_get_buffer_size(); 0 otherwise). */
+uint32_t kws_interpreter_scratch_bytes(const kws_model_t *model, uint32_t index);
 
 #endif

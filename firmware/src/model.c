@@ -43,12 +43,15 @@ static int check_op(const kws_model_t *m, uint32_t index, uint32_t blob_bytes, c
     const kws_blob_op_t *op = &m->ops[index];
     if (op->n_inputs > KWS_MAX_OP_TENSORS || op->n_outputs > KWS_MAX_OP_TENSORS)
         return fail(error, "model-op-tensor-count");
+    if (op->tensors_offset % 2u != 0 ||
+        !within(op->tensors_offset, 2u * ((uint32_t)op->n_inputs + op->n_outputs), blob_bytes))
+        return fail(error, "model-op-tensor-list-outside-blob");
+    const int16_t *inputs = kws_op_inputs(m, op), *outputs = kws_op_outputs(m, op);
     for (uint32_t i = 0; i < op->n_inputs; i++)
-        if (op->inputs[i] < -1 || op->inputs[i] >= (int32_t)m->header->n_tensors)
+        if (inputs[i] < -1 || inputs[i] >= (int32_t)m->header->n_tensors)
             return fail(error, "model-op-input-index");
     for (uint32_t i = 0; i < op->n_outputs; i++)
-        if (op->outputs[i] < 0 || op->outputs[i] >= (int32_t)m->header->n_tensors ||
-            m->tensors[op->outputs[i]].is_const)
+        if (outputs[i] < 0 || outputs[i] >= (int32_t)m->header->n_tensors || m->tensors[outputs[i]].is_const)
             return fail(error, "model-op-output-index");
     if (op->params_offset % 4u != 0 || !within(op->params_offset, op->params_bytes, blob_bytes))
         return fail(error, "model-op-params-outside-blob");
@@ -83,8 +86,17 @@ int kws_model_load(kws_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uin
         if (t >= h->n_tensors || m->tensors[t].is_const || m->tensors[t].type != KWS_TYPE_INT8)
             return fail(error, "model-io-tensor");
     }
-    for (uint32_t i = 0; i < h->n_ops; i++)
+    uint32_t scratch = 0;
+    for (uint32_t i = 0; i < h->n_ops; i++) {
         if (check_op(m, i, blob_bytes, error)) return -1;
+        uint32_t need = kws_interpreter_scratch_bytes(m, i);
+        if (need > scratch) scratch = need;
+    }
+    uint32_t scratch_start = (h->arena_bytes + 15u) & ~15u;
+    if (!within(scratch_start, scratch, arena_capacity))
+        return fail(error, "model-arena-and-scratch-too-big-for-this-board");
+    m->scratch = arena + scratch_start;
+    m->scratch_bytes = scratch;
     return 0;
 }
 

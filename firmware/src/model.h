@@ -6,10 +6,13 @@
  *   tensors  n_tensors × kws_blob_tensor_t
  *   ops      n_ops × kws_blob_op_t
  *   data     constant tensors (weights, biases, precomputed requantisation multipliers and
- *            shifts) and op parameter records, at the offsets the tensors and ops name
+ *            shifts), op parameter records and each op's tensor index list, at the offsets the
+ *            tensors and ops name
  *
  * Activations live in one arena whose layout the host planned (tensor lifetimes), so the board
- * allocates nothing: a tensor's arena_offset is where its bytes are while it is live.
+ * allocates nothing: a tensor's arena_offset is where its bytes are while it is live. Kernel
+ * scratch (the DSP kernels' im2col columns) sits after the planned arena, sized by the board from
+ * the kernels' *_get_buffer_size() at load time.
  */
 #ifndef KWS_MODEL_H
 #define KWS_MODEL_H
@@ -17,8 +20,9 @@
 #include <stdint.h>
 
 #define KWS_BLOB_MAGIC 0x4D53574Bu /* "KWSM" */
-#define KWS_BLOB_VERSION 1u
-#define KWS_MAX_OP_TENSORS 8
+#define KWS_BLOB_VERSION 2u
+/* Tensors per op side: an unrolled recurrent model UNPACKs / PACKs one tensor per time step. */
+#define KWS_MAX_OP_TENSORS 256
 #define KWS_MAX_DIMS 4
 
 typedef enum { KWS_TYPE_INT8 = 0, KWS_TYPE_INT16 = 1, KWS_TYPE_INT32 = 2 } kws_type_t;
@@ -46,9 +50,8 @@ typedef struct {
 
 typedef struct {
     uint32_t opcode; /* kws_opcode_t (interpreter.h) */
-    uint8_t n_inputs, n_outputs, reserved[2];
-    int16_t inputs[KWS_MAX_OP_TENSORS];  /* -1: optional input absent */
-    int16_t outputs[KWS_MAX_OP_TENSORS];
+    uint16_t n_inputs, n_outputs;
+    uint32_t tensors_offset; /* int16[n_inputs + n_outputs] tensor indices; input -1: absent */
     uint32_t params_offset, params_bytes; /* op record in the blob (interpreter.h) */
 } kws_blob_op_t;
 
@@ -58,7 +61,19 @@ typedef struct {
     const kws_blob_tensor_t *tensors;
     const kws_blob_op_t *ops;
     uint8_t *arena;
+    uint8_t *scratch; /* kernel scratch after the planned activations, scratch_bytes long */
+    uint32_t scratch_bytes;
 } kws_model_t;
+
+static inline const int16_t *kws_op_inputs(const kws_model_t *m, const kws_blob_op_t *op)
+{
+    return (const int16_t *)(m->blob + op->tensors_offset);
+}
+
+static inline const int16_t *kws_op_outputs(const kws_model_t *m, const kws_blob_op_t *op)
+{
+    return kws_op_inputs(m, op) + op->n_inputs;
+}
 
 /* Checks every offset, size and index against the blob and the arena (a malformed upload is
  * refused, never run). Returns 0, or -1 with *error naming the problem. */

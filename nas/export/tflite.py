@@ -256,12 +256,28 @@ def _captured_stderr():
             box["text"] = sink.read().decode(errors="replace")
 
 
+ARENA_STEP = 16  # TFLite Micro aligns arena allocations to 16 bytes
+
+
+def _arena_fits(model: bytes, size: int) -> bool:
+    from tflite_micro.python.tflite_micro import runtime
+
+    with _captured_stderr():  # a failed allocation prints its complaint from C++
+        try:
+            runtime.Interpreter.from_bytes(model, arena_size=size)
+        except RuntimeError:
+            return False
+    return True
+
+
 def deploy_footprint(tflite_path: str | Path) -> dict:
     """Flash and RAM a TFLite Micro deployment needs for a .tflite file.
 
     Returns ``flash_bytes`` (the model's size: it is linked in as a const array), ``arena_bytes``
-    (TFLite Micro's recorded arena total: planned activations plus interpreter bookkeeping, which for
-    unrolled recurrent models is most of it) and ``activation_bytes`` (the planned tensors alone).
+    (the smallest ``arena_size``, to 16 bytes, with which TFLite Micro allocates the model: planned
+    activations plus interpreter bookkeeping, which for unrolled recurrent models is most of it; found by
+    bisection because the recorded total misses temporary allocations made while preparing kernels) and
+    ``activation_bytes`` (the planned activation tensors alone, from ``print_allocations``).
     """
     from tflite_micro.python.tflite_micro import runtime
 
@@ -274,4 +290,15 @@ def deploy_footprint(tflite_path: str | Path) -> dict:
     head = re.search(r"Arena allocation head (\d+) bytes", log["text"])
     if total is None or head is None:
         raise ConversionError(f"{path}: TFLite Micro printed no arena figures: {log['text'][:200]!r}")
-    return {"flash_bytes": len(model), "arena_bytes": int(total.group(1)), "activation_bytes": int(head.group(1))}
+    low = int(total.group(1)) - ARENA_STEP  # recorded total: a lower bound
+    high = int(total.group(1)) + 1024
+    while not _arena_fits(model, high):
+        low, high = high, 2 * high
+        if high > TFLM_HOST_ARENA:
+            raise ConversionError(f"{path}: TFLite Micro cannot allocate the model in {TFLM_HOST_ARENA} bytes")
+    while high - low > ARENA_STEP:  # invariant: low fails (or is below the total), high fits
+        mid = (low + high) // 2 // ARENA_STEP * ARENA_STEP
+        if mid <= low:
+            break
+        low, high = (low, mid) if _arena_fits(model, mid) else (mid, high)
+    return {"flash_bytes": len(model), "arena_bytes": high, "activation_bytes": int(head.group(1))}

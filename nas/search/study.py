@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.errors import ConfigError, DataError
 
 MARKER = "study.json"
+TABLE_RACE_RETRIES = 4
 DB_FILE = "study.db"
 DIRECTIONS_OPS = ["maximize", "minimize", "minimize"]  # accuracy, memory, ops (or latency)
 OBJECTIVE_NAMES_OPS = ["accuracy", "memory_bytes", "ops"]
@@ -124,19 +126,32 @@ def open_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30,
             url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
     elif scheme not in ("mysql",):
         raise ConfigError(f"storage {url!r}: expected sqlite:///FILE, postgresql://... or mysql://...")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        try:
-            return RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
-            )
-        except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ConfigError(f"storage {_redact(given)}: cannot open ({reason})") from err
+    attempt = 0
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            try:
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+                )
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
+                # Workers starting together on an empty database race to create Optuna's tables:
+                # the loser sees a duplicate; a moment later the tables are there.
+                if attempt == TABLE_RACE_RETRIES:
+                    raise ConfigError(f"storage {_redact(given)}: cannot create Optuna's tables ({_first_line(err)})") from err
+                attempt += 1
+                time.sleep(attempt)
+            except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
+                raise ConfigError(f"storage {_redact(given)}: cannot open ({_first_line(err)})") from err
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def open_study(

@@ -43,7 +43,7 @@ def synthetic_features(n: int, seed: int, frontend: FrontEndConfig = FRONTEND) -
     return Features(torch.tensor(x, dtype=torch.float32), torch.tensor(labels, dtype=torch.int64))
 
 
-def train_briefly(model, data: Features, steps: int = 150, seed: int = 0):
+def train_briefly(model, data: Features, steps: int = 120, seed: int = 0):
     """A few Adam steps: enough to make the model far better than chance on this problem."""
     import torch
 
@@ -58,6 +58,11 @@ def train_briefly(model, data: Features, steps: int = 150, seed: int = 0):
         loss.backward()
         opt.step()
     return model.eval()
+
+
+@pytest.fixture(scope="session")
+def export_frontend() -> FrontEndConfig:
+    return FRONTEND
 
 
 @pytest.fixture(scope="session")

@@ -78,3 +78,39 @@ def test_grid_source_replays_each_hello_edge_point_exactly_once():
     study.optimize(TrialRunner(Recording(candidates), estimate, large, NoFeatures(), None, "."), n_trials=10)
     assert len(study.trials) == 3  # the grid stops the study when every point was proposed
     assert sorted(c.to_json() for c in seen) == sorted(c.to_json() for c in candidates)
+
+
+class RecordingProbe:
+    """A board stand-in: returns a fixed latency and records what it was asked to measure."""
+
+    def __init__(self):
+        self.measured = []
+
+    def measure(self, candidate, checkpoint):
+        assert checkpoint.is_file()  # the board gets the trained model, already on disk
+        self.measured.append(candidate.to_dict())
+        return 12.5
+
+
+def test_a_configured_board_measures_trained_feasible_trials_only(tmp_path, tiny_dataset_dir):
+    from nas.search.features import CachedFeatures
+    from nas.train import TrainConfig
+
+    candidates = [c for _, c in hello_edge_candidates("dnn")]  # small, medium, large
+    medium = Budget(name="medium", max_memory_bytes=200_000, max_ops=20_000_000)
+    probe = RecordingProbe()
+    features = CachedFeatures(tiny_dataset_dir, cache_dir=tmp_path / "cache")
+    runner = TrialRunner(ListSource(candidates), estimate, medium, features, TrainConfig(epochs=1), tmp_path, probe=probe)
+    study = optuna.create_study(directions=DIRECTIONS_OPS,
+                                sampler=optuna.samplers.GridSampler({"grid_index": [0, 1, 2]}, seed=0))
+    study.optimize(runner, n_trials=3)
+
+    by_size = {t.user_attrs["candidate"]["spec"]["widths"][0]: t for t in study.trials}
+    assert set(by_size) == {144, 256, 436}
+    large = by_size[436]  # 497 KB: over the medium budget
+    assert not large.user_attrs["feasible"] and large.values[2] == float("inf") and "latency_ms" not in large.user_attrs
+    for width in (144, 256):
+        t = by_size[width]
+        assert t.values[2] == 12.5 == t.user_attrs["latency_ms"] and t.user_attrs["stage"] == "done"
+        assert (tmp_path / t.user_attrs["checkpoint"]).is_file()
+    assert sorted(m["spec"]["widths"][0] for m in probe.measured) == [144, 256]

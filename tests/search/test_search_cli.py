@@ -103,3 +103,15 @@ def test_unreachable_storage_is_one_clear_error(tmp_path, tiny_dataset_dir, caps
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "kws-nas search: error: storage postgresql://kws:***@127.0.0.1:1/nowhere: cannot open" in err
+
+
+def test_multirun_runs_one_study_per_cell_and_a_combined_report(tmp_path, tiny_dataset_dir):
+    argv = ["search", "--multirun", "search_space=dnn,basic_lstm", "constraints=medium", "trials=1",
+            *_base(tmp_path, tiny_dataset_dir)]
+    assert main(argv) == 0
+    results = tmp_path / "results"
+    assert (results / "dnn_medium" / "trials.csv").is_file() and (results / "basic_lstm_medium" / "trials.csv").is_file()
+    combined = pd.read_csv(results / "combined.csv")
+    assert set(combined["study"]) == {"dnn_medium", "basic_lstm_medium"}
+    assert set(combined["arch"]) == {"dnn", "basic_lstm"}
+    assert (results / "pareto.png").is_file() and "| basic_lstm | medium |" in (results / "summary.md").read_text()

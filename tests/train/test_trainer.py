@@ -42,11 +42,12 @@ def curve(history: list[dict]) -> list[tuple]:
 FAST = dict(batch_size=32, lr_phases=(1e-2, 1e-3), schedule="cosine", early_stopping_patience=None)
 
 
-def test_a_tiny_model_learns_a_separable_problem():
+@pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16-autocast"])
+def test_a_tiny_model_learns_a_separable_problem(bf16):
     train_set, val_set = separable(640, seed=1), separable(256, seed=2)
     model = tiny_model()
     _, untrained_acc = loss_and_accuracy(model, val_set)
-    result = train(model, train_set, val_set, TrainConfig(epochs=6, **FAST))
+    result = train(model, train_set, val_set, TrainConfig(epochs=6, bf16=bf16, **FAST))
     assert untrained_acc < 0.5  # chance is 0.25
     assert result.best_val_acc > 0.9
     assert loss_and_accuracy(model, val_set)[1] == result.best_val_acc

@@ -12,6 +12,7 @@
 #include "kws_dsp.h"
 #include "kws_nnfunctions.h"
 #include "kws_nn_utils.h"
+#include "kws_requant_opt.h"
 
 #if KWS_HAVE_DSP
 
@@ -30,8 +31,23 @@ int32_t kws_convolve_s8_opt_get_buffer_size(const kws_nn_dims *input_dims, const
 {
     (void)input_dims;
     const int32_t taps = taps_of(filter_dims);
-    const int32_t requant = filter_dims->n * (int32_t)sizeof(kws_requant_fast_params);
+    const int32_t requant = filter_dims->n * (int32_t)sizeof(kws_rq);
     return requant + im2col_bytes(taps) + ((taps + 3) & ~3);
+}
+
+/* Copies n bytes; word by word when n is a multiple of 4 (newlib-nano's memcpy goes byte by byte). */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    if ((n & 3) == 0) {
+        for (int32_t i = 0; i < n; i += 4) {
+            const uint32_t v = kws_read_u32(src + i);
+            memcpy(dst + i, &v, 4);
+        }
+    } else {
+        for (int32_t i = 0; i < n; ++i) {
+            dst[i] = src[i];
+        }
+    }
 }
 
 /* Gathers one pixel's receptive field as bytes; padding gets the input zero point (x + offset = 0). */
@@ -40,23 +56,37 @@ static void gather_patch(const int8_t *input, const kws_nn_dims *in, const kws_n
 {
     const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
     const int8_t fill = (int8_t)(-p->input_offset);
+    const int32_t row_bytes = f->w * in->c;
     for (int32_t ky = 0; ky < f->h; ++ky) {
         const int32_t y = y0 + ky * p->dilation.h;
         if (p->dilation.w == 1 && y >= 0 && y < in->h && x0 >= 0 && x0 + f->w <= in->w) {
             /* The whole kernel row is inside: one contiguous copy. */
-            memcpy(patch, input + ((b * in->h + y) * in->w + x0) * in->c, (size_t)(f->w * in->c));
-            patch += f->w * in->c;
+            copy_bytes(patch, input + ((b * in->h + y) * in->w + x0) * in->c, row_bytes);
+            patch += row_bytes;
             continue;
         }
         for (int32_t kx = 0; kx < f->w; ++kx) {
             const int32_t x = x0 + kx * p->dilation.w;
             if (y < 0 || y >= in->h || x < 0 || x >= in->w) {
-                memset(patch, fill, (size_t)in->c);
+                for (int32_t i = 0; i < in->c; ++i) {
+                    patch[i] = fill;
+                }
             } else {
-                memcpy(patch, input + ((b * in->h + y) * in->w + x) * in->c, (size_t)in->c);
+                copy_bytes(patch, input + ((b * in->h + y) * in->w + x) * in->c, in->c);
             }
             patch += in->c;
         }
+    }
+}
+
+/* Widens `groups` groups of 4 bytes into one column's words of the interleaved layout, starting at
+ * that column's word of the first group. */
+static inline void widen_groups(const int8_t *src, int32_t groups, uint32_t offset2, uint32_t *dst)
+{
+    for (int32_t g = 0; g < groups; ++g) {
+        const uint32_t x = kws_read_u32(src + 4 * g);
+        dst[4 * g] = __sxtab16(offset2, x);
+        dst[4 * g + 1] = kws_sxtab16_ror8(offset2, x);
     }
 }
 
@@ -64,13 +94,8 @@ static void gather_patch(const int8_t *input, const kws_nn_dims *in, const kws_n
 static void widen_column(const int8_t *taps, int32_t count, int32_t input_offset, int16_t *col, int32_t slot)
 {
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x10001u;
-    uint32_t *groups = (uint32_t *)col + 2 * slot;
     const int32_t full = count >> 2;
-    for (int32_t g = 0; g < full; ++g) {
-        const uint32_t x = kws_read_u32(taps + 4 * g);
-        groups[4 * g] = __sxtab16(offset2, x);
-        groups[4 * g + 1] = kws_sxtab16_ror8(offset2, x);
-    }
+    widen_groups(taps, full, offset2, (uint32_t *)col + 2 * slot);
     const int32_t rest = count & 3;
     int16_t *tail = col + 8 * full + slot * rest;
     for (int32_t i = 0; i < rest; ++i) {
@@ -78,52 +103,219 @@ static void widen_column(const int8_t *taps, int32_t count, int32_t input_offset
     }
 }
 
-/* acc[c][p] += dot(row c, column p) for two weight rows and the two im2col columns. */
-static void mat_mult_2x2(const int8_t *row0, const int8_t *row1, const int16_t *col, int32_t taps,
-                         int32_t acc[4])
+/* gather_patch() + widen_column() for kernel rows of a multiple of 4 bytes (dilation.w 1): rows
+ * inside the image are widened straight from the input, only border rows are staged in `patch`. */
+static void gather_widen_rows(const int8_t *input, const kws_nn_dims *in, const kws_nn_dims *f,
+                              const kws_nn_conv_params *p, int32_t b, int32_t oy, int32_t ox, int8_t *patch,
+                              int16_t *col, int32_t slot)
 {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    const uint32_t *cw = (const uint32_t *)col;
-    int32_t groups = taps >> 2;
-    while (groups-- > 0) {
-        const uint32_t w0 = kws_read_u32(row0), w1 = kws_read_u32(row1);
-        row0 += 4;
-        row1 += 4;
+    /* Locals, not struct reads: the column stores may alias the dims for the compiler. */
+    const int32_t in_h = in->h, in_w = in->w, in_c = in->c, k_h = f->h, k_w = f->w, dil_h = p->dilation.h;
+    const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
+    const int32_t row_groups = (k_w * in_c) >> 2, row_stride = in_w * in_c;
+    const int x_inside = x0 >= 0 && x0 + k_w <= in_w;
+    const uint32_t offset2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    const int8_t fill = (int8_t)(-p->input_offset);
+    const int8_t *image = input + b * in_h * row_stride;
+    uint32_t *dst = (uint32_t *)col + 2 * slot;
+    for (int32_t ky = 0; ky < k_h; ++ky, dst += 4 * row_groups) {
+        const int32_t y = y0 + ky * dil_h;
+        if (y < 0 || y >= in_h) {
+            /* A padding row: fill + offset widens to zeros. */
+            for (int32_t g = 0; g < row_groups; ++g) {
+                dst[4 * g] = 0;
+                dst[4 * g + 1] = 0;
+            }
+            continue;
+        }
+        const int8_t *row = image + y * row_stride;
+        if (x_inside) {
+            widen_groups(row + x0 * in_c, row_groups, offset2, dst);
+            continue;
+        }
+        for (int32_t kx = 0; kx < k_w; ++kx) {
+            const int32_t x = x0 + kx;
+            const int inside = x >= 0 && x < in_w;
+            for (int32_t i = 0; i < in_c; ++i) {
+                patch[kx * in_c + i] = inside ? row[x * in_c + i] : fill;
+            }
+        }
+        widen_groups(patch, row_groups, offset2, dst);
+    }
+}
+
+#if defined(KWS_DSP_EMULATE)
+/* a_cp += dot(weight row c, column p) over `groups` groups of 4 taps, rows 0 and 1 `taps` bytes
+ * apart; advances *row0 and *col past them. The portable twin of the Arm assembly below. */
+static inline __attribute__((always_inline)) void mat_mult_2x2_groups(const int8_t **row0, int32_t taps,
+                                                                      const uint32_t **col, int32_t groups,
+                                                                      int32_t acc[4])
+{
+    const int8_t *r0 = *row0;
+    const uint32_t *cw = *col;
+    for (int32_t g = 0; g < groups; ++g) {
+        const uint32_t w0 = kws_read_u32(r0), w1 = kws_read_u32(r0 + taps);
+        r0 += 4;
         const uint32_t w0e = __sxtb16(w0), w0o = kws_sxtb16_ror8(w0);
         const uint32_t w1e = __sxtb16(w1), w1o = kws_sxtb16_ror8(w1);
-        uint32_t x = cw[0];
-        a00 = __smlad(w0e, x, a00);
-        a10 = __smlad(w1e, x, a10);
-        x = cw[1];
-        a00 = __smlad(w0o, x, a00);
-        a10 = __smlad(w1o, x, a10);
-        x = cw[2];
-        a01 = __smlad(w0e, x, a01);
-        a11 = __smlad(w1e, x, a11);
-        x = cw[3];
-        a01 = __smlad(w0o, x, a01);
-        a11 = __smlad(w1o, x, a11);
+        acc[0] = __smlad(w0o, cw[1], __smlad(w0e, cw[0], acc[0]));
+        acc[2] = __smlad(w1o, cw[1], __smlad(w1e, cw[0], acc[2]));
+        acc[1] = __smlad(w0o, cw[3], __smlad(w0e, cw[2], acc[1]));
+        acc[3] = __smlad(w1o, cw[3], __smlad(w1e, cw[2], acc[3]));
         cw += 4;
     }
-    const int32_t rest = taps & 3;
-    const int16_t *t0 = (const int16_t *)cw, *t1 = t0 + rest;
-    for (int32_t i = 0; i < rest; ++i) {
-        a00 += row0[i] * t0[i];
-        a01 += row0[i] * t1[i];
-        a10 += row1[i] * t0[i];
-        a11 += row1[i] * t1[i];
+    *row0 = r0;
+    *col = cw;
+}
+#else
+/* One group of 4 taps for 2 rows x 2 columns: 16 instructions for 16 MACs, 14 registers. */
+#define KWS_CONV_GROUP                                   \
+    "ldr    %[v1], [%[r0], %[d]]\n\t"                    \
+    "ldr    %[v0], [%[r0]], #4\n\t"                      \
+    "ldrd   %[xe], %[xo], [%[cp]], #8\n\t"               \
+    "sxtb16 %[t0], %[v0]\n\t"                            \
+    "sxtb16 %[v0], %[v0], ror #8\n\t"                    \
+    "sxtb16 %[t1], %[v1]\n\t"                            \
+    "sxtb16 %[v1], %[v1], ror #8\n\t"                    \
+    "smlad  %[a00], %[t0], %[xe], %[a00]\n\t"            \
+    "smlad  %[a00], %[v0], %[xo], %[a00]\n\t"            \
+    "smlad  %[a10], %[t1], %[xe], %[a10]\n\t"            \
+    "smlad  %[a10], %[v1], %[xo], %[a10]\n\t"            \
+    "ldrd   %[xe], %[xo], [%[cp]], #8\n\t"               \
+    "smlad  %[a01], %[t0], %[xe], %[a01]\n\t"            \
+    "smlad  %[a01], %[v0], %[xo], %[a01]\n\t"            \
+    "smlad  %[a11], %[t1], %[xe], %[a11]\n\t"            \
+    "smlad  %[a11], %[v1], %[xo], %[a11]\n\t"
+#define KWS_CONV_LOOP(body, count)                                                                      \
+    __asm__ volatile("1:\n\t" body "subs   %[n], %[n], #1\n\t"                                          \
+                     "bne    1b\n\t"                                                                    \
+                     : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),              \
+                       [r0] "+r"(r0), [cp] "+r"(cp), [n] "+r"(count), [v0] "=&r"(v0), [v1] "=&r"(v1), \
+                       [t0] "=&r"(t0), [t1] "=&r"(t1), [xe] "=&r"(xe), [xo] "=&r"(xo)                 \
+                     : [d] "r"(taps)                                                                    \
+                     : "cc", "memory")
+
+static inline __attribute__((always_inline)) void mat_mult_2x2_groups(const int8_t **row0, int32_t taps,
+                                                                      const uint32_t **col, int32_t groups,
+                                                                      int32_t acc[4])
+{
+    const int8_t *r0 = *row0;
+    const uint32_t *cp = *col;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    uint32_t v0, v1, t0, t1, xe, xo;
+    int32_t pairs = groups >> 1, rest = groups & 1;
+    if (pairs > 0) {
+        KWS_CONV_LOOP(KWS_CONV_GROUP KWS_CONV_GROUP, pairs);
+    }
+    if (rest > 0) {
+        KWS_CONV_LOOP(KWS_CONV_GROUP, rest);
     }
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+    *row0 = r0;
+    *col = cp;
+}
+#endif
+
+/* acc[c][p] += dot(row c, column p) for two weight rows and the two im2col columns. */
+static inline __attribute__((always_inline)) void mat_mult_2x2(const int8_t *row0, const int16_t *col,
+                                                               int32_t taps, int32_t acc[4])
+{
+    const uint32_t *cw = (const uint32_t *)col;
+    mat_mult_2x2_groups(&row0, taps, &cw, taps >> 2, acc);
+    const int32_t rest = taps & 3;
+    const int8_t *row1 = row0 + taps;
+    const int16_t *t0 = (const int16_t *)cw, *t1 = t0 + rest;
+    for (int32_t i = 0; i < rest; ++i) {
+        acc[0] += row0[i] * t0[i];
+        acc[1] += row0[i] * t1[i];
+        acc[2] += row1[i] * t0[i];
+        acc[3] += row1[i] * t1[i];
+    }
 }
 
-static int8_t finish(int32_t acc, const kws_requant_fast_params *rq, int32_t out_offset, int32_t act_min,
-                     int32_t act_max)
+/* Output stages, chosen once per layer. */
+enum { OUT_GENERIC, OUT_FAST_CLAMP, OUT_FAST_FULL_RANGE };
+
+typedef struct {
+    const kws_rq *rq;                               /* per channel, for the fast stages */
+    const kws_nn_per_channel_quant_params *quant; /* for OUT_GENERIC */
+    int32_t out_offset, act_min, act_max;
+    int mode;
+} conv_output;
+
+static inline int8_t conv_finish(int32_t acc, const conv_output *o, int32_t c)
 {
-    acc = kws_requant_fast(acc, rq) + out_offset;
-    return (int8_t)KWS_CLAMP(acc, act_min, act_max);
+    if (o->mode == OUT_GENERIC) {
+        acc = kws_requantize(acc, o->quant->multiplier[c], o->quant->shift[c]) + o->out_offset;
+        return (int8_t)KWS_CLAMP(acc, o->act_min, o->act_max);
+    }
+    return kws_rq_clamp(kws_rq_apply(acc, &o->rq[c]), o->mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
+}
+
+/* Channels c and c + 1 of one or two pixels (out1 NULL: one), any output stage. */
+static __attribute__((noinline)) void conv_block(const int8_t *filter, int32_t taps, const int16_t *columns,
+                                                 const int32_t *bias, int32_t c, conv_output o, int8_t *out0,
+                                                 int8_t *out1)
+{
+    const int32_t b0 = bias ? bias[c] : 0, b1 = bias ? bias[c + 1] : 0;
+    int32_t acc[4] = {b0, b0, b1, b1};
+    mat_mult_2x2(filter + c * taps, columns, taps, acc);
+    out0[c] = conv_finish(acc[0], &o, c);
+    out0[c + 1] = conv_finish(acc[2], &o, c + 1);
+    if (out1) {
+        out1[c] = conv_finish(acc[1], &o, c);
+        out1[c + 1] = conv_finish(acc[3], &o, c + 1);
+    }
+}
+
+/* An odd last channel c, in plain C (its second weight row would lie beyond the filter). */
+static void conv_last_channel(const int8_t *filter, int32_t taps, const int16_t *columns, const int32_t *bias,
+                              int32_t c, const conv_output *o, int8_t *out0, int8_t *out1)
+{
+    const int8_t *row = filter + c * taps;
+    const uint32_t *cw = (const uint32_t *)columns;
+    int32_t a0 = bias ? bias[c] : 0, a1 = a0;
+    const int32_t groups = taps >> 2, rest = taps & 3;
+    for (int32_t g = 0; g < groups; ++g) {
+        const uint32_t v = kws_read_u32(row + 4 * g);
+        const uint32_t we = __sxtb16(v), wo = kws_sxtb16_ror8(v);
+        a0 = __smlad(wo, cw[1], __smlad(we, cw[0], a0));
+        a1 = __smlad(wo, cw[3], __smlad(we, cw[2], a1));
+        cw += 4;
+    }
+    const int16_t *t0 = (const int16_t *)cw, *t1 = t0 + rest;
+    for (int32_t i = 0; i < rest; ++i) {
+        a0 += row[4 * groups + i] * t0[i];
+        a1 += row[4 * groups + i] * t1[i];
+    }
+    out0[c] = conv_finish(a0, o, c);
+    if (out1) {
+        out1[c] = conv_finish(a1, o, c);
+    }
+}
+
+/* The common case: channel pairs (c, c + 1) for c < even_ch of two pixels, fast requantisation,
+ * range [-128, 127]; one non-inlined loop so the assembly has the registers. */
+static __attribute__((noinline)) void conv_pairs_full_range(const int8_t *filter, int32_t taps,
+                                                            const int16_t *columns, const int32_t *bias,
+                                                            const kws_rq *rq, int32_t even_ch, int8_t *out0,
+                                                            int8_t *out1)
+{
+    for (int32_t c = 0; c < even_ch; c += 2) {
+        const int32_t b0 = bias ? bias[c] : 0, b1 = bias ? bias[c + 1] : 0;
+        int32_t acc[4] = {b0, b0, b1, b1};
+        mat_mult_2x2(filter + c * taps, columns, taps, acc);
+        int32_t m = rq[c].multiplier, e = rq[c].shift_m1;
+        kws_rq_store_full_range(acc[0], &rq[c], m, e, &out0[c]);
+        kws_rq_store_full_range(acc[1], &rq[c], m, e, &out1[c]);
+        m = rq[c + 1].multiplier;
+        e = rq[c + 1].shift_m1;
+        kws_rq_store_full_range(acc[2], &rq[c + 1], m, e, &out0[c + 1]);
+        kws_rq_store_full_range(acc[3], &rq[c + 1], m, e, &out1[c + 1]);
+    }
 }
 
 kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_params *conv_params,
@@ -139,23 +331,21 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
     if (!ctx || !ctx->buf || ctx->size < kws_convolve_s8_opt_get_buffer_size(input_dims, filter_dims)) {
         return KWS_NN_ARG_ERROR;
     }
-    kws_requant_fast_params *requant = (kws_requant_fast_params *)ctx->buf;
-    for (int32_t c = 0; c < out_ch; ++c) {
-        if (!kws_requant_fast_init(quant_params->multiplier[c], quant_params->shift[c], &requant[c])) {
-            /* A multiplier outside [2^30, 2^31) (zero scale): the reference handles it. */
-            return kws_convolve_s8(ctx, conv_params, quant_params, input_dims, input, filter_dims, filter,
-                                   bias, output_dims, output);
-        }
+    kws_rq *requant = (kws_rq *)ctx->buf;
+    conv_output o = {requant, quant_params, conv_params->output_offset, conv_params->activation.min,
+                     conv_params->activation.max, OUT_GENERIC};
+    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, out_ch, o.out_offset, requant)) {
+        o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
     }
     int16_t *columns = (int16_t *)(requant + out_ch);
     int8_t *patch = (int8_t *)columns + im2col_bytes(taps);
-    const int32_t out_offset = conv_params->output_offset;
-    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     /* A 1x1 unpadded convolution reads each pixel's channels in place. */
     const int pointwise = filter_dims->h == 1 && filter_dims->w == 1 && conv_params->padding.h == 0 &&
                           conv_params->padding.w == 0;
     const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
     const int32_t per_image = output_dims->h * output_dims->w;
+    const int32_t even_ch = out_ch & ~1;
+    const int by_rows = conv_params->dilation.w == 1 && ((filter_dims->w * input_dims->c) & 3) == 0;
 
     for (int32_t p = 0; p < pixels; p += 2) {
         const int32_t count = KWS_MIN(2, pixels - p);
@@ -167,23 +357,25 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
             if (pointwise) {
                 const int32_t y = oy * conv_params->stride.h, x = ox * conv_params->stride.w;
                 taps_src = input + ((b * input_dims->h + y) * input_dims->w + x) * input_dims->c;
+            } else if (by_rows) {
+                gather_widen_rows(input, input_dims, filter_dims, conv_params, b, oy, ox, patch, columns, slot);
+                continue;
             } else {
                 gather_patch(input, input_dims, filter_dims, conv_params, b, oy, ox, patch);
             }
             widen_column(taps_src, taps, conv_params->input_offset, columns, slot);
         }
-        int8_t *out0 = output + p * out_ch, *out1 = out0 + out_ch;
-        for (int32_t c = 0; c < out_ch; c += 2) {
-            const int32_t c1 = KWS_MIN(c + 1, out_ch - 1); /* an odd last channel pairs with itself */
-            const int32_t b0 = bias ? bias[c] : 0, b1 = bias ? bias[c1] : 0;
-            int32_t acc[4] = {b0, b0, b1, b1};
-            mat_mult_2x2(filter + c * taps, filter + c1 * taps, columns, taps, acc);
-            out0[c] = finish(acc[0], &requant[c], out_offset, act_min, act_max);
-            out0[c1] = finish(acc[2], &requant[c1], out_offset, act_min, act_max);
-            if (count == 2) {
-                out1[c] = finish(acc[1], &requant[c], out_offset, act_min, act_max);
-                out1[c1] = finish(acc[3], &requant[c1], out_offset, act_min, act_max);
-            }
+        int8_t *out0 = output + p * out_ch, *out1 = count == 2 ? out0 + out_ch : NULL;
+        int32_t c = 0;
+        if (o.mode == OUT_FAST_FULL_RANGE && out1) {
+            conv_pairs_full_range(filter, taps, columns, bias, requant, even_ch, out0, out1);
+            c = even_ch;
+        }
+        for (; c < even_ch; c += 2) {
+            conv_block(filter, taps, columns, bias, c, o, out0, out1);
+        }
+        if (c < out_ch) {
+            conv_last_channel(filter, taps, columns, bias, c, &o, out0, out1);
         }
     }
     return KWS_NN_SUCCESS;

@@ -8,6 +8,7 @@
 #include "kws_dsp.h"
 #include "kws_nnfunctions.h"
 #include "kws_nn_utils.h"
+#include "kws_requant_opt.h"
 
 #define PLANES 4
 
@@ -33,16 +34,16 @@ int32_t kws_depthwise_conv_s8_opt_get_buffer_size(const kws_nn_dims *input_dims,
 {
     const int32_t planes = PLANES * plane_h(input_dims, filter_dims) * plane_w(input_dims, filter_dims);
     const int32_t weights = filter_dims->h * weight_row(filter_dims);
-    return filter_dims->c * (int32_t)sizeof(kws_requant_fast_params) + (planes + weights) * (int32_t)sizeof(int16_t);
+    return filter_dims->c * (int32_t)sizeof(kws_rq) + (planes + weights) * (int32_t)sizeof(int16_t);
 }
 
-/* Widens channels c..c+count-1 of one image into `count` planes (count <= 4). */
+/* Widens channels c..c+count-1 of one image into the interiors of `count` planes (count <= 4);
+ * the zero borders are written once per call. */
 static void fill_planes(const int8_t *image, const kws_nn_dims *in, int32_t c, int32_t count,
                         int32_t input_offset, int32_t pad_h, int32_t pad_w, int32_t ph, int32_t pw,
                         int16_t *planes)
 {
     const int32_t plane = ph * pw;
-    memset(planes, 0, (size_t)(PLANES * plane) * sizeof(int16_t));
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x10001u;
     for (int32_t y = 0; y < in->h; ++y) {
         const int8_t *src = image + (y * in->w) * in->c + c;
@@ -68,6 +69,108 @@ static void fill_planes(const int8_t *image, const kws_nn_dims *in, int32_t c, i
     }
 }
 
+static void zero_words(uint32_t *dst, int32_t words)
+{
+    for (int32_t i = 0; i < words; ++i) {
+        dst[i] = 0;
+    }
+}
+
+/* Output stages, chosen once per layer. */
+enum { OUT_GENERIC, OUT_FAST_CLAMP, OUT_FAST_FULL_RANGE };
+
+typedef struct {
+    const kws_rq *rq;                               /* per channel, for the fast stages */
+    const kws_nn_per_channel_quant_params *quant; /* for OUT_GENERIC */
+    int32_t out_offset, act_min, act_max;
+    int mode;
+} dw_output;
+
+static inline int8_t dw_finish(int32_t acc, const dw_output *o, int32_t c)
+{
+    if (o->mode == OUT_GENERIC) {
+        acc = kws_requantize(acc, o->quant->multiplier[c], o->quant->shift[c]) + o->out_offset;
+        return (int8_t)KWS_CLAMP(acc, o->act_min, o->act_max);
+    }
+    return kws_rq_clamp(kws_rq_apply(acc, &o->rq[c]), o->mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
+}
+
+/* Packs two int8 weights as the int16 halves (lo, hi) of a word. */
+static inline uint32_t pack_weights(int8_t lo, int8_t hi)
+{
+    return ((uint32_t)(uint16_t)(int16_t)lo) | ((uint32_t)(uint16_t)(int16_t)hi << 16);
+}
+
+/*
+ * One channel of a 3x3 stride-1 depthwise convolution, two horizontally adjacent outputs per
+ * pass with the nine weights in five registers. Per kernel row the pair reads A = (x0, x1),
+ * B = (x1, x2) and C = (x2, x3): out0 += A.W01 + C.lo w2 (SMLAD, SMLABB/SMLABT), out1 += B.W01 +
+ * C.hi w2 (SMLAD, SMLATB/SMLATT): 12 MAC instructions and 9 loads for 18 MACs. An odd last
+ * output computes its neighbour from the zero border and does not store it.
+ */
+static inline __attribute__((always_inline)) void dw_3x3_channel(const int16_t *plane, int32_t pw, const int8_t *w,
+                                                                  int32_t ch, int32_t bias_c, const dw_output *o,
+                                                                  int32_t c, int32_t out_h, int32_t out_w,
+                                                                  int8_t *out, const int mode)
+{
+    const uint32_t w0 = pack_weights(w[0], w[ch]), w1 = pack_weights(w[3 * ch], w[4 * ch]);
+    const uint32_t w2 = pack_weights(w[6 * ch], w[7 * ch]);
+    const uint32_t w_last01 = pack_weights(w[2 * ch], w[5 * ch]), w_last2 = pack_weights(w[8 * ch], 0);
+    const kws_rq *rq = &o->rq[c];
+    const int32_t m = rq->multiplier, e = rq->shift_m1;
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        const int16_t *r0 = plane + oy * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+        int8_t *o_row = out + oy * out_w * ch;
+        for (int32_t ox = 0; ox < out_w; ox += 2) {
+            uint32_t a = kws_read_u32(r0 + ox), bb = kws_read_u32(r0 + ox + 1), cc = kws_read_u32(r0 + ox + 2);
+            int32_t acc0 = __smlad(a, w0, bias_c), acc1 = __smlad(bb, w0, bias_c);
+            acc0 = __smlabb(cc, w_last01, acc0);
+            acc1 = __smlatb(cc, w_last01, acc1);
+            a = kws_read_u32(r1 + ox);
+            bb = kws_read_u32(r1 + ox + 1);
+            cc = kws_read_u32(r1 + ox + 2);
+            acc0 = __smlad(a, w1, acc0);
+            acc1 = __smlad(bb, w1, acc1);
+            acc0 = __smlabt(cc, w_last01, acc0);
+            acc1 = __smlatt(cc, w_last01, acc1);
+            a = kws_read_u32(r2 + ox);
+            bb = kws_read_u32(r2 + ox + 1);
+            cc = kws_read_u32(r2 + ox + 2);
+            acc0 = __smlad(a, w2, acc0);
+            acc1 = __smlad(bb, w2, acc1);
+            acc0 = __smlabb(cc, w_last2, acc0);
+            acc1 = __smlatb(cc, w_last2, acc1);
+            int8_t *dst = o_row + ox * ch;
+            if (mode == OUT_FAST_FULL_RANGE) {
+                kws_rq_store_full_range(acc0, rq, m, e, dst);
+                if (ox + 1 < out_w) {
+                    kws_rq_store_full_range(acc1, rq, m, e, dst + ch);
+                }
+            } else {
+                dst[0] = dw_finish(acc0, o, c);
+                if (ox + 1 < out_w) {
+                    dst[ch] = dw_finish(acc1, o, c);
+                }
+            }
+        }
+    }
+}
+
+/* One non-inlined copy for the common output stage (keeps its registers), one for the others. */
+static __attribute__((noinline)) void dw_3x3_channel_full_range(const int16_t *plane, int32_t pw, const int8_t *w,
+                                                                int32_t ch, int32_t bias_c, const dw_output *o,
+                                                                int32_t c, int32_t out_h, int32_t out_w, int8_t *out)
+{
+    dw_3x3_channel(plane, pw, w, ch, bias_c, o, c, out_h, out_w, out, OUT_FAST_FULL_RANGE);
+}
+
+static __attribute__((noinline)) void dw_3x3_channel_any(const int16_t *plane, int32_t pw, const int8_t *w,
+                                                         int32_t ch, int32_t bias_c, const dw_output *o, int32_t c,
+                                                         int32_t out_h, int32_t out_w, int8_t *out)
+{
+    dw_3x3_channel(plane, pw, w, ch, bias_c, o, c, out_h, out_w, out, OUT_GENERIC);
+}
+
 kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
                                         const kws_nn_dw_conv_params *dw_params,
                                         const kws_nn_per_channel_quant_params *quant_params,
@@ -87,12 +190,11 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
     if (!ctx || !ctx->buf || ctx->size < kws_depthwise_conv_s8_opt_get_buffer_size(input_dims, filter_dims)) {
         return KWS_NN_ARG_ERROR;
     }
-    kws_requant_fast_params *requant = (kws_requant_fast_params *)ctx->buf;
-    for (int32_t c = 0; c < ch; ++c) {
-        if (!kws_requant_fast_init(quant_params->multiplier[c], quant_params->shift[c], &requant[c])) {
-            return kws_depthwise_conv_s8(ctx, dw_params, quant_params, input_dims, input, filter_dims, filter,
-                                         bias, output_dims, output);
-        }
+    kws_rq *requant = (kws_rq *)ctx->buf;
+    dw_output o = {requant, quant_params, dw_params->output_offset, dw_params->activation.min,
+                   dw_params->activation.max, OUT_GENERIC};
+    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, ch, o.out_offset, requant)) {
+        o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
     }
     const int32_t ph = plane_h(input_dims, filter_dims), pw = plane_w(input_dims, filter_dims);
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, wrow = weight_row(filter_dims);
@@ -100,13 +202,14 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
     int16_t *weights = planes + PLANES * ph * pw;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
     const int32_t sh = dw_params->stride.h, sw = dw_params->stride.w;
-    const int32_t out_offset = dw_params->output_offset;
-    const int32_t act_min = dw_params->activation.min, act_max = dw_params->activation.max;
     /* Plane origin (0, 0) is input pixel (-pad_h, -pad_w); windows start at (oy * sh, ox * sw). */
     const int32_t pad_h = dw_params->padding.h, pad_w = dw_params->padding.w;
     if ((out_h - 1) * sh + k_h > ph || (out_w - 1) * sw + wrow > pw || pad_h >= k_h || pad_w >= k_w) {
         return KWS_NN_ARG_ERROR;
     }
+    /* 3x3, stride 1: output pairs read columns up to 2 * ceil(out_w / 2) + 1. */
+    const int pairs_3x3 = k_h == 3 && k_w == 3 && sh == 1 && sw == 1 && 2 * ((out_w + 1) >> 1) + 2 <= pw;
+    zero_words((uint32_t *)planes, (PLANES * ph * pw) >> 1); /* PLANES * pw is even */
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *image = input + b * input_dims->h * input_dims->w * ch;
@@ -117,14 +220,21 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
             for (int32_t k = 0; k < count; ++k) {
                 const int32_t c = c0 + k;
                 const int16_t *plane = planes + k * ph * pw;
+                const int32_t bias_c = bias ? bias[c] : 0;
+                int8_t *out = out_image + c;
+                if (pairs_3x3) {
+                    if (o.mode == OUT_FAST_FULL_RANGE) {
+                        dw_3x3_channel_full_range(plane, pw, filter + c, ch, bias_c, &o, c, out_h, out_w, out);
+                    } else {
+                        dw_3x3_channel_any(plane, pw, filter + c, ch, bias_c, &o, c, out_h, out_w, out);
+                    }
+                    continue;
+                }
                 for (int32_t ky = 0; ky < k_h; ++ky) {
                     for (int32_t kx = 0; kx < wrow; ++kx) {
                         weights[ky * wrow + kx] = (int16_t)(kx < k_w ? filter[(ky * k_w + kx) * ch + c] : 0);
                     }
                 }
-                const kws_requant_fast_params rq = requant[c];
-                const int32_t bias_c = bias ? bias[c] : 0;
-                int8_t *out = out_image + c;
                 for (int32_t oy = 0; oy < out_h; ++oy) {
                     const int16_t *rows = plane + oy * sh * pw;
                     for (int32_t ox = 0; ox < out_w; ++ox) {
@@ -138,8 +248,7 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
                             xr += pw;
                             wr += wrow;
                         }
-                        acc = kws_requant_fast(acc, &rq) + out_offset;
-                        *out = (int8_t)KWS_CLAMP(acc, act_min, act_max);
+                        *out = dw_finish(acc, &o, c);
                         out += ch;
                     }
                 }

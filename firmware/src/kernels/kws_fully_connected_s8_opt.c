@@ -32,12 +32,14 @@ static void widen_row(const int8_t *x, int32_t depth, int32_t input_offset, int1
 }
 
 #if defined(KWS_DSP_EMULATE)
-/* Dot products of four weight rows (`depth` bytes apart) with `groups` groups of 4 widened inputs;
- * advances *w and *x past them. The portable twin of the Arm assembly below. */
+/* a_r += dot(weight row r, input) over `groups` groups of 4 taps for rows r = 0..3 (`depth` bytes
+ * apart); advances *w and *x past them. The portable twin of the Arm assembly below. */
 static inline __attribute__((always_inline)) void dot_4_groups(const int8_t **w, int32_t depth,
                                                                const uint32_t **x, int32_t groups,
-                                                               int32_t acc[4])
+                                                               int32_t *a0, int32_t *a1, int32_t *a2,
+                                                               int32_t *a3)
 {
+    int32_t *acc[4] = {a0, a1, a2, a3};
     const int8_t *w0 = *w;
     const uint32_t *xw = *x;
     for (int32_t g = 0; g < groups; ++g) {
@@ -45,8 +47,8 @@ static inline __attribute__((always_inline)) void dot_4_groups(const int8_t **w,
         xw += 2;
         for (int32_t r = 0; r < 4; ++r) {
             const uint32_t v = kws_read_u32(w0 + r * depth);
-            acc[r] = __smlad(__sxtb16(v), xe, acc[r]);
-            acc[r] = __smlad(kws_sxtb16_ror8(v), xo, acc[r]);
+            *acc[r] = __smlad(__sxtb16(v), xe, *acc[r]);
+            *acc[r] = __smlad(kws_sxtb16_ror8(v), xo, *acc[r]);
         }
         w0 += 4;
     }
@@ -56,70 +58,46 @@ static inline __attribute__((always_inline)) void dot_4_groups(const int8_t **w,
 #else
 /* One group: 4 taps of rows 1, 0, 3, 2 (rows 0/2 pointers post-increment, rows 1/3 at +depth):
  * 21 instructions for 16 MACs. Written out because GCC spills in this 13-register loop. */
-#define KWS_FC_ROW(acc, addr)                      \
-    "ldr    %[v], " addr "\n\t"                    \
-    "sxtb16 %[t], %[v]\n\t"                        \
-    "sxtb16 %[v], %[v], ror #8\n\t"                \
+#define KWS_FC_ROW(acc, addr)                        \
+    "ldr    %[v], " addr "\n\t"                      \
+    "sxtb16 %[t], %[v]\n\t"                          \
+    "sxtb16 %[v], %[v], ror #8\n\t"                  \
     "smlad  %[" acc "], %[t], %[xe], %[" acc "]\n\t" \
     "smlad  %[" acc "], %[v], %[xo], %[" acc "]\n\t"
-#define KWS_FC_GROUP                                   \
-    "ldrd   %[xe], %[xo], [%[xp]], #8\n\t"             \
-    KWS_FC_ROW("a1", "[%[w0], %[d]]")                  \
-    KWS_FC_ROW("a0", "[%[w0]], #4")                    \
-    KWS_FC_ROW("a3", "[%[w2], %[d]]")                  \
+#define KWS_FC_GROUP                       \
+    "ldrd   %[xe], %[xo], [%[xp]], #8\n\t" \
+    KWS_FC_ROW("a1", "[%[w0], %[d]]")      \
+    KWS_FC_ROW("a0", "[%[w0]], #4")        \
+    KWS_FC_ROW("a3", "[%[w2], %[d]]")      \
     KWS_FC_ROW("a2", "[%[w2]], #4")
+#define KWS_FC_LOOP(body, count)                                                                        \
+    __asm__ volatile("1:\n\t" body "subs   %[n], %[n], #1\n\t"                                          \
+                     "bne    1b\n\t"                                                                    \
+                     : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [w0] "+r"(w0),   \
+                       [w2] "+r"(w2), [xp] "+r"(xp), [n] "+r"(count), [xe] "=&r"(xe), [xo] "=&r"(xo), \
+                       [v] "=&r"(v), [t] "=&r"(t)                                                       \
+                     : [d] "r"(depth)                                                                   \
+                     : "cc", "memory")
 
 static inline __attribute__((always_inline)) void dot_4_groups(const int8_t **w, int32_t depth,
                                                                const uint32_t **x, int32_t groups,
-                                                               int32_t acc[4])
+                                                               int32_t *a0, int32_t *a1, int32_t *a2,
+                                                               int32_t *a3)
 {
     const int8_t *w0 = *w, *w2 = *w + 2 * depth;
     const uint32_t *xp = *x;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     uint32_t xe, xo, v, t;
-    int32_t quads = groups >> 2;
+    int32_t quads = groups >> 2, rest = groups & 3;
     if (quads > 0) {
-        __asm__ volatile("1:\n\t" KWS_FC_GROUP KWS_FC_GROUP KWS_FC_GROUP KWS_FC_GROUP
-                         "subs   %[n], %[n], #1\n\t"
-                         "bne    1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w0] "+r"(w0),
-                           [w2] "+r"(w2), [xp] "+r"(xp), [n] "+r"(quads), [xe] "=&r"(xe), [xo] "=&r"(xo),
-                           [v] "=&r"(v), [t] "=&r"(t)
-                         : [d] "r"(depth)
-                         : "cc", "memory");
+        KWS_FC_LOOP(KWS_FC_GROUP KWS_FC_GROUP KWS_FC_GROUP KWS_FC_GROUP, quads);
     }
-    int32_t rest = groups & 3;
     if (rest > 0) {
-        __asm__ volatile("1:\n\t" KWS_FC_GROUP
-                         "subs   %[n], %[n], #1\n\t"
-                         "bne    1b\n\t"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w0] "+r"(w0),
-                           [w2] "+r"(w2), [xp] "+r"(xp), [n] "+r"(rest), [xe] "=&r"(xe), [xo] "=&r"(xo),
-                           [v] "=&r"(v), [t] "=&r"(t)
-                         : [d] "r"(depth)
-                         : "cc", "memory");
+        KWS_FC_LOOP(KWS_FC_GROUP, rest);
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
     *w = w0;
     *x = xp;
 }
 #endif
-
-/* Dot products of four weight rows with the widened input. */
-static inline __attribute__((always_inline)) void dot_4(const int8_t *w, int32_t depth, const int16_t *row, int32_t acc[4])
-{
-    const uint32_t *xw = (const uint32_t *)row;
-    dot_4_groups(&w, depth, &xw, depth >> 2, acc);
-    const int16_t *tail = (const int16_t *)xw;
-    for (int32_t i = 0; i < (depth & 3); ++i) {
-        for (int32_t r = 0; r < 4; ++r) {
-            acc[r] += w[r * depth + i] * tail[i];
-        }
-    }
-}
 
 static int32_t dot_1(const int8_t *w, int32_t depth, const int16_t *row, int32_t acc)
 {
@@ -139,7 +117,7 @@ static int32_t dot_1(const int8_t *w, int32_t depth, const int16_t *row, int32_t
     return acc;
 }
 
-/* Output stages, chosen once per layer so each gets its own copy of the unit loop. */
+/* Output stages, chosen once per layer. */
 enum { OUT_GENERIC, OUT_FAST_CLAMP, OUT_FAST_FULL_RANGE };
 
 typedef struct {
@@ -148,47 +126,77 @@ typedef struct {
     int32_t out_offset, act_min, act_max;
 } fc_output;
 
-static inline __attribute__((always_inline)) int8_t fc_finish(int32_t acc, const fc_output *o, const int mode)
+static inline int8_t fc_finish(int32_t acc, const fc_output *o, const kws_rq *rq, int mode)
 {
     if (mode == OUT_GENERIC) {
         return (int8_t)KWS_CLAMP(kws_requant_fast(acc, &o->generic) + o->out_offset, o->act_min, o->act_max);
     }
-    return kws_rq_clamp(kws_rq_apply(acc, &o->fast), mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
+    return kws_rq_clamp(kws_rq_apply(acc, rq), mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
 }
 
-/* The unit loop; one non-inlined copy per output stage keeps the 13 registers of the assembly free. */
-static inline __attribute__((always_inline)) void fc_units(const int8_t *filter, const int32_t *bias,
-                                                           int32_t depth, int32_t units, const int16_t *row,
-                                                           const fc_output *o, int8_t *out, const int mode)
+/* Four units sharing each widened input word: a_r = init[r] + dot(weight row r, input). */
+static inline __attribute__((always_inline)) void dot_4(const int8_t *w, int32_t depth, const int16_t *row,
+                                                        const int32_t init[4], int32_t *a0, int32_t *a1,
+                                                        int32_t *a2, int32_t *a3)
 {
+    *a0 = init[0];
+    *a1 = init[1];
+    *a2 = init[2];
+    *a3 = init[3];
+    const uint32_t *xw = (const uint32_t *)row;
+    dot_4_groups(&w, depth, &xw, depth >> 2, a0, a1, a2, a3);
+    const int16_t *tail = (const int16_t *)xw;
+    for (int32_t i = 0; i < (depth & 3); ++i) {
+        *a0 += w[i] * tail[i];
+        *a1 += w[depth + i] * tail[i];
+        *a2 += w[2 * depth + i] * tail[i];
+        *a3 += w[3 * depth + i] * tail[i];
+    }
+}
+
+/* The common case in one non-inlined block, so the assembly has every register: fast
+ * requantisation, activation range [-128, 127]. */
+static __attribute__((noinline)) void fc_block_4_full_range(const int8_t *w, int32_t depth, const int16_t *row,
+                                                            const int32_t init[4], const kws_rq *rq, int8_t *out)
+{
+    int32_t a0, a1, a2, a3;
+    dot_4(w, depth, row, init, &a0, &a1, &a2, &a3);
+    const int32_t multiplier = rq->multiplier, shift_m1 = rq->shift_m1;
+    kws_rq_store_full_range(a0, rq, multiplier, shift_m1, &out[0]);
+    kws_rq_store_full_range(a1, rq, multiplier, shift_m1, &out[1]);
+    kws_rq_store_full_range(a2, rq, multiplier, shift_m1, &out[2]);
+    kws_rq_store_full_range(a3, rq, multiplier, shift_m1, &out[3]);
+}
+
+static __attribute__((noinline)) void fc_block_4(const int8_t *w, int32_t depth, const int16_t *row,
+                                                 const int32_t init[4], const fc_output *o, int8_t *out,
+                                                 int mode)
+{
+    int32_t a0, a1, a2, a3;
+    dot_4(w, depth, row, init, &a0, &a1, &a2, &a3);
+    out[0] = fc_finish(a0, o, &o->fast, mode);
+    out[1] = fc_finish(a1, o, &o->fast, mode);
+    out[2] = fc_finish(a2, o, &o->fast, mode);
+    out[3] = fc_finish(a3, o, &o->fast, mode);
+}
+
+static void fc_units(const int8_t *filter, const int32_t *bias, int32_t depth, int32_t units,
+                     const int16_t *row, const fc_output *o, int8_t *out, int mode)
+{
+    static const int32_t no_bias[4] = {0, 0, 0, 0};
     int32_t u = 0;
     for (; u + 4 <= units; u += 4) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        if (bias) {
-            for (int32_t i = 0; i < 4; ++i) {
-                acc[i] = bias[u + i];
-            }
-        }
-        dot_4(filter + u * depth, depth, row, acc);
-        for (int32_t i = 0; i < 4; ++i) {
-            out[u + i] = fc_finish(acc[i], o, mode);
+        const int32_t *init = bias ? bias + u : no_bias;
+        if (mode == OUT_FAST_FULL_RANGE) {
+            fc_block_4_full_range(filter + u * depth, depth, row, init, &o->fast, out + u);
+        } else {
+            fc_block_4(filter + u * depth, depth, row, init, o, out + u, mode);
         }
     }
     for (; u < units; ++u) {
-        out[u] = fc_finish(dot_1(filter + u * depth, depth, row, bias ? bias[u] : 0), o, mode);
+        out[u] = fc_finish(dot_1(filter + u * depth, depth, row, bias ? bias[u] : 0), o, &o->fast, mode);
     }
 }
-
-#define KWS_FC_UNITS_VARIANT(name, mode)                                                                  \
-    static __attribute__((noinline)) void name(const int8_t *filter, const int32_t *bias, int32_t depth, \
-                                               int32_t units, const int16_t *row, const fc_output *o,     \
-                                               int8_t *out)                                               \
-    {                                                                                                     \
-        fc_units(filter, bias, depth, units, row, o, out, mode);                                          \
-    }
-KWS_FC_UNITS_VARIANT(fc_units_generic, OUT_GENERIC)
-KWS_FC_UNITS_VARIANT(fc_units_fast_clamp, OUT_FAST_CLAMP)
-KWS_FC_UNITS_VARIANT(fc_units_fast_full_range, OUT_FAST_FULL_RANGE)
 
 kws_nn_status kws_fully_connected_s8_opt(const kws_nn_context *ctx, const kws_nn_fc_params *fc_params,
                                          const kws_nn_per_tensor_quant_params *quant_params,
@@ -222,13 +230,7 @@ kws_nn_status kws_fully_connected_s8_opt(const kws_nn_context *ctx, const kws_nn
     for (int32_t b = 0; b < input_dims->n; ++b) {
         widen_row(input + b * depth, depth, fc_params->input_offset, row);
         int8_t *out = output + b * units;
-        if (mode == OUT_FAST_FULL_RANGE) {
-            fc_units_fast_full_range(filter, bias, depth, units, row, &o, out);
-        } else if (mode == OUT_FAST_CLAMP) {
-            fc_units_fast_clamp(filter, bias, depth, units, row, &o, out);
-        } else {
-            fc_units_generic(filter, bias, depth, units, row, &o, out);
-        }
+        fc_units(filter, bias, depth, units, row, &o, out, mode);
     }
     return KWS_NN_SUCCESS;
 }

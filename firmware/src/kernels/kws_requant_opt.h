@@ -71,6 +71,32 @@ static inline int8_t kws_rq_clamp(int32_t y, int full_range, int32_t act_min, in
 }
 
 /**
+ * *out = SSAT8(kws_rq_apply(x, p)) with p->multiplier and p->shift_m1 passed in registers by the
+ * caller (loop-invariant), p->k_lo/k_hi fetched by one LDRD: seven instructions on Arm.
+ */
+static inline void kws_rq_store_full_range(int32_t x, const kws_rq *p, int32_t multiplier, int32_t shift_m1,
+                                           int8_t *out)
+{
+#if defined(KWS_DSP_EMULATE)
+    (void)multiplier;
+    (void)shift_m1;
+    *out = (int8_t)__ssat(kws_rq_apply(x, p), 8);
+#else
+    uint32_t lo;
+    int32_t hi;
+    __asm__("ldrd   %[lo], %[hi], [%[p]]\n\t"
+            "smlal  %[lo], %[hi], %[x], %[m]\n\t"
+            "bic    %[x], %[x], %[lo]\n\t"
+            "add    %[hi], %[hi], %[x], asr #31\n\t"
+            "asr    %[hi], %[hi], %[e]\n\t"
+            "ssat   %[hi], #8, %[hi]\n\t"
+            "strb   %[hi], %[out]\n\t"
+            : [lo] "=&r"(lo), [hi] "=&r"(hi), [x] "+r"(x), [out] "=m"(*out)
+            : [p] "r"(p), "m"(*p), [m] "r"(multiplier), [e] "r"(shift_m1));
+#endif
+}
+
+/**
  * Prepares the constants of `channels` channels; returns 1 when every channel is fast, else 0 (then
  * the caller requantises with kws_requantize() for the whole layer).
  */

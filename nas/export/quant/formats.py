@@ -105,12 +105,12 @@ class MinifloatFormat:
         return q * scale
 
 
-def minifloat_for_bits(bits: int, exponent_bits: int | None = None) -> MinifloatFormat:
+def minifloat_for_bits(bits: int, exponent_bits: int | None = None, per_channel: bool = True) -> MinifloatFormat:
     """The default split of ``bits`` into sign/exponent/mantissa: E = ceil((b−1)/2) (E2M1, E3M2, E4M3 ...)."""
     e = exponent_bits if exponent_bits is not None else max(1, -(-(bits - 1) // 2))
     if e > bits - 1:
         raise ValueError(f"{bits}-bit minifloat cannot have {e} exponent bits")
-    return MinifloatFormat(e, bits - 1 - e)
+    return MinifloatFormat(e, bits - 1 - e, per_channel)
 
 
 def fake_quantize(x: torch.Tensor, fmt: NumberFormat) -> torch.Tensor:

@@ -1,0 +1,52 @@
+"""Accuracy versus weight bit width: PTQ and QAT integers, and PTQ minifloats, as one table."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from nas.export.quant.fake_quant import accuracy, qat_finetune, quantized_copy
+from nas.export.quant.formats import IntFormat, minifloat_for_bits
+
+COLUMNS = ["method", "bits", "format", "accuracy", "float_accuracy"]
+
+
+def bit_sweep(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
+              bits: Iterable[int] = range(2, 9), symmetric: bool = True, per_channel: bool = True,
+              qat_steps: int = 200, exponent_bits: int | None = None, progress=None) -> pd.DataFrame:
+    """One row per (method, bits): ``ptq`` and ``qat`` integers, ``minifloat`` PTQ; accuracy on ``val``.
+
+    Args:
+        progress: optional callable run after each row (e.g. a tqdm ``update``).
+    """
+    float_acc = accuracy(model, *val)
+    rows = []
+    for b in bits:
+        fmt = IntFormat(b, symmetric, per_channel)
+        rows.append(("ptq", b, fmt.label, accuracy(quantized_copy(model, fmt), *val)))
+        rows.append(("qat", b, fmt.label, accuracy(qat_finetune(model, fmt, *train, steps=qat_steps), *val)))
+        if exponent_bits is None or exponent_bits <= b - 1:  # else no minifloat of b bits has that exponent
+            mini = minifloat_for_bits(b, exponent_bits, per_channel)
+            rows.append(("minifloat", b, mini.label, accuracy(quantized_copy(model, mini), *val)))
+        if progress is not None:
+            progress()
+    return pd.DataFrame([(*r, float_acc) for r in rows], columns=COLUMNS)
+
+
+def sweep_figure(df: pd.DataFrame, title: str):
+    """Accuracy (%) vs bits, one line per method (and per model when a ``model`` column is present)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    groups = df.groupby(["model", "method"] if "model" in df.columns else ["method"], sort=False)
+    for key, group in groups:
+        name = " ".join(key) if isinstance(key, tuple) else str(key)
+        fig.add_trace(go.Scatter(x=group["bits"], y=100 * group["accuracy"], mode="lines+markers", name=name,
+                                 text=group["format"], hovertemplate="%{text}: %{y:.2f} %<extra></extra>"))
+    for value in df["float_accuracy"].unique():
+        fig.add_hline(y=100 * value, line_dash="dot", annotation_text=f"float {100 * value:.2f} %")
+    fig.update_layout(title=title, xaxis_title="weight bits", yaxis_title="validation accuracy (%)",
+                      template="plotly_white", width=900, height=550)
+    return fig

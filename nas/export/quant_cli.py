@@ -1,0 +1,89 @@
+"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT --data DIR`: validation accuracy vs weight bit width.
+
+For one checkpoint, or for each budget class's best trial of a results folder (highest float
+validation accuracy, ties to less memory), the weights are fake-quantized to 2..8 bits three ways:
+integer PTQ, integer QAT (a short straight-through fine-tune on the training split) and minifloat PTQ.
+Writes ``quant_sweep.csv`` and ``quant_sweep.html/png`` into ``--out`` (default: beside the input).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nas.errors import ConfigError
+
+
+def _bits(text: str) -> list[int]:
+    try:
+        low, _, high = text.partition("-")
+        bits = list(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected bits like '2-8' or '4', got {text!r}") from None
+    if not bits or bits[0] < 2 or bits[-1] > 16:
+        raise argparse.ArgumentTypeError(f"bits must lie in 2..16, got {text!r}")
+    return bits
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", type=Path, help="a checkpoint (model.pt) or a kws-nas search results folder")
+    parser.add_argument("--data", type=Path, required=True, help="the Speech Commands folder to train and score on")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside the target)")
+    parser.add_argument("--bits", type=_bits, default=list(range(2, 9)), help="bit widths, e.g. 2-8 (default)")
+    parser.add_argument("--asymmetric", action="store_true", help="asymmetric integers (default: symmetric)")
+    parser.add_argument("--per-tensor", action="store_true", help="one scale per tensor (default: per channel)")
+    parser.add_argument("--qat-steps", type=int, default=300, help="QAT fine-tune steps per bit width (default: 300)")
+    parser.add_argument("--exponent-bits", type=int, default=None,
+                        help="minifloat exponent bits (default: ceil((bits-1)/2): E2M1, E3M2, E4M3, ...)")
+
+
+def _targets(target: Path) -> dict[str, Path]:
+    """Label → checkpoint path."""
+    if target.is_file():
+        return {target.parent.name or target.stem: target}
+    if not target.is_dir():
+        raise ConfigError(f"{target}: no such checkpoint or results folder")
+    from nas.export.cli import select_entries
+
+    entries, _, _ = select_entries(target)
+    if not entries:
+        raise ConfigError(f"{target}: no feasible trial with a checkpoint to sweep")
+    return {cls: min(group, key=lambda e: (-e.val_acc, e.memory_bytes, e.trial)).checkpoint
+            for cls, group in sorted(entries.items())}
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+    from tqdm import tqdm
+
+    from nas.data.cache import load_features
+    from nas.export.accuracy import load_model
+    from nas.export.quant import bit_sweep, sweep_figure
+    from nas.report.figures import write_figure
+
+    if args.qat_steps < 0:
+        raise ConfigError(f"--qat-steps must be >= 0, got {args.qat_steps}")
+    if not args.data.is_dir():
+        raise ConfigError(f"--data {args.data}: no such dataset folder")
+    targets = _targets(args.target)
+    out = args.out or (args.target.parent if args.target.is_file() else args.target) / "quant_sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    frames = []
+    with tqdm(total=len(targets) * len(args.bits), desc="quant-sweep", unit="width") as bar:
+        for label, checkpoint in targets.items():
+            model, candidate = load_model(checkpoint)
+            train = load_features(args.data, candidate.frontend, "train")
+            val = load_features(args.data, candidate.frontend, "validation")
+            df = bit_sweep(model, (train.features, train.labels), (val.features, val.labels), args.bits,
+                           symmetric=not args.asymmetric, per_channel=not args.per_tensor,
+                           qat_steps=args.qat_steps, exponent_bits=args.exponent_bits, progress=bar.update)
+            df.insert(0, "model", f"{label}: {candidate.describe()}")
+            frames.append(df)
+    table = pd.concat(frames, ignore_index=True)
+    csv = out / "quant_sweep.csv"
+    tmp = csv.with_name(f".{csv.name}.tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(csv)
+    write_figure(sweep_figure(table, f"Accuracy vs weight bits ({args.data.name})"), out / "quant_sweep")
+    print(table.to_string(index=False))
+    print(f"→ {csv}, {out / 'quant_sweep.html'}")
+    return 0

@@ -1,0 +1,46 @@
+"""Every architecture's int8 model (all 13 ops the converter emits) runs on the emulated Cortex-M7
+with outputs equal to the TFLite Micro host interpreter, byte for byte."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from candidate_models import SPECS, cached_tflite
+from nas.board.model_blob import read_tflite, tflite_to_blob
+from nas.export.tflite import ALLOWED_OPS, run_tflm
+
+pytestmark = pytest.mark.firmware
+
+RECURRENT_OPS = {"UNPACK", "ADD", "MUL", "LOGISTIC", "TANH", "FULLY_CONNECTED"}
+
+
+@pytest.fixture(scope="module")
+def candidate_models(pytestconfig):
+    cache = pytestconfig.cache.mkdir("kws_board_candidate_models")
+    return {name: cached_tflite(cache, name) for name in SPECS}
+
+
+def _ops(path) -> set[str]:
+    return {op.name for op in read_tflite(path).ops}
+
+
+def test_the_models_cover_every_op_the_converter_emits(candidate_models):
+    ops = {name: _ops(path) for name, path in candidate_models.items()}
+    assert set().union(*ops.values()) == set(ALLOWED_OPS)
+    assert "PAD" in ops["ds_cnn_pad"]
+    for name in ("basic_lstm", "lstm", "gru", "crnn"):
+        assert RECURRENT_OPS <= ops[name], name
+    assert {"PACK", "SUB"} <= ops["gru"] and {"PACK", "SUB", "CONV_2D"} <= ops["crnn"]
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_outputs_equal_the_tflite_micro_host_interpreter(board, candidate_models, name):
+    path = candidate_models[name]
+    frontend = SPECS[name][2]
+    summary = board.load(tflite_to_blob(path))
+    assert summary["ops"] == len(read_tflite(path).ops)
+    inputs = np.random.default_rng(11).integers(-128, 128, size=(4, *frontend.input_shape)).astype(np.int8)
+    expected = run_tflm(path.read_bytes(), inputs)
+    assert len({row.tobytes() for row in expected}) > 1, "degenerate model: every input gives the same output"
+    for x, want in zip(inputs, expected):
+        np.testing.assert_array_equal(board.infer(x).outputs.reshape(-1), want)

@@ -1,0 +1,88 @@
+"""`kws-nas export` on a real (tiny) results folder: bundles per class, and its three errors."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from nas.cli import main
+from nas.export import c_array
+from nas.export.bundle import BUNDLE_FILES
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory, tiny_dataset_dir):
+    import torch
+
+    from nas.data.cache import load_features
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.spaces import build_model, candidate_from_model_size_info
+    from nas.train import save_checkpoint
+
+    folder = tmp_path_factory.mktemp("results")
+    export_frontend = FrontEndConfig(stride_ms=40.0)  # whole 1 s clips, 24 frames
+    train = load_features(tiny_dataset_dir, export_frontend, "train")
+    rows = []
+    trials = [(0, "small", "ds_cnn", [2, 8, 3, 4, 2, 2, 8, 3, 3, 1, 1], 0.5, 9000),
+              (1, "medium", "dnn", [32, 32], 0.6, 30000),
+              (2, "medium", "dnn", [16], 0.4, 20000)]
+    for number, budget_class, arch, msi, val_acc, memory in trials:
+        candidate = candidate_from_model_size_info(arch, msi, export_frontend)
+        torch.manual_seed(number)
+        model = build_model(candidate)
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        for _ in range(30):
+            loss = torch.nn.functional.cross_entropy(model(train.features), train.labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        save_checkpoint(folder / f"trials/{number}/model.pt", model.eval(), candidate.to_dict(), {"trial": number})
+        rows.append({"study": "s", "number": number, "state": "COMPLETE", "feasible": True, "arch": arch,
+                     "budget_class": budget_class, "val_acc": val_acc, "memory_bytes": memory,
+                     "checkpoint": f"trials/{number}/model.pt", "model_size_info": " ".join(map(str, msi)),
+                     "latency_ms": None})
+    rows.append({"study": "s", "number": 3, "state": "COMPLETE", "feasible": False, "arch": "dnn",
+                 "budget_class": "large", "val_acc": None, "memory_bytes": 9e6, "checkpoint": None,
+                 "model_size_info": "900", "latency_ms": None})
+    pd.DataFrame(rows).to_csv(folder / "trials.csv", index=False)
+    return folder
+
+
+def test_export_writes_a_bundle_per_feasible_class_and_names_the_missing_one(results_dir, tiny_dataset_dir,
+                                                                           tmp_path, capsys):
+    out = tmp_path / "bundles"
+    code = main(["export", str(results_dir), "--data", str(tiny_dataset_dir), "--out", str(out), "--top", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no feasible trial" in err and "'large'" in err  # the class without a feasible trial
+    for budget_class in ("small", "medium"):
+        folder = out / budget_class
+        assert sorted(p.name for p in folder.iterdir()) == sorted(BUNDLE_FILES)
+        model = (folder / "model.tflite").read_bytes()
+        assert c_array.parse_c_array((folder / "model_data.cc").read_text()) == model
+        assert (folder / "labels.txt").read_text().splitlines()[2] == "yes"
+        card = json.loads((folder / "model_card.json").read_text())
+        for split in ("validation", "test"):
+            assert {"float", "int8", "int8_tflite"} <= set(card["accuracy"][split])
+        assert card["memory"]["tflite_flash_bytes"] == len(model)
+        assert "#define KWS_MFCC_INT8_FRAC_BITS" in (folder / "frontend_config.h").read_text()
+    medium = json.loads((out / "medium" / "model_card.json").read_text())
+    assert medium["arch"] == "dnn" and medium["source"]["trial"] in (1, 2)
+
+
+def test_export_refuses_a_checkpoint_whose_spec_does_not_match(results_dir, tiny_dataset_dir, tmp_path, capsys):
+    df = pd.read_csv(results_dir / "trials.csv")
+    df.loc[df["number"] == 0, "model_size_info"] = "2 8 3 4 2 2 8 3 3 2 2"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    df[df["number"] == 0].to_csv(bad / "trials.csv", index=False)
+    (bad / "trials").symlink_to(results_dir / "trials")
+    code = main(["export", str(bad), "--data", str(tiny_dataset_dir), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds ds_cnn" in err and "trial s#0" in err
+    assert not (tmp_path / "o" / "small").exists()
+
+
+def test_export_without_results_is_one_clear_error(tmp_path, tiny_dataset_dir, capsys):
+    assert main(["export", str(tmp_path), "--data", str(tiny_dataset_dir)]) == 2
+    assert "neither trials.csv nor best.json" in capsys.readouterr().err
