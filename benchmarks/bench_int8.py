@@ -7,7 +7,7 @@ float, TFLite Micro int8 and TFLite int8 accuracy on the same validation and tes
 .tflite size and the TFLite Micro arena. Generated speech ranks models and checks the pipeline; it says
 little about accuracy on people.
 
-    .venv/bin/python benchmarks/bench_int8.py [--data DIR] [--per-word 60] [--epochs 15]
+    .venv/bin/python benchmarks/bench_int8.py [--data DIR] [--per-word 300] [--epochs 20]
 """
 from __future__ import annotations
 
@@ -29,14 +29,14 @@ DS_CNN_SMALL = [5, 64, 10, 4, 2, 2, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="an existing dataset (default: generate one)")
-    parser.add_argument("--per-word", type=int, default=60, help="voices per keyword when generating")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--per-word", type=int, default=300, help="voices per keyword when generating")
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "kws_bench_int8")
     args = parser.parse_args()
 
     data = args.data
     if data is None:
-        data = args.out / "speech_commands"
+        data = args.out / f"speech_commands_{args.per_word}"
         if not (data / "validation_list.txt").is_file():
             generate(data, SynthSettings(per_word=args.per_word, workers=2))
     frontend = FrontEndConfig()

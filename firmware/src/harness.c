@@ -21,7 +21,9 @@
 #define KWS_INPUT_BYTES 4096
 #define KWS_AUDIO_BYTES (KWS_FE_CLIP_SAMPLES * 2)
 
-static uint8_t model_buf[KWS_MODEL_BYTES] __attribute__((aligned(16)));
+/* Global and never zeroed at reset, so that an emulator can preload a model description at this
+ * symbol's address (`model mem N%`; nas/board/emulated.py reads it with arm-none-eabi-nm). */
+uint8_t kws_model_buf[KWS_MODEL_BYTES] __attribute__((aligned(16), section(".noinit")));
 static uint8_t arena[KWS_ARENA_BYTES] __attribute__((aligned(16)));
 static uint8_t input_buf[KWS_INPUT_BYTES] __attribute__((aligned(16)));
 static int16_t audio_buf[KWS_FE_CLIP_SAMPLES];
@@ -228,7 +230,7 @@ static void cmd_load(kws_target_t target, uint32_t n)
         uint32_t capacity;
     } targets[] = {
         [KWS_TARGET_INPUT] = {input_buf, sizeof input_buf},
-        [KWS_TARGET_MODEL] = {model_buf, sizeof model_buf},
+        [KWS_TARGET_MODEL] = {kws_model_buf, sizeof kws_model_buf},
         [KWS_TARGET_AUDIO] = {(uint8_t *)audio_buf, KWS_AUDIO_BYTES},
     };
     /* A new upload invalidates what that buffer held before. */
@@ -248,14 +250,10 @@ static void cmd_load(kws_target_t target, uint32_t n)
     }
 }
 
-static void upload_complete(kws_target_t target, uint32_t bytes)
+static void accept_model(uint32_t bytes)
 {
-    if (target == KWS_TARGET_INPUT) input_len = bytes;
-    if (target == KWS_TARGET_AUDIO) audio_len = bytes;
-    out_line("m-load-done");
-    if (target != KWS_TARGET_MODEL) return;
     const char *why = 0;
-    if (kws_model_load(&model, model_buf, bytes, arena, sizeof arena, &why) != 0) {
+    if (kws_model_load(&model, kws_model_buf, bytes, arena, sizeof arena, &why) != 0) {
         error(why);
         return;
     }
@@ -267,6 +265,27 @@ static void upload_complete(kws_target_t target, uint32_t bytes)
     out_str("-arena-");
     out_u64(model.header->arena_bytes);
     out_eol();
+}
+
+static void upload_complete(kws_target_t target, uint32_t bytes)
+{
+    if (target == KWS_TARGET_INPUT) input_len = bytes;
+    if (target == KWS_TARGET_AUDIO) audio_len = bytes;
+    out_line("m-load-done");
+    if (target == KWS_TARGET_MODEL) accept_model(bytes);
+}
+
+/* `model mem N%`: the model is already in kws_model_buf (written by the emulator's loader). */
+static void cmd_model_mem(uint32_t n)
+{
+    model_ready = results_valid = 0;
+    if (loader.target == KWS_TARGET_MODEL) loader.target = KWS_TARGET_NONE; /* abandon a serial upload */
+    if (n == 0 || n > sizeof kws_model_buf) {
+        error_u32("model-mem-size", n, sizeof kws_model_buf);
+        return;
+    }
+    out_line("m-load-done");
+    accept_model(n);
 }
 
 static void cmd_db_data(const kws_cmd_t *cmd)
@@ -287,6 +306,7 @@ static void cmd_help(void)
         "m-help-db load N% | db <hex>% | db print%  (N bytes of int8 model input)",
         "m-help-infer N W%  (N timed inferences after W warm-ups on the db input)",
         "m-help-model load N%  (then db <hex>% chunks: a kws-nas model description)",
+        "m-help-model mem N%  (the model buffer already holds an N-byte model description)",
         "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
         "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
         "m-help-stages N W%  (features + network + post-processing, timed per stage)",
@@ -324,6 +344,7 @@ static void execute(const kws_cmd_t *cmd)
     case KWS_CMD_INFER: cmd_infer(cmd->count, cmd->warmup); break;
     case KWS_CMD_MFCC: cmd_mfcc(); break;
     case KWS_CMD_STAGES: cmd_stages(cmd->count, cmd->warmup); break;
+    case KWS_CMD_MODEL_MEM: cmd_model_mem(cmd->count); break;
     }
 }
 

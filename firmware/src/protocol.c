@@ -137,6 +137,8 @@ kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd)
     if (token_is(&tok[0], "infer")) return parse_count_warmup(tok, n, cmd, KWS_CMD_INFER);
     if (token_is(&tok[0], "stages")) return parse_count_warmup(tok, n, cmd, KWS_CMD_STAGES);
     if (token_is(&tok[0], "model") || token_is(&tok[0], "audio")) {
+        if (n >= 2 && token_is(&tok[0], "model") && token_is(&tok[1], "mem"))
+            return parse_load(tok, n, cmd, KWS_CMD_MODEL_MEM);
         if (n < 2 || !token_is(&tok[1], "load")) return KWS_PARSE_ARGS;
         return parse_load(tok, n, cmd, token_is(&tok[0], "model") ? KWS_CMD_MODEL_LOAD : KWS_CMD_AUDIO_LOAD);
     }

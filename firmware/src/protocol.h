@@ -5,6 +5,8 @@
  *   name%  profile%  timestamp%  help%  results%  db load N%  db <hex>%  db print%  infer N W%
  * kws-nas extensions in the same style:
  *   model load N%   then db <hex>% chunks: a model description (firmware/src/model.h) into RAM
+ *   model mem N%    the first N bytes of the model buffer already hold one (an emulator or
+ *                   debugger wrote it there; the buffer's address is the ELF symbol kws_model_buf)
  *   audio load N%   then db <hex>% chunks: int16 little-endian PCM for the on-board front end
  *   mfcc%           front end on the loaded audio; its int8 features replace the db buffer
  *   stages N W%     features + network + post-processing N times (after W warm-ups), timed per stage
@@ -47,6 +49,7 @@ typedef enum {
     KWS_CMD_AUDIO_LOAD,
     KWS_CMD_MFCC,
     KWS_CMD_STAGES,
+    KWS_CMD_MODEL_MEM,
 } kws_cmd_kind_t;
 
 typedef struct {

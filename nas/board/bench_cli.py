@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="folder for breakdown.csv and breakdown.html/.png")
 
 
-def _clip(samples: int) -> np.ndarray:
+def synthetic_clip(samples: int) -> np.ndarray:
     """A deterministic speech-like test clip (the timing does not depend on the words)."""
     rng = np.random.default_rng(0)
     t = np.arange(samples) / 16000
@@ -56,7 +56,7 @@ def run(args) -> int:
     profile = load_profile(args.board)
     with open_board(args.board, args.port) as board:
         board.load(blob)
-        m = board.stages(_clip(FrontEndConfig().clip_samples), count=args.count, warmup=args.warmup)
+        m = board.stages(synthetic_clip(FrontEndConfig().clip_samples), count=args.count, warmup=args.warmup)
     ms = m.stages_ms(profile)
     rows = [{"stage": name, m.unit: m.stages[name], "ms": ms[name]} for name in ("features", "network", "post")]
     rows.append({"stage": "total", m.unit: m.total, "ms": sum(ms.values())})

@@ -10,15 +10,27 @@ from pathlib import Path
 
 import numpy as np
 
-from nas.board.profiles import load_profile, open_board
+from nas.board.profiles import load_profile, make_profile, open_board
 from nas.errors import BoardError
 
 
+def _calibration(frontend, samples: int = 32) -> np.ndarray:
+    """Features spread like MFCCs on the front end's int8 grid. Latency does not depend on the
+    calibration data (the measurement runs on zeros); only the quantisation scales do."""
+    rng = np.random.default_rng(0)
+    q = np.round(np.clip(rng.normal(0, 20, (samples, *frontend.input_shape)), -128, 127))
+    return (q * 2.0 ** -frontend.int8_frac_bits).astype(np.float32)
+
+
 class BoardLatencyProbe:
-    def __init__(self, board: str = "mps2_an500", port: str | None = None, count: int = 3, warmup: int = 1) -> None:
+    """Args: board profile name; port (None: the emulator); the clock that turns instructions into
+    ms (None: the profile's); timed inferences and warm-ups."""
+
+    def __init__(self, board: str = "mps2_an500", port: str | None = None, clock_hz: float | None = None,
+                 cycles_per_instruction: float = 1.0, count: int = 3, warmup: int = 1) -> None:
         self.board_name, self.port = board, port
         self.count, self.warmup = count, warmup
-        self.profile = load_profile(board)
+        self.profile = load_profile(board) if clock_hz is None else make_profile(board, clock_hz, cycles_per_instruction)
         self._board = None
         self.last_measurement = None
 
@@ -63,15 +75,13 @@ class BoardLatencyProbe:
         return self.profile.to_ms(m.stages["network"], m.unit)
 
     def measure(self, candidate, checkpoint: Path) -> float:
+        """The search hook: the trained checkpoint → int8 .tflite (nas.export) → ms per inference."""
         from nas.export.accuracy import load_model
-        from nas.export.tflite import convert, input_range
+        from nas.export.tflite import convert
 
         model, candidate = load_model(checkpoint, candidate)
-        low, high = input_range(candidate.frontend)
-        rng = np.random.default_rng(0)
-        # Timing does not depend on the calibration data; the range only has to match the features'.
-        representative = rng.uniform(low, high, (16, *candidate.frontend.input_shape)).astype(np.float32)
-        return self.measure_tflite(convert(model, candidate.frontend, representative, candidate.arch))
+        return self.measure_tflite(convert(model, candidate.frontend, _calibration(candidate.frontend),
+                                           candidate.arch))
 
     def __del__(self) -> None:
         self.close()

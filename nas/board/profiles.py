@@ -14,17 +14,21 @@ EMULATED = {"mps2_an500", "mps2_an386"}
 
 
 def load_profile(name: str) -> BoardProfile:
+    """The profile in nas/conf/board/NAME.yaml (its ``probe`` section, which the search composes)."""
     path = CONF_DIR / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in CONF_DIR.glob("*.yaml") if p.stem != "none")
         raise ConfigError(f"board {name!r}: no profile {path}; expected one of {known}")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = (yaml.safe_load(path.read_text()) or {}).get("probe") or {}
+    return make_profile(name, data.get("clock_hz"), data.get("cycles_per_instruction", 1.0), str(path))
+
+
+def make_profile(name: str, clock_hz, cycles_per_instruction=1.0, source: str = "board profile") -> BoardProfile:
     try:
-        return BoardProfile(name=name, clock_hz=float(data["clock_hz"]),
-                            cycles_per_instruction=float(data.get("cycles_per_instruction", 1.0)),
+        return BoardProfile(name=name, clock_hz=float(clock_hz), cycles_per_instruction=float(cycles_per_instruction),
                             estimate=name in EMULATED)
-    except (KeyError, TypeError, ValueError) as err:
-        raise ConfigError(f"board profile {path}: needs a numeric clock_hz ({err})") from None
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{source}: needs a numeric probe.clock_hz and cycles_per_instruction ({err})") from None
 
 
 def open_board(name: str, port: str | None = None) -> SerialBoard:

@@ -2,8 +2,8 @@
 
 MLPerf Tiny / EEMBC harness commands (``name%``, ``profile%``, ``timestamp%``, ``db load N%``,
 ``db <hex>%``, ``db print%``, ``infer N W%``, ``results%``, ``help%``) plus the kws-nas extensions in
-the same style (``model load N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``). Every command's
-reply ends with ``m-ready``; errors are ``e-[...]`` lines.
+the same style (``model load N%``, ``model mem N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``).
+Every command's reply ends with ``m-ready``; errors are ``e-[...]`` lines.
 """
 from __future__ import annotations
 

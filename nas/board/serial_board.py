@@ -171,12 +171,20 @@ class SerialBoard(Board):
             from nas.board.model_blob import tflite_to_blob
 
             model = tflite_to_blob(Path(model))
-        response = self.upload("model", bytes(model))
+        return self._model_summary(self.upload("model", bytes(model)), len(model))
+
+    def load_from_memory(self, blob_bytes: int) -> dict:
+        """``model mem N%``: accept the N-byte model description already in the board's model
+        buffer (preloaded by the emulator, or written by a debugger on a real board)."""
+        return self._model_summary(self.command(f"model mem {blob_bytes}"), blob_bytes)
+
+    @staticmethod
+    def _model_summary(response: protocol.Response, blob_bytes: int) -> dict:
         response.raise_for_error()
         summary = response.value("m-model-[")
         name, _, rest = summary.partition("]-ops-")
         ops, _, arena = rest.partition("-arena-")
-        return {"name": name, "ops": int(ops), "arena_bytes": int(arena), "blob_bytes": len(model)}
+        return {"name": name, "ops": int(ops), "arena_bytes": int(arena), "blob_bytes": blob_bytes}
 
     def infer(self, features: np.ndarray, count: int = 1, warmup: int = 0) -> Measurement:
         data = np.ascontiguousarray(features, dtype=np.int8).tobytes()

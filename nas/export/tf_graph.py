@@ -2,8 +2,9 @@
 
 Recurrent layers are unrolled over time: one batched FULLY_CONNECTED per gate projects every input
 step at once and an UNPACK splits the steps; then per step FULLY_CONNECTED (recurrent weights, shared by
-all steps) + ADD + LOGISTIC / TANH + MUL, and SUB for the GRU update; stacked layers PACK the sequence, so the .tflite needs no fused LSTM kernel, no control flow
-and no resource variables: every op is one a small C interpreter implements in a page.
+all steps) + ADD + LOGISTIC / TANH + MUL, and SUB for the GRU update; stacked layers PACK the sequence.
+So the .tflite needs no fused LSTM kernel, no control flow and no resource variables: every op is one
+a small C interpreter implements in a page.
 The zero initial state is folded away (the first step skips the recurrent products).
 """
 from __future__ import annotations

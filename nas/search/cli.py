@@ -62,6 +62,11 @@ def _hydra_app(cfg: DictConfig) -> None:
         _failures.append(str(err))
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return
+    except KeyboardInterrupt:
+        _failures.append("interrupted")
+        print(f"{PROG}: interrupted; finished trials are stored and the report is written: rerun the same "
+              f"command to resume", file=sys.stderr)
+        return
     print(
         f"{outcome.study_name}: {outcome.finished} trials trained, {outcome.rejected} infeasible samples this run; "
         f"results in {outcome.results_dir}/ (summary.md, trials.csv, pareto.html, best.json)"

@@ -107,6 +107,8 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     if hasattr(parts["budget"], "max_ops"):
         study.set_user_attr("limits", {"memory_bytes": parts["budget"].max_memory_bytes, "ops": parts["budget"].max_ops})
 
+    if cfg.enqueue_hello_edge and not n_grid:
+        enqueue_hello_edge(study, parts["space"], _choice(cfg, "constraints"))
     target = n_grid if n_grid else cfg.trials
     finished, _ = study_mod.budget_used(study)
     monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, cfg.progress, finished)
@@ -157,8 +159,21 @@ def build_parts(cfg: DictConfig) -> dict:
     features = CachedFeatures(root, cfg.data.augment_copies, cfg.seed, cfg.data.cache_dir)
     dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
                            if cfg.data.kind == "synth" else "")
-    return {"source": source, "estimate": estimate, "budget": budget, "train_config": train_config,
+    return {"space": space, "source": source, "estimate": estimate, "budget": budget, "train_config": train_config,
             "features": features, "pruner": pruner, "probe": probe, "dataset": dataset}
+
+
+def enqueue_hello_edge(study: optuna.Study, space, budget_class: str) -> None:
+    """Queue Hello Edge's published model of this architecture and class as a trial (once).
+
+    It gives the sampler a known-good point from the start and puts the paper's model, trained on
+    our data, on the same front as the searched ones.
+    """
+    from nas.spaces import hello_edge_candidates
+
+    for published, candidate in hello_edge_candidates(space.arch):
+        if published.budget == budget_class and space.contains(candidate):
+            study.enqueue_trial(space.to_params(candidate), user_attrs={"hello_edge": budget_class}, skip_if_exists=True)
 
 
 def grid_candidates(arch: str, specs) -> list:

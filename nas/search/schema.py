@@ -75,6 +75,7 @@ class SearchConf:
     heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
     grace_period: int = 30  # a RUNNING trial silent this long is failed and retried
     max_retry: int = 2  # retries of a trial whose worker died
+    enqueue_hello_edge: bool = True  # first trial: Hello Edge's published model for this arch and class
     max_rejected_in_a_row: int = 300  # infeasible samples in a row before giving up (BudgetError)
     progress: bool = True
 

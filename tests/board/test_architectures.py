@@ -44,3 +44,23 @@ def test_outputs_equal_the_tflite_micro_host_interpreter(board, candidate_models
     assert len({row.tobytes() for row in expected}) > 1, "degenerate model: every input gives the same output"
     for x, want in zip(inputs, expected):
         np.testing.assert_array_equal(board.infer(x).outputs.reshape(-1), want)
+
+
+def test_a_preloaded_model_needs_no_upload_and_gives_the_same_outputs(firmware_image, candidate_models):
+    """QEMU's loader writes the description into the model buffer; `model mem N%` accepts it."""
+    from nas.board.emulated import EmulatedBoard
+
+    path = candidate_models["gru"]
+    blob = tflite_to_blob(path)
+    inputs = np.random.default_rng(5).integers(-128, 128, size=(2, *SPECS["gru"][2].input_shape)).astype(np.int8)
+    with EmulatedBoard(image=firmware_image, model=path) as emulated:
+        assert emulated.preloaded == {"name": path.stem[:15], "ops": len(read_tflite(path).ops),
+                                      "arena_bytes": emulated.preloaded["arena_bytes"], "blob_bytes": len(blob)}
+        for x, want in zip(inputs, run_tflm(path.read_bytes(), inputs)):
+            np.testing.assert_array_equal(emulated.infer(x).outputs.reshape(-1), want)
+        # a wrong size is refused (the header's total disagrees) and the model is then gone
+        assert emulated.command(f"model mem {len(blob) - 4}").errors == ["e-[model-size-mismatch]"]
+        assert emulated.command("infer 1 0").errors[0].startswith("e-[no-model")
+        assert emulated.command("model mem 0").errors[0].startswith("e-[model-mem-size: got 0")
+        assert emulated.load_from_memory(len(blob))["blob_bytes"] == len(blob)  # the bytes are still there
+

@@ -28,9 +28,10 @@ def test_float_graph_matches_torch(arch, trained, feature_sets):
     from nas.export import tf_graph
     from nas.spaces import build_model
 
-    model, candidate = trained(arch)
-    model = build_model(candidate).eval()
-    model.load_state_dict(trained(arch)[0].state_dict())
+    trained_model, candidate = trained(arch)
+    model = build_model(candidate)  # a copy: the session's trained model stays as it is
+    model.load_state_dict(trained_model.state_dict())
+    model.eval()
     _randomise_batch_norm(model)
     x = feature_sets["validation"].features[:8]
     with torch.no_grad():

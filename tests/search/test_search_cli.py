@@ -32,6 +32,7 @@ def test_results_folder_has_every_artifact(searched):
     assert (folder / "hydra" / ".hydra" / "config.yaml").is_file()  # Hydra's record stays in the study folder
     df = pd.read_csv(folder / "trials.csv")
     assert budget_used(load_study(read_marker(folder))) == (3, 0)
+    assert df.loc[0, "model_size_info"] == "256 256 256"  # trial 0: Hello Edge's medium DNN, queued first
     assert len(df) == len(load_study(read_marker(folder)).trials)
 
 

@@ -1,0 +1,97 @@
+"""End-to-end latency of the Hello Edge small DS-CNN on the emulated Cortex-M7, and its footprint.
+
+The candidate (``ds_cnn`` model_size_info ``5 64 10 4 2 2 (64 3 3 1 1)×4``, default front end, 49×10
+MFCC) gets random weights (timing does not depend on them), is converted to int8 by
+`nas.export.tflite`, preloaded into the firmware's model buffer (`model mem N%`) and run with
+``stages N W%`` on a synthetic clip: instructions for features + network + post-processing, ms at
+the board profile's clock, instructions per MAC of the network, and the ELF's flash/RAM
+(``arm-none-eabi-size``) beside the cost model's estimate (`nas.cost.estimate`).
+
+Usage: .venv/bin/python benchmarks/bench_board.py [--board mps2_an500] [--count 3]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HELLO_EDGE_SMALL_DS_CNN = [5, 64, 10, 4, 2, 2, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1]
+
+
+def _int8_model(candidate) -> bytes:
+    import torch
+
+    from nas.export.tflite import convert
+    from nas.spaces import build_model
+
+    torch.manual_seed(0)
+    model = build_model(candidate).eval()
+    frontend = candidate.frontend
+    rng = np.random.default_rng(0)
+    representative = np.round(np.clip(rng.normal(0, 20, (64, *frontend.input_shape)), -128, 127))
+    return convert(model, frontend, (representative * 2.0 ** -frontend.int8_frac_bits).astype(np.float32), "ds_cnn")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--board", default="mps2_an500", choices=["mps2_an500", "mps2_an386"])
+    parser.add_argument("--count", type=int, default=3, help="timed runs of the whole pipeline")
+    parser.add_argument("--warmup", type=int, default=1)
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from nas.board.bench_cli import synthetic_clip
+    from nas.board.emulated import EmulatedBoard
+    from nas.board.firmware_build import build_firmware
+    from nas.board.model_blob import graph_to_blob, read_tflite
+    from nas.board.profiles import load_profile
+    from nas.cost import estimate
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.spaces import candidate_from_model_size_info
+
+    frontend = FrontEndConfig()
+    candidate = candidate_from_model_size_info("ds_cnn", HELLO_EDGE_SMALL_DS_CNN, frontend)
+    cost = estimate(candidate)
+    started = time.monotonic()
+    tflite = _int8_model(candidate)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ds_cnn_small.tflite"
+        path.write_bytes(tflite)
+        blob = graph_to_blob(read_tflite(path), "ds_cnn_small")
+    image = build_firmware(args.board, frontend)
+    profile = load_profile(args.board)
+    print(f"model: Hello Edge small DS-CNN, {cost.macs:,} MACs, {cost.params_deployed:,} deployed params; "
+          f"int8 .tflite {len(tflite):,} B, model description {len(blob):,} B (prepared in "
+          f"{time.monotonic() - started:.1f} s)")
+    with EmulatedBoard(args.board, image=image, frontend=frontend, model=blob, timeout_s=120) as board:
+        summary = board.preloaded
+        m = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)
+    ms = m.stages_ms(profile)
+    rows = [{"stage": s, "instructions": int(m.stages[s]), f"ms @ {profile.clock_hz / 1e6:.0f} MHz": ms[s]}
+            for s in ("features", "network", "post")]
+    rows.append({"stage": "total", "instructions": int(m.total), f"ms @ {profile.clock_hz / 1e6:.0f} MHz": sum(ms.values())})
+    print(f"\nper inference on {args.board} (QEMU -icount shift=0; ms = instructions × "
+          f"{profile.cycles_per_instruction} cycles / {profile.clock_hz / 1e6:.0f} MHz, an ESTIMATE):")
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"network: {m.stages['network'] / cost.macs:.3f} instructions per MAC ({cost.macs:,} MACs)")
+
+    model_ram = summary["arena_bytes"] + summary["blob_bytes"]
+    footprint = pd.DataFrame([
+        {"what": "firmware ELF (arm-none-eabi-size)", "flash_bytes": image.flash_bytes, "ram_bytes": image.ram_bytes,
+         "note": "one build for every candidate: RAM holds a 1 MiB model buffer and a 512 KiB arena"},
+        {"what": "this model on the board", "flash_bytes": 0, "ram_bytes": model_ram,
+         "note": f"description {summary['blob_bytes']:,} B uploaded to RAM + arena {summary['arena_bytes']:,} B"},
+        {"what": "cost model estimate (nas.cost)", "flash_bytes": cost.flash_bytes, "ram_bytes": cost.ram_bytes,
+         "note": f"arena {cost.arena_bytes:,} B; Hello Edge memory {cost.memory_hello_edge_bytes:,} B"},
+    ])
+    print("\nfootprint:")
+    print(footprint.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
