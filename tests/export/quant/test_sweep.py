@@ -8,15 +8,14 @@ from nas.export.quant import IntFormat, accuracy, qat_finetune, quantized_copy
 
 
 def test_qat_is_at_least_as_accurate_as_ptq_at_4_bits(trained, feature_sets):
-    model, _ = trained("dnn")
+    model, _ = trained("ds_cnn")
     train, val = feature_sets["train"], feature_sets["validation"]
     fmt = IntFormat(4, symmetric=True, per_channel=False)
+    float_acc = accuracy(model, val.features, val.labels)
     ptq = accuracy(quantized_copy(model, fmt), val.features, val.labels)
     qat = accuracy(qat_finetune(model, fmt, train.features, train.labels, steps=150), val.features, val.labels)
+    assert ptq < float_acc, "4-bit per-tensor PTQ should cost this model accuracy (else the test shows nothing)"
     assert qat >= ptq
-    # PTQ must really quantize: at 2 bits the per-tensor model loses accuracy
-    two_bit = accuracy(quantized_copy(model, IntFormat(2, per_channel=False)), val.features, val.labels)
-    assert two_bit < accuracy(model, val.features, val.labels)
 
 
 def test_quantized_copy_leaves_the_float_model_alone(trained):
