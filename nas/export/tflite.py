@@ -24,6 +24,7 @@ import contextlib
 import os
 import re
 import tempfile
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -71,7 +72,9 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
     converter.inference_output_type = tf.int8
     converter._experimental_disable_per_channel_quantization_for_dense_layers = True  # see module doc
     try:
-        model = converter.convert()
+        with warnings.catch_warnings():  # "statistics for quantized inputs were expected": we pin the input
+            warnings.simplefilter("ignore", UserWarning)
+            model = converter.convert()
     except Exception as err:  # the converter raises ConverterError, ValueError, ... with its own text
         raise _converter_error(err, arch) from None
     model = _shrink(_pin_input_quantization(model, 2.0 ** -frontend.int8_frac_bits, arch))
@@ -130,22 +133,24 @@ def _pin_input_quantization(model: bytes, scale: float, arch: str) -> bytes:
 
 
 def _shrink(model: bytes) -> bytes:
-    """Merge byte-identical constant buffers and drop tensor names and signatures."""
+    """Merge byte-identical constant buffers, point data-less tensors at the empty buffer 0, drop the
+    buffers nothing uses, and strip tensor names and signatures: all only shrink flash."""
     from tensorflow.lite.tools import flatbuffer_utils
 
     obj = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
     first_of: dict[bytes, int] = {}
-    remap = {}
+    target = {}  # buffer index → the index that holds its bytes (0: no bytes)
     for index, buf in enumerate(obj.buffers):
-        if buf.data is None or len(buf.data) == 0:
-            continue
-        key = bytes(buf.data)
-        remap[index] = first_of.setdefault(key, index)
-    for graph in obj.subgraphs:
-        for tensor in graph.tensors:
-            if remap.get(tensor.buffer, tensor.buffer) != tensor.buffer:
-                obj.buffers[tensor.buffer].data = None
-                tensor.buffer = remap[tensor.buffer]
+        has_data = buf.data is not None and len(buf.data) > 0
+        target[index] = first_of.setdefault(bytes(buf.data), index) if has_data else 0
+    tensors = [t for graph in obj.subgraphs for t in graph.tensors]
+    for tensor in tensors:
+        tensor.buffer = target[tensor.buffer]
+    used = sorted({0} | {t.buffer for t in tensors} | {m.buffer for m in (obj.metadata or [])})
+    new_index = {old: new for new, old in enumerate(used)}
+    obj.buffers = [obj.buffers[old] for old in used]
+    for item in [*tensors, *(obj.metadata or [])]:
+        item.buffer = new_index[item.buffer]
     flatbuffer_utils.strip_strings(obj)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(obj))
 
@@ -219,8 +224,6 @@ def run_tflm(model: bytes, inputs: np.ndarray) -> np.ndarray:
 
 def run_tflite(model: bytes, inputs: np.ndarray) -> np.ndarray:
     """int8 outputs [N, classes] from TensorFlow Lite's reference kernels."""
-    import warnings
-
     import tensorflow as tf
 
     with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
