@@ -31,13 +31,14 @@ from nas.cost import estimate
 from nas.data.frontend_config import FrontEndConfig
 from nas.spaces import build_model, candidate_from_model_size_info
 from nas.train import TrainConfig, train
+from nas.train.trainer import native_bf16
 
 DS_CNN_SMALL = [5, 64, 10, 4, 2, 2, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1]
 TARGET = 4000
 VARIANTS = {
-    "float32, contiguous, batch 100": dict(channels_last=False),
-    "float32, channels_last, batch 100 (default)": dict(),
-    "float32, channels_last, batch 256": dict(batch_size=256),
+    "float32, contiguous, batch 100": dict(channels_last=False, bf16=False),
+    "float32, channels_last, batch 100": dict(bf16=False),
+    "float32, channels_last, batch 256": dict(bf16=False, batch_size=256),
     "bf16 autocast, channels_last, batch 100": dict(bf16=True),
     "bf16 autocast, channels_last, batch 256": dict(bf16=True, batch_size=256),
 }
@@ -103,6 +104,8 @@ def main() -> int:
     print(f"DS-CNN small: {sum(p.numel() for p in build_model(candidate).parameters()):,} parameters, "
           f"forward MACs {macs_thop / 1e6:.2f} M (thop), {estimate(candidate).macs / 1e6:.2f} M (cost model); "
           f"torch {torch.__version__}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"TrainConfig() default here: channels_last, {'bf16 autocast' if native_bf16() else 'float32'} "
+          f"(native bfloat16 in this CPU: {native_bf16()}), batch 100")
 
     train_set, val_set = InMemory(args.samples, shape, 0), InMemory(200, shape, 1)
     variants = dict(VARIANTS)

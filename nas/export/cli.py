@@ -1,9 +1,10 @@
 """`kws-nas export RESULTS_DIR --data DIR [--out DIR]`: the best int8 model per budget class, as a bundle.
 
 Selection rule (per budget class): among the completed, feasible trials with a checkpoint, the ``--top``
-best by float validation accuracy are converted to full int8; the one with the highest int8
-validation accuracy (TFLite Micro) wins, ties going to less memory (Hello Edge convention), then to
-the lower trial number. Candidates come from ``RESULTS_DIR/trials.csv`` (one study); a folder with
+best by validation accuracy are converted to full int8 — by the int8 (TFLite Micro) validation
+accuracy where the search recorded one (``objective.accuracy=int8``: column ``val_acc_int8``), else by
+the float one; the one with the highest int8 validation accuracy measured here wins, ties going to
+less memory (Hello Edge convention), then to the lower trial number. Candidates come from ``RESULTS_DIR/trials.csv`` (one study); a folder with
 only ``best.json`` (a multirun parent) offers its one entry per class.
 
 Errors: a class with trials but no feasible one (or a class named by ``--classes`` with none) →
@@ -35,6 +36,12 @@ class Entry:
     memory_bytes: float
     checkpoint: Path
     latency_ms: float | None = None
+    val_acc_int8: float | None = None  # recorded by an objective.accuracy=int8 search
+
+    @property
+    def rank_accuracy(self) -> float:
+        """The shortlist key: int8 validation accuracy when recorded, else float."""
+        return self.val_acc if self.val_acc_int8 is None else self.val_acc_int8
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +78,7 @@ def _from_trials_csv(results_dir: Path) -> tuple[dict[str, list[Entry]], set[str
         entries.setdefault(str(row["budget_class"]), []).append(Entry(
             str(row["budget_class"]), str(row["study"]), int(row["number"]), str(row["arch"]), msi,
             float(row["val_acc"]), float(row["memory_bytes"]), results_dir / str(row["checkpoint"]),
-            _number(row.get("latency_ms"))))
+            _number(row.get("latency_ms")), _number(row.get("val_acc_int8"))))
     return entries, seen
 
 
@@ -87,7 +94,8 @@ def _from_best_json(results_dir: Path, best: dict) -> dict[str, list[Entry]]:
         entries[budget_class] = [Entry(budget_class, str(item.get("study", "")), int(item.get("trial", -1)),
                                        str(item.get("arch", "")), msi, float(item.get("val_acc") or 0.0),
                                        float(item.get("memory_bytes") or 0.0),
-                                       results_dir / str(item["checkpoint"]), _number(item.get("latency_ms")))]
+                                       results_dir / str(item["checkpoint"]), _number(item.get("latency_ms")),
+                                       _number(item.get("val_acc_int8")))]
     return entries
 
 
@@ -117,7 +125,7 @@ def export_class(entries: list[Entry], data_root: Path, top: int) -> tuple:
     from nas.data.cache import load_features
     from nas.export.accuracy import int8_accuracy, load_model
 
-    ranked = sorted(entries, key=lambda e: (-e.val_acc, e.memory_bytes, e.trial))[:top]
+    ranked = sorted(entries, key=lambda e: (-e.rank_accuracy, e.memory_bytes, e.trial))[:top]
     scored = []
     for entry in ranked:
         model, candidate = load_model(entry.checkpoint)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from nas.data.frontend_config import FrontEndConfig
+from nas.export.float_islands import requantize_float_islands
 from nas.export.from_torch import ConversionError, torch_to_ir
 
 # Every op an int8 kws-nas model may contain (the firmware implements exactly these).
@@ -77,6 +78,7 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
             model = converter.convert()
     except Exception as err:  # the converter raises ConverterError, ValueError, ... with its own text
         raise _converter_error(err, arch) from None
+    model = requantize_float_islands(model)  # the quantizer's occasional float UNPACK (see float_islands)
     model = _shrink(_pin_input_quantization(model, 2.0 ** -frontend.int8_frac_bits, arch))
     check_int8_model(model, frontend, arch)
     return model

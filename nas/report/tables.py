@@ -25,9 +25,11 @@ from nas.search.pareto import pareto_mask
 
 COLUMNS = [
     "study", "number", "state", "feasible", "trained", "arch", "budget_class", "val_acc", "test_acc",
+    "val_acc_float", "val_acc_int8", "val_acc_int8_tflite",
     "memory_bytes", "ops", "latency_ms", "params", "macs", "memory_hello_edge_bytes", "memory_deploy_bytes",
+    "tflite_flash_bytes", "tflite_arena_bytes", "memory_deploy_measured_bytes",
     "violation", "epochs", "best_epoch", "pruned_at_epoch", "train_seconds", "model_size_info", "n_mfcc",
-    "window_ms", "stride_ms", "stage", "fail_reason", "checkpoint", "pareto",
+    "window_ms", "stride_ms", "stage", "fail_reason", "checkpoint", "tflite", "pareto",
 ]
 
 
@@ -54,6 +56,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "budget_class": budget_class,
             "val_acc": a.get("best_val_acc", max((h["val_acc"] for h in history), default=np.nan)),
             "test_acc": a.get("test_acc", np.nan),
+            # objective.accuracy=int8 only: float and TFLite Micro / TFLite int8 accuracy on the same clips
+            "val_acc_float": a.get("val_acc_float", np.nan),
+            "val_acc_int8": a.get("val_acc_int8", np.nan),
+            "val_acc_int8_tflite": a.get("val_acc_int8_tflite", np.nan),
             "memory_bytes": a.get("memory_bytes", np.nan),
             "ops": a.get("ops", np.nan),
             "latency_ms": a.get("latency_ms", np.nan),
@@ -61,6 +67,9 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "macs": cost.get("macs", np.nan),
             "memory_hello_edge_bytes": cost.get("memory_hello_edge_bytes", np.nan),
             "memory_deploy_bytes": cost.get("memory_deploy_bytes", np.nan),
+            "tflite_flash_bytes": a.get("deploy_footprint", {}).get("flash_bytes", np.nan),
+            "tflite_arena_bytes": a.get("deploy_footprint", {}).get("arena_bytes", np.nan),
+            "memory_deploy_measured_bytes": a.get("memory_deploy_measured_bytes", np.nan),
             "violation": violation,
             "epochs": len(history),
             "best_epoch": a.get("best_epoch", np.nan),
@@ -73,6 +82,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "stage": a.get("stage", ""),
             "fail_reason": a.get("fail_reason", ""),
             "checkpoint": a.get("checkpoint", ""),
+            "tflite": a.get("tflite", ""),
         })
     df = pd.DataFrame(rows, columns=COLUMNS[:-1])
     df["pareto"] = _front_flags(df)
@@ -125,7 +135,7 @@ def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset
     for budget_class, row in best_per_class(df).items():
         classes[budget_class] = {
             "study": row["study"], "trial": int(row["number"]), "arch": row["arch"],
-            "val_acc": _num(row["val_acc"]), "test_acc": _num(row["test_acc"]),
+            "val_acc": _num(row["val_acc"]), "test_acc": _num(row["test_acc"]), "val_acc_int8": _num(row["val_acc_int8"]),
             "memory_bytes": _num(row["memory_bytes"]), "ops": _num(row["ops"]), "latency_ms": _num(row["latency_ms"]),
             "checkpoint": f"{prefix.get(row['study'], '')}{row['checkpoint']}",
             "candidate": candidates.get((row["study"], int(row["number"])), {}),

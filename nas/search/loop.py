@@ -114,7 +114,7 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, cfg.progress, finished)
     runner = TrialRunner(
         parts["source"], parts["estimate"], parts["budget"], parts["features"], parts["train_config"],
-        place.results_dir, parts["pruner"], parts["probe"],
+        place.results_dir, parts["pruner"], parts["probe"], int8=cfg.objective.accuracy == "int8",
     )
     if finished >= target:
         log.info("study %s already has %d of %d trials: nothing to run", place.name, finished, target)

@@ -1,7 +1,10 @@
 """One trial of the search as an explicit state machine.
 
     SAMPLE → COST → CONSTRAIN ─ infeasible → (record costs, never train) → DONE
-                              └ feasible → FEATURES → TRAIN → TEST → MEASURE → ARTIFACTS → DONE
+                              └ feasible → FEATURES → TRAIN → TEST → [INT8] → MEASURE → ARTIFACTS → DONE
+
+INT8 runs with ``objective.accuracy=int8`` (`nas.search.int8_stage`): the int8 accuracy replaces the
+float one as the objective and the board (MEASURE) times that same .tflite when it can.
 
 Like ``optuna.study._optimize._run_trial``, outcomes are states: ``optuna.TrialPruned`` from the
 per-epoch check → PRUNED; any other exception → FAIL with ``fail_reason`` = "<stage>: <error>" stored on
@@ -40,6 +43,7 @@ class Stage(str, Enum):
     FEATURES = "features"
     TRAIN = "train"
     TEST = "test"
+    INT8 = "int8"
     MEASURE = "measure"
     ARTIFACTS = "artifacts"
     DONE = "done"
@@ -83,6 +87,12 @@ class LatencyProbe(Protocol):
     def measure(self, candidate, checkpoint: Path) -> float: ...
 
 
+class TfliteLatencyProbe(LatencyProbe, Protocol):
+    """A board hook that can also time an int8 .tflite already on disk (no second conversion)."""
+
+    def measure_tflite(self, tflite: Path) -> float: ...
+
+
 class TrialRunner:
     """The objective: ``study.optimize(TrialRunner(...), catch=(Exception,))``.
 
@@ -96,6 +106,7 @@ class TrialRunner:
         pruner: None to never prune.
         probe: a LatencyProbe when a board is configured; the third objective is then latency.
         on_trained: called after each trained trial (counters in tests, progress in the CLI).
+        int8: make the int8 .tflite's TFLite Micro validation accuracy the accuracy objective.
     """
 
     def __init__(
@@ -109,11 +120,13 @@ class TrialRunner:
         pruner: DominanceMedianPruner | None = None,
         probe: LatencyProbe | None = None,
         on_trained: Callable[[int], None] | None = None,
+        int8: bool = False,
     ):
         self.source, self.estimate, self.budget = source, estimate, budget
         self.features, self.train_config = features, train_config
         self.results_dir = Path(results_dir)
         self.pruner, self.probe, self.on_trained = pruner, probe, on_trained
+        self.int8 = int8
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         try:
@@ -197,10 +210,21 @@ class TrialRunner:
                         {"trial": trial.number, "val_acc": result.best_val_acc, "test_acc": test_acc})
         trial.set_user_attr("checkpoint", str(checkpoint.relative_to(self.results_dir)))
 
+        accuracy, tflite_path = float(result.best_val_acc), None
+        if self.int8:
+            from nas.search.int8_stage import score_int8
+
+            self._enter(trial, Stage.INT8)
+            accuracy, tflite_path = score_int8(trial, candidate, checkpoint, train_set, val_set, self.budget,
+                                               self.results_dir)
+
         third = costs["ops"]
         if self.probe is not None:
             self._enter(trial, Stage.MEASURE)
-            third = float(self.probe.measure(candidate, checkpoint))
+            if tflite_path is not None and hasattr(self.probe, "measure_tflite"):
+                third = float(self.probe.measure_tflite(tflite_path))  # the model just scored, not a re-conversion
+            else:
+                third = float(self.probe.measure(candidate, checkpoint))
             trial.set_user_attr("latency_ms", third)
 
         self._enter(trial, Stage.ARTIFACTS)
@@ -209,7 +233,7 @@ class TrialRunner:
             "best_val_acc": result.best_val_acc, "best_epoch": result.best_epoch, "test_acc": test_acc,
         })
         self._enter(trial, Stage.DONE)
-        return [float(result.best_val_acc), memory, third]
+        return [accuracy, memory, third]
 
     @staticmethod
     def _enter(trial: optuna.Trial, stage: Stage) -> None:

@@ -8,6 +8,7 @@ their owners (``nas.spaces``, ``nas.cost.budget``, ``nas.train.TrainConfig.from_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -55,6 +56,22 @@ class PrunerConf:
     min_peers: int = 3  # cheaper finished trials needed before comparing
 
 
+class AccuracyKind(str, Enum):
+    """Which validation accuracy is the search's accuracy objective."""
+
+    float = "float"  # the trained torch model's (cheap)
+    int8 = "int8"  # its full-int8 .tflite in the TFLite Micro host interpreter (what the board runs)
+
+
+@dataclass
+class ObjectiveConf:
+    """``accuracy=int8``: every trained trial is converted to int8 (``trials/<n>/model.tflite``), its
+    TFLite Micro accuracy becomes the objective and its measured flash + arena are checked against a
+    deployment budget (``nas.search.int8_stage``)."""
+
+    accuracy: AccuracyKind = AccuracyKind.float
+
+
 @dataclass
 class SearchConf:
     """The primary config: one study of one search space under one budget."""
@@ -65,6 +82,7 @@ class SearchConf:
     data: DataConf = field(default_factory=DataConf)
     board: BoardConf = field(default_factory=BoardConf)
     pruner: PrunerConf = field(default_factory=PrunerConf)
+    objective: ObjectiveConf = field(default_factory=ObjectiveConf)
     train: dict[str, Any] = field(default_factory=dict)
     trials: int = 24  # trained trials (feasible candidates); infeasible samples do not count
     timeout: Optional[float] = None  # seconds for this worker; null = no limit

@@ -159,6 +159,8 @@ def _text(name: str, result: dict) -> str:
     title = f"{result['checkpoint']} ({result['arch']}"
     title += f", {name}, trial {result['trial']})" if "trial" in result else ")"
     lines = [title, f"  accuracy {100 * result['accuracy']:.2f} % on {result['clips']} clips"]
+    if result.get("val_acc") is not None:
+        lines.append(f"  (validation accuracy in its search: {100 * result['val_acc']:.2f} %, on the search's data)")
     for (label, acc), row in zip(result["per_class"].items(), result["confusion"]):
         shown = f"{100 * acc:6.2f} %" if acc is not None else "     — "
         lines.append(f"    {label:<10} {shown}  ({sum(row)} clips)")

@@ -11,9 +11,11 @@ searches that stop early; ``"constant"`` keeps the first.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Callable, Protocol
 
 import torch
@@ -58,9 +60,10 @@ class TrainConfig:
     num_threads: int | None = None  # torch intra-op threads while training; None: leave as is
     # Conv weights in NHWC: oneDNN's CPU convolutions run about twice as fast on it (bench_train.py).
     channels_last: bool = True
-    # Forward/backward of convs and matmuls in bfloat16: faster again on CPUs with AVX512-BF16 or AMX,
-    # slower on others. Validation always runs in float32.
-    bf16: bool = False
+    # Convs and matmuls autocast to bfloat16: 1.4x faster again where the CPU has AVX512-BF16 or AMX, at
+    # the same accuracy on generated speech (bench_train.py), slower where it has neither. None: on
+    # exactly where it has them. Validation and evaluation always run in float32.
+    bf16: bool | None = None
     eval_batch_size: int = 1000
 
     def __post_init__(self) -> None:
@@ -79,6 +82,10 @@ class TrainConfig:
         for name in ("time_shift_frames", "time_mask_frames", "freq_mask_bins", "weight_decay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train: {name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def use_bf16(self) -> bool:
+        return native_bf16() if self.bf16 is None else self.bf16
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -106,6 +113,16 @@ class TrainConfig:
         return first
 
 
+@functools.cache
+def native_bf16() -> bool:
+    """True when the CPU computes in bfloat16 natively (Linux CPU flags avx512_bf16 or amx_bf16)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: keep float32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 @dataclass
 class TrainResult:
     """What one training run produced; the model itself ends holding ``best_state_dict``."""
@@ -116,6 +133,7 @@ class TrainResult:
     best_state_dict: dict[str, torch.Tensor] = field(default_factory=dict)
     stopped_early: bool = False
     train_samples_per_s: float = 0.0
+    bf16: bool = False  # whether training autocast to bfloat16
 
 
 class FeatureAugmenter:
@@ -243,7 +261,7 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch) -> TrainRes
     steps_per_epoch = n // config.batch_size + (n % config.batch_size > 1)  # as _batches yields them
     total_steps = steps_per_epoch * config.epochs
 
-    result = TrainResult(best_val_acc=-1.0, best_state_dict=_copy_state(model))
+    result = TrainResult(best_val_acc=-1.0, best_state_dict=_copy_state(model), bf16=config.use_bf16)
     step, epochs_since_best, train_seconds, samples_trained = 0, 0, 0.0, 0
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -256,7 +274,7 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch) -> TrainRes
             x, y = features.index_select(0, idx), labels.index_select(0, idx)
             if augment.active:
                 x = augment(x)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=result.bf16):
                 logits = model(x)
                 loss = loss_fn(logits, y)
             loss_value = loss.item()

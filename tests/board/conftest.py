@@ -3,14 +3,12 @@ test models made with TensorFlow directly (cached in pytest's cache folder)."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tf_models import cached_tflite  # noqa: E402
+from .tf_models import cached_tflite
 
 ARCHS = ("dnn", "cnn", "ds_cnn")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from candidate_models import SPECS, cached_tflite
+from .candidate_models import SPECS, cached_tflite
 from nas.board.model_blob import read_tflite, tflite_to_blob
 from nas.export.tflite import ALLOWED_OPS, run_tflm
 

@@ -13,7 +13,7 @@ import serial
 
 from nas.board.emulated import free_tcp_port
 from nas.cli import main
-from tf_models import run_tflm
+from .tf_models import run_tflm
 
 pytestmark = pytest.mark.firmware
 

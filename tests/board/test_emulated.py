@@ -14,7 +14,7 @@ import serial
 from nas.board.emulated import EmulatedBoard, free_tcp_port, qemu_command
 from nas.board.model_blob import tflite_to_blob
 from nas.errors import BoardError
-from tf_models import run_tflm
+from .tf_models import run_tflm
 
 pytestmark = pytest.mark.firmware
 

@@ -102,3 +102,13 @@ def test_unknown_key_and_wrong_type_are_one_clear_error():
         check_overrides(["trials=many"])
     with pytest.raises(ConfigError, match=r"train.epochz.*valid keys of train: epochs"):
         check_overrides(["train.epochz=3"])
+
+
+def test_int8_accuracy_objective_composes_and_bad_values_are_refused(composer):
+    from nas.search.schema import AccuracyKind
+
+    assert composer([]).objective.accuracy == AccuracyKind.float  # float by default: no conversion per trial
+    cfg = composer(["objective.accuracy=int8"])
+    assert cfg.objective.accuracy == AccuracyKind.int8 and cfg.objective.accuracy == "int8"
+    with pytest.raises(ConfigError, match="objective.accuracy=int4"):
+        check_overrides(["objective.accuracy=int4"])

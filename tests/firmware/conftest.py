@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kernel_lib import KernelLib, build_shared_library  # noqa: E402
+from .kernel_lib import KernelLib, build_shared_library
 
 
 @pytest.fixture(scope="session")

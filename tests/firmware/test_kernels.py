@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_oracle import (
+from .tflite_oracle import (
     SingleOpModel,
     activation_range,
     conv_multiplier_scales,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_oracle import SingleOpModel, activation_range, convert, random_scale, run_tflm_multi
+from .tflite_oracle import SingleOpModel, activation_range, convert, random_scale, run_tflm_multi
 
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")

@@ -4,7 +4,7 @@ import pytest
 
 from nas.report import figures, tables
 from nas.report.study_report import load_reference
-from report_study_factory import make_study
+from .report_study_factory import make_study
 
 
 @pytest.fixture(scope="module")

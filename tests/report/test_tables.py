@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from nas.report import tables
-from report_study_factory import make_study
+from .report_study_factory import make_study
 
 
 @pytest.fixture
