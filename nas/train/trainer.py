@@ -8,6 +8,10 @@ Learning rate: Hello Edge (ML-KWS-for-MCU train_commands.txt) trains with Adam a
 5e-4 → 1e-4 → 2e-5 over three equal phases of steps. ``schedule="step"`` (the default) reproduces
 that over ``epochs``; ``"cosine"`` anneals smoothly from the first to the last value, which suits
 searches that stop early; ``"constant"`` keeps the first.
+
+Speed (benchmarks/bench_train.py, Hello Edge's small DS-CNN): conv weights in channels_last and
+bfloat16 autocast on CPUs with native bfloat16 are the defaults; torch.compile was measured and
+left out (20-30 s of compilation per architecture, no faster afterwards on two cores).
 """
 from __future__ import annotations
 
