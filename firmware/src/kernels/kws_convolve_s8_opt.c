@@ -236,44 +236,25 @@ static inline __attribute__((always_inline)) void mat_mult_2x2(const int8_t *row
     }
 }
 
-/* Output stages, chosen once per layer. */
-enum { OUT_GENERIC, OUT_FAST_CLAMP, OUT_FAST_FULL_RANGE };
-
-typedef struct {
-    const kws_rq *rq;                               /* per channel, for the fast stages */
-    const kws_nn_per_channel_quant_params *quant; /* for OUT_GENERIC */
-    int32_t out_offset, act_min, act_max;
-    int mode;
-} conv_output;
-
-static inline int8_t conv_finish(int32_t acc, const conv_output *o, int32_t c)
-{
-    if (o->mode == OUT_GENERIC) {
-        acc = kws_requantize(acc, o->quant->multiplier[c], o->quant->shift[c]) + o->out_offset;
-        return (int8_t)KWS_CLAMP(acc, o->act_min, o->act_max);
-    }
-    return kws_rq_clamp(kws_rq_apply(acc, &o->rq[c]), o->mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
-}
-
 /* Channels c and c + 1 of one or two pixels (out1 NULL: one), any output stage. */
 static __attribute__((noinline)) void conv_block(const int8_t *filter, int32_t taps, const int16_t *columns,
-                                                 const int32_t *bias, int32_t c, conv_output o, int8_t *out0,
+                                                 const int32_t *bias, int32_t c, kws_rq_output o, int8_t *out0,
                                                  int8_t *out1)
 {
     const int32_t b0 = bias ? bias[c] : 0, b1 = bias ? bias[c + 1] : 0;
     int32_t acc[4] = {b0, b0, b1, b1};
     mat_mult_2x2(filter + c * taps, columns, taps, acc);
-    out0[c] = conv_finish(acc[0], &o, c);
-    out0[c + 1] = conv_finish(acc[2], &o, c + 1);
+    out0[c] = kws_rq_finish(acc[0], &o, c);
+    out0[c + 1] = kws_rq_finish(acc[2], &o, c + 1);
     if (out1) {
-        out1[c] = conv_finish(acc[1], &o, c);
-        out1[c + 1] = conv_finish(acc[3], &o, c + 1);
+        out1[c] = kws_rq_finish(acc[1], &o, c);
+        out1[c + 1] = kws_rq_finish(acc[3], &o, c + 1);
     }
 }
 
 /* An odd last channel c, in plain C (its second weight row would lie beyond the filter). */
 static void conv_last_channel(const int8_t *filter, int32_t taps, const int16_t *columns, const int32_t *bias,
-                              int32_t c, const conv_output *o, int8_t *out0, int8_t *out1)
+                              int32_t c, const kws_rq_output *o, int8_t *out0, int8_t *out1)
 {
     const int8_t *row = filter + c * taps;
     const uint32_t *cw = (const uint32_t *)columns;
@@ -291,9 +272,9 @@ static void conv_last_channel(const int8_t *filter, int32_t taps, const int16_t 
         a0 += row[4 * groups + i] * t0[i];
         a1 += row[4 * groups + i] * t1[i];
     }
-    out0[c] = conv_finish(a0, o, c);
+    out0[c] = kws_rq_finish(a0, o, c);
     if (out1) {
-        out1[c] = conv_finish(a1, o, c);
+        out1[c] = kws_rq_finish(a1, o, c);
     }
 }
 
@@ -332,11 +313,8 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
         return KWS_NN_ARG_ERROR;
     }
     kws_rq *requant = (kws_rq *)ctx->buf;
-    conv_output o = {requant, quant_params, conv_params->output_offset, conv_params->activation.min,
-                     conv_params->activation.max, OUT_GENERIC};
-    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, out_ch, o.out_offset, requant)) {
-        o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
-    }
+    const kws_rq_output o =
+        kws_rq_output_init(quant_params, out_ch, conv_params->output_offset, conv_params->activation, requant);
     int16_t *columns = (int16_t *)(requant + out_ch);
     int8_t *patch = (int8_t *)columns + im2col_bytes(taps);
     /* A 1x1 unpadded convolution reads each pixel's channels in place. */

@@ -76,25 +76,6 @@ static void zero_words(uint32_t *dst, int32_t words)
     }
 }
 
-/* Output stages, chosen once per layer. */
-enum { OUT_GENERIC, OUT_FAST_CLAMP, OUT_FAST_FULL_RANGE };
-
-typedef struct {
-    const kws_rq *rq;                               /* per channel, for the fast stages */
-    const kws_nn_per_channel_quant_params *quant; /* for OUT_GENERIC */
-    int32_t out_offset, act_min, act_max;
-    int mode;
-} dw_output;
-
-static inline int8_t dw_finish(int32_t acc, const dw_output *o, int32_t c)
-{
-    if (o->mode == OUT_GENERIC) {
-        acc = kws_requantize(acc, o->quant->multiplier[c], o->quant->shift[c]) + o->out_offset;
-        return (int8_t)KWS_CLAMP(acc, o->act_min, o->act_max);
-    }
-    return kws_rq_clamp(kws_rq_apply(acc, &o->rq[c]), o->mode == OUT_FAST_FULL_RANGE, o->act_min, o->act_max);
-}
-
 /* Packs two int8 weights as the int16 halves (lo, hi) of a word. */
 static inline uint32_t pack_weights(int8_t lo, int8_t hi)
 {
@@ -109,7 +90,7 @@ static inline uint32_t pack_weights(int8_t lo, int8_t hi)
  * output computes its neighbour from the zero border and does not store it.
  */
 static inline __attribute__((always_inline)) void dw_3x3_channel(const int16_t *plane, int32_t pw, const int8_t *w,
-                                                                  int32_t ch, int32_t bias_c, const dw_output *o,
+                                                                  int32_t ch, int32_t bias_c, const kws_rq_output *o,
                                                                   int32_t c, int32_t out_h, int32_t out_w,
                                                                   int8_t *out, const int mode)
 {
@@ -147,9 +128,9 @@ static inline __attribute__((always_inline)) void dw_3x3_channel(const int16_t *
                     kws_rq_store_full_range(acc1, rq, m, e, dst + ch);
                 }
             } else {
-                dst[0] = dw_finish(acc0, o, c);
+                dst[0] = kws_rq_finish(acc0, o, c);
                 if (ox + 1 < out_w) {
-                    dst[ch] = dw_finish(acc1, o, c);
+                    dst[ch] = kws_rq_finish(acc1, o, c);
                 }
             }
         }
@@ -158,15 +139,15 @@ static inline __attribute__((always_inline)) void dw_3x3_channel(const int16_t *
 
 /* One non-inlined copy for the common output stage (keeps its registers), one for the others. */
 static __attribute__((noinline)) void dw_3x3_channel_full_range(const int16_t *plane, int32_t pw, const int8_t *w,
-                                                                int32_t ch, int32_t bias_c, const dw_output *o,
+                                                                int32_t ch, int32_t bias_c, const kws_rq_output *o,
                                                                 int32_t c, int32_t out_h, int32_t out_w, int8_t *out)
 {
     dw_3x3_channel(plane, pw, w, ch, bias_c, o, c, out_h, out_w, out, OUT_FAST_FULL_RANGE);
 }
 
 static __attribute__((noinline)) void dw_3x3_channel_any(const int16_t *plane, int32_t pw, const int8_t *w,
-                                                         int32_t ch, int32_t bias_c, const dw_output *o, int32_t c,
-                                                         int32_t out_h, int32_t out_w, int8_t *out)
+                                                         int32_t ch, int32_t bias_c, const kws_rq_output *o,
+                                                         int32_t c, int32_t out_h, int32_t out_w, int8_t *out)
 {
     dw_3x3_channel(plane, pw, w, ch, bias_c, o, c, out_h, out_w, out, OUT_GENERIC);
 }
@@ -191,11 +172,8 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
         return KWS_NN_ARG_ERROR;
     }
     kws_rq *requant = (kws_rq *)ctx->buf;
-    dw_output o = {requant, quant_params, dw_params->output_offset, dw_params->activation.min,
-                   dw_params->activation.max, OUT_GENERIC};
-    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, ch, o.out_offset, requant)) {
-        o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
-    }
+    const kws_rq_output o =
+        kws_rq_output_init(quant_params, ch, dw_params->output_offset, dw_params->activation, requant);
     const int32_t ph = plane_h(input_dims, filter_dims), pw = plane_w(input_dims, filter_dims);
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, wrow = weight_row(filter_dims);
     int16_t *planes = (int16_t *)(requant + ch);
@@ -248,7 +226,7 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
                             xr += pw;
                             wr += wrow;
                         }
-                        *out = dw_finish(acc, &o, c);
+                        *out = kws_rq_finish(acc, &o, c);
                         out += ch;
                     }
                 }

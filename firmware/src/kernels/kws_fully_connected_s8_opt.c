@@ -117,9 +117,7 @@ static int32_t dot_1(const int8_t *w, int32_t depth, const int16_t *row, int32_t
     return acc;
 }
 
-/* Output stages, chosen once per layer. */
-enum { OUT_GENERIC, OUT_FAST_CLAMP, OUT_FAST_FULL_RANGE };
-
+/* Output stage (OUT_* in kws_requant_opt.h), chosen once per layer. */
 typedef struct {
     kws_rq fast;
     kws_requant_fast_params generic;
