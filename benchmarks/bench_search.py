@@ -1,5 +1,8 @@
 """Hypervolume after N trials: multi-objective TPE vs random sampling, same space, budget and seeds.
 
+Also prints, per run, the training throughput the trials achieved (median over their epochs of
+training samples per wall-clock second, from each trial's recorded history).
+
 Each (sampler, seed) runs a real search (`run_search`, real training on the default generated dataset,
 short epochs, no queued Hello Edge point) into a temporary folder. TPE's first
 ``sampler.n_startup_trials`` (8) trials are random too, so differences show only beyond them. The hypervolume is taken over feasible trained trials in
@@ -35,6 +38,13 @@ def normalised_hypervolume(df, limits: dict) -> float:
     return hypervolume(pts, (0.0, 1.0, 1.0), [True, False, False])
 
 
+def training_samples_per_s(study) -> float:
+    """Median of the per-epoch training throughput over every trained trial of the study."""
+    rates = [epoch["train_samples_per_s"] for trial in study.trials
+             for epoch in trial.user_attrs.get("history", []) if "train_samples_per_s" in epoch]
+    return statistics.median(rates) if rates else float("nan")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=16)
@@ -48,7 +58,7 @@ def main() -> int:
     results: dict[str, list[float]] = {s: [] for s in args.samplers}
     print(f"search space {args.search_space}, budget {args.constraints}, {args.trials} trained trials, "
           f"{args.epochs} epochs each, seeds {args.seeds} (accuracy: generated speech)")
-    print(f"{'sampler':8s} {'seed':>4s} {'hypervolume':>11s} {'feasible':>8s} {'infeasible':>10s} {'best acc':>8s} {'seconds':>8s}")
+    print(f"{'sampler':8s} {'seed':>4s} {'hypervolume':>11s} {'feasible':>8s} {'infeasible':>10s} {'best acc':>8s} {'seconds':>8s} {'train samples/s':>15s}")
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
         for seed in args.seeds:
             for sampler in args.samplers:
@@ -68,7 +78,7 @@ def main() -> int:
                 done = completed_feasible(df)
                 infeasible = int(((df["state"] == "COMPLETE") & ~df["feasible"]).sum())
                 best = done["val_acc"].max() if len(done) else float("nan")
-                print(f"{sampler:8s} {seed:4d} {hv:11.4f} {len(done):8d} {infeasible:10d} {best:8.3f} {seconds:8.0f}", flush=True)
+                print(f"{sampler:8s} {seed:4d} {hv:11.4f} {len(done):8d} {infeasible:10d} {best:8.3f} {seconds:8.0f} {training_samples_per_s(study):15,.0f}", flush=True)
     print("mean hypervolume: " + ", ".join(f"{s} {statistics.mean(v):.4f}" for s, v in results.items()))
     return 0
 

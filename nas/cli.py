@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(verbs[argv[0]][0])
         return int(module.main(argv[1:]) or 0)
 
-    parser = argparse.ArgumentParser(prog="kws-nas", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="kws-nas",
+        description="Hardware-aware neural architecture search for keyword spotting on Arm Cortex-M.",
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     modules = {}
     for verb, (module_name, help_text) in verbs.items():

@@ -172,8 +172,11 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
         return KWS_NN_ARG_ERROR;
     }
     kws_rq *requant = (kws_rq *)ctx->buf;
-    const kws_rq_output o =
-        kws_rq_output_init(quant_params, ch, dw_params->output_offset, dw_params->activation, requant);
+    kws_rq_output o = {requant, quant_params, dw_params->output_offset, dw_params->activation.min,
+                       dw_params->activation.max, OUT_GENERIC};
+    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, ch, o.out_offset, requant)) {
+        o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
+    }
     const int32_t ph = plane_h(input_dims, filter_dims), pw = plane_w(input_dims, filter_dims);
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, wrow = weight_row(filter_dims);
     int16_t *planes = (int16_t *)(requant + ch);

@@ -9,11 +9,12 @@ int32_t kws_fully_connected_s8_get_buffer_size(const kws_nn_dims *filter_dims)
 }
 
 /* Both entry points: unit u requantises with multiplier[u * quant_stride], shift[u * quant_stride]
- * (stride 0: one pair for the whole tensor). */
-static kws_nn_status fully_connected(const kws_nn_fc_params *fc_params, const int32_t *multiplier,
-                                     const int32_t *shift, int32_t quant_stride, const kws_nn_dims *input_dims,
-                                     const int8_t *input, const kws_nn_dims *filter_dims, const int8_t *filter,
-                                     const int32_t *bias, const kws_nn_dims *output_dims, int8_t *output)
+ * (stride 0: one pair for the whole tensor). Inlined into each, so each keeps its own loop. */
+static inline __attribute__((always_inline)) kws_nn_status
+fully_connected(const kws_nn_fc_params *fc_params, const int32_t *multiplier, const int32_t *shift,
+                int32_t quant_stride, const kws_nn_dims *input_dims, const int8_t *input,
+                const kws_nn_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                const kws_nn_dims *output_dims, int8_t *output)
 {
     const int32_t batches = input_dims->n;
     const int32_t depth = filter_dims->c, units = filter_dims->n;

@@ -122,20 +122,6 @@ typedef struct {
     int mode;
 } kws_rq_output;
 
-/**
- * Fills `rq` (one entry per channel) and picks the stage: a fast one when every channel is fast,
- * the single-SSAT one when the activation range is [-128, 127] too.
- */
-static inline kws_rq_output kws_rq_output_init(const kws_nn_per_channel_quant_params *quant, int32_t channels,
-                                               int32_t out_offset, kws_nn_activation activation, kws_rq *rq)
-{
-    kws_rq_output o = {rq, quant, out_offset, activation.min, activation.max, OUT_GENERIC};
-    if (kws_rq_init_channels(quant->multiplier, quant->shift, channels, out_offset, rq)) {
-        o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
-    }
-    return o;
-}
-
 /** Channel c's int8 output for accumulator acc (bias included). */
 static inline int8_t kws_rq_finish(int32_t acc, const kws_rq_output *o, int32_t c)
 {
