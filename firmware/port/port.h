@@ -1,6 +1,8 @@
 /* What a board port provides to the firmware (mlcommons/tiny calls these the th_* hooks).
  *
  * A port is one folder under firmware/port/ with a port.mk (CPU flags, linker script, sources).
+ * Reset and fault handlers, the UART receive ring, port_getc() and port_board_name() are shared
+ * by every port (common/port_common.c); a port adds its vector table, UART and timer.
  * The emulated boards (mps2_an500, mps2_an386) time with SysTick under QEMU -icount shift=0, where
  * one guest instruction is one nanosecond of virtual time: their stage unit is "instructions".
  * Real boards time with the DWT cycle counter and report microseconds.

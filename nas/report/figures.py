@@ -55,7 +55,7 @@ def pareto_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str, limits:
                 x=reference[ref_key] / scale, y=reference["accuracy"] * 100, mode="markers+text",
                 name="Hello Edge (published)", legendgroup="ref", showlegend=col == 1,
                 marker={"color": REFERENCE, "symbol": "star", "size": 13},
-                text=reference["label"], textposition="top center", row=1, col=col,
+                text=reference["label"], textposition="middle right", row=1, col=col,
             )
         limit = (limits or {}).get(x_key)
         if limit:

@@ -33,7 +33,7 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
     arch = study.user_attrs.get("search_space", "")
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
     limits = study.user_attrs.get("limits", {})
-    figures.write_figure(figures.pareto_figure(df, reference, f"{title} (accuracy on {dataset})", limits), results_dir / "pareto")
+    figures.write_figure(figures.pareto_figure(df, reference, f"{title}<br><sup>accuracy on {dataset}</sup>", limits), results_dir / "pareto")
     histories = _best_histories(study, df)
     if histories:
         figures.write_figure(figures.curves_figure(histories, f"{study.study_name}: training curves of the best trials"), results_dir / "curves")
@@ -58,7 +58,7 @@ def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> p
     _write_csv(df, parent / "combined.csv")
     write_text_atomic(parent / "summary.md", tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset))
     write_json_atomic(parent / "best.json", tables.best_json(df, candidates, dataset, prefix))
-    fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class (accuracy on {dataset})")
+    fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class<br><sup>accuracy on {dataset}</sup>")
     figures.write_figure(fig, parent / "pareto")
     return df
 

@@ -19,7 +19,8 @@ FE = FrontEndConfig()
 
 @pytest.fixture
 def dataset(tiny_dataset_dir, tmp_path):
-    return shutil.copytree(tiny_dataset_dir, tmp_path / "ds")
+    # A pristine copy: other tests featurise the shared session dataset with its default cache folder.
+    return shutil.copytree(tiny_dataset_dir, tmp_path / "ds", ignore=shutil.ignore_patterns(".kws_cache"))
 
 
 def test_features_are_the_front_ends_int8_features_of_the_clips(dataset):

@@ -98,14 +98,19 @@ def _conv_like_args(kernels, model: SingleOpModel) -> dict:
 
 # ---------------------------------------------------------------------------- convolution
 
-def _conv_spec(index: int) -> dict:
-    rng = _spec_rng("conv", index)
+def _window_spec(rng, index: int) -> dict:
+    """Input size, kernel, stride, dilation (every fifth spec) and padding of a conv-like spec."""
     dilation = 2 if index % 5 == 4 else 1
     stride = (1, 1) if dilation > 1 else tuple(int(s) for s in rng.integers(1, 4, size=2))
     k = (int(rng.integers(1, 6)), int(rng.integers(1, 5)))
     size = (int(rng.integers((k[0] - 1) * dilation + 1, 14)), int(rng.integers((k[1] - 1) * dilation + 1, 10)))
-    return dict(size=size, in_ch=int(rng.integers(1, 10)), out_ch=int(rng.integers(1, 13)), k=k, stride=stride,
-                dilation=dilation, padding=["SAME", "VALID"][index % 2], bias=index % 7 != 6)
+    return dict(size=size, k=k, stride=stride, dilation=dilation, padding=["SAME", "VALID"][index % 2])
+
+
+def _conv_spec(index: int) -> dict:
+    rng = _spec_rng("conv", index)
+    window = _window_spec(rng, index)
+    return dict(window, in_ch=int(rng.integers(1, 10)), out_ch=int(rng.integers(1, 13)), bias=index % 7 != 6)
 
 
 CONV_SPECS = [_conv_spec(i) for i in range(14)]
@@ -149,12 +154,8 @@ def test_conv_bit_exact_to_tflite_micro(kernels, converted, index):
 
 def _dw_spec(index: int) -> dict:
     rng = _spec_rng("dw", index)
-    dilation = 2 if index % 5 == 4 else 1
-    stride = (1, 1) if dilation > 1 else tuple(int(s) for s in rng.integers(1, 4, size=2))
-    k = (int(rng.integers(1, 6)), int(rng.integers(1, 5)))
-    size = (int(rng.integers((k[0] - 1) * dilation + 1, 14)), int(rng.integers((k[1] - 1) * dilation + 1, 10)))
-    return dict(size=size, in_ch=int(rng.integers(1, 12)), ch_mult=[1, 1, 2, 3][index % 4], k=k, stride=stride,
-                dilation=dilation, padding=["SAME", "VALID"][index % 2])
+    window = _window_spec(rng, index)
+    return dict(window, in_ch=int(rng.integers(1, 12)), ch_mult=[1, 1, 2, 3][index % 4])
 
 
 DW_SPECS = [_dw_spec(i) for i in range(14)]

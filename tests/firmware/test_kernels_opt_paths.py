@@ -30,6 +30,12 @@ def draw_int8(rng, shape) -> np.ndarray:
     return rng.integers(-128, 128, size=shape).astype(np.int8)
 
 
+def assert_opt_equals_ref(kernel, *args, err_msg: str, **kwargs) -> None:
+    ref = kernel(*args, **kwargs, variant="ref")
+    opt = kernel(*args, **kwargs, variant="opt")
+    np.testing.assert_array_equal(opt, ref, err_msg=err_msg)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_depthwise_3x3_stride1_fast_path_equals_reference(kernels, seed):
     rng = np.random.default_rng(seed)
@@ -42,10 +48,8 @@ def test_depthwise_3x3_stride1_fast_path_equals_reference(kernels, seed):
         kw = dict(ch_mult=1, input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
                   stride=(1, 1), padding=(pad, pad), dilation=(1, 1),
                   act=ACTIVATION_RANGES[case % 4], out_hw=(h + 2 * pad - 2, w + 2 * pad - 2))
-        bias = draw_bias(rng, c)
-        ref = kernels.depthwise_conv(x, weights, bias, mult, shift, **kw, variant="ref")
-        opt = kernels.depthwise_conv(x, weights, bias, mult, shift, **kw, variant="opt")
-        np.testing.assert_array_equal(opt, ref, err_msg=f"case {case}: {h}x{w}x{c} pad {pad}")
+        assert_opt_equals_ref(kernels.depthwise_conv, x, weights, draw_bias(rng, c), mult, shift, **kw,
+                              err_msg=f"case {case}: {h}x{w}x{c} pad {pad}")
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -61,10 +65,8 @@ def test_conv_odd_channels_and_widened_rows_equal_reference(kernels, seed):
         kw = dict(input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
                   stride=(sh, sw), padding=(ph, pw), dilation=(1, 1), act=ACTIVATION_RANGES[case % 4],
                   out_hw=((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw_) // sw + 1))
-        bias = draw_bias(rng, oc)
-        ref = kernels.conv(x, weights, bias, mult, shift, **kw, variant="ref")
-        opt = kernels.conv(x, weights, bias, mult, shift, **kw, variant="opt")
-        np.testing.assert_array_equal(opt, ref, err_msg=f"case {case}: in {h}x{w}x{ic} k {kh}x{kw_} out {oc}")
+        assert_opt_equals_ref(kernels.conv, x, weights, draw_bias(rng, oc), mult, shift, **kw,
+                              err_msg=f"case {case}: in {h}x{w}x{ic} k {kh}x{kw_} out {oc}")
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -77,7 +79,5 @@ def test_fully_connected_odd_depths_equal_reference(kernels, seed):
         mult, shift = kernels.quantize_multiplier(float(draw_scales(rng, 1)[0]))
         kw = dict(input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
                   act=ACTIVATION_RANGES[case % 4])
-        bias = draw_bias(rng, units)
-        ref = kernels.fully_connected(x, weights, bias, mult, shift, **kw, variant="ref")
-        opt = kernels.fully_connected(x, weights, bias, mult, shift, **kw, variant="opt")
-        np.testing.assert_array_equal(opt, ref, err_msg=f"case {case}: {depth} → {units}")
+        assert_opt_equals_ref(kernels.fully_connected, x, weights, draw_bias(rng, units), mult, shift, **kw,
+                              err_msg=f"case {case}: {depth} → {units}")

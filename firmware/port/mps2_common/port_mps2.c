@@ -5,6 +5,7 @@
  * interrupt driven into a ring buffer and the core sleeps in WFI meanwhile, so an idle board
  * costs the host no CPU.
  */
+#include "common/port_common.h"
 #include "port.h"
 
 #define SYSCLK_HZ 25000000u
@@ -28,22 +29,12 @@
 #define SYST_RELOAD 0x00FFFFFFu
 #define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100)
 
-#ifndef KWS_BOARD_NAME
-#define KWS_BOARD_NAME "mps2"
-#endif
-
-static volatile uint8_t rx_ring[256];
-static volatile uint8_t rx_head, rx_tail; /* uint8_t indices wrap at the ring size */
 static volatile uint32_t systick_wraps;
 
 void port_uart_rx_irq(void)
 {
     UART_INTSTATUS = UART_INT_RX;
-    uint8_t byte = (uint8_t)UART_DATA;
-    if ((uint8_t)(rx_head + 1) != rx_tail) { /* full ring: drop (the host waits for replies) */
-        rx_ring[rx_head] = byte;
-        rx_head++;
-    }
+    port_rx_push((uint8_t)UART_DATA);
 }
 
 void port_systick_irq(void) { systick_wraps++; }
@@ -56,21 +47,6 @@ void port_init(void)
     SYST_RVR = SYST_RELOAD;
     SYST_CVR = 0;
     SYST_CSR = 7u; /* enable, interrupt on wrap, processor clock */
-}
-
-int port_getc(void)
-{
-    for (;;) {
-        __asm volatile("cpsid i" ::: "memory");
-        if (rx_head != rx_tail) {
-            uint8_t byte = rx_ring[rx_tail];
-            rx_tail++;
-            __asm volatile("cpsie i" ::: "memory");
-            return byte;
-        }
-        /* WFI wakes on a pending interrupt even with PRIMASK set: no lost wake-up. */
-        __asm volatile("wfi\n cpsie i" ::: "memory");
-    }
 }
 
 void port_write(const char *s, size_t n)
@@ -97,16 +73,3 @@ uint64_t port_ticks_to_us(uint64_t ticks) { return ticks / (SYSCLK_HZ / 1000000u
 uint64_t port_ticks_to_stage_units(uint64_t ticks) { return ticks * INSTRUCTIONS_PER_TICK; }
 
 const char *port_stage_unit(void) { return "instructions"; }
-
-const char *port_board_name(void) { return KWS_BOARD_NAME; }
-
-void port_fault(const char *what)
-{
-    static const char prefix[] = "\r\ne-fault-";
-    port_write(prefix, sizeof prefix - 1);
-    const char *end = what;
-    while (*end) end++;
-    port_write(what, (size_t)(end - what));
-    port_write("\r\n", 2);
-    for (;;) __asm volatile("cpsid i\n wfi");
-}

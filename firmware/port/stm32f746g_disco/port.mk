@@ -2,5 +2,6 @@
 # Flash: arm-none-eabi-objcopy -O binary kws.elf kws.bin, then copy kws.bin to the DIS_F746NG drive.
 CPU_FLAGS := -mcpu=cortex-m7 -mthumb -mfpu=fpv5-sp-d16 -mfloat-abi=hard
 PORT_DEFS := -DKWS_BOARD_NAME='"stm32f746g_disco"' -DKWS_MODEL_BYTES=163840 -DKWS_ARENA_BYTES=81920
-PORT_SRCS := port/stm32f746g_disco/startup.c port/stm32f746g_disco/port_stm32f746.c
+PORT_SRCS := port/common/port_common.c port/stm32f746g_disco/vectors.c \
+             port/stm32f746g_disco/port_stm32f746.c
 LDSCRIPT := port/stm32f746g_disco/stm32f746.ld

@@ -3,6 +3,7 @@
  * The core runs from the 16 MHz HSI as after reset (no PLL set-up: fewer ways to brick a board);
  * stage times are reported in microseconds from DWT->CYCCNT, so they are real whatever the clock.
  */
+#include "common/port_common.h"
 #include "port.h"
 
 #define CORE_HZ 16000000u
@@ -31,19 +32,13 @@
 #define DWT_CYCCNT (*(volatile uint32_t *)0xE0001004)
 #define DWT_LAR (*(volatile uint32_t *)0xE0001FB0)
 
-static volatile uint8_t rx_ring[256];
-static volatile uint8_t rx_head, rx_tail;
 static uint32_t cycles_last, cycles_high; /* CYCCNT extended to 64 bits by the readers */
 
 void port_uart_rx_irq(void)
 {
     if (USART_ISR & USART_ISR_ORE) USART_ICR = USART_ISR_ORE;
     while (USART_ISR & USART_ISR_RXNE) {
-        uint8_t byte = (uint8_t)USART_RDR;
-        if ((uint8_t)(rx_head + 1) != rx_tail) {
-            rx_ring[rx_head] = byte;
-            rx_head++;
-        }
+        port_rx_push((uint8_t)USART_RDR);
     }
 }
 
@@ -63,20 +58,6 @@ void port_init(void)
     DWT_LAR = 0xC5ACCE55u;
     DWT_CYCCNT = 0;
     DWT_CTRL |= 1u;
-}
-
-int port_getc(void)
-{
-    for (;;) {
-        __asm volatile("cpsid i" ::: "memory");
-        if (rx_head != rx_tail) {
-            uint8_t byte = rx_ring[rx_tail];
-            rx_tail++;
-            __asm volatile("cpsie i" ::: "memory");
-            return byte;
-        }
-        __asm volatile("wfi\n cpsie i" ::: "memory");
-    }
 }
 
 void port_write(const char *s, size_t n)
@@ -102,16 +83,3 @@ uint64_t port_ticks_to_us(uint64_t ticks) { return ticks / (CORE_HZ / 1000000u);
 uint64_t port_ticks_to_stage_units(uint64_t ticks) { return port_ticks_to_us(ticks); }
 
 const char *port_stage_unit(void) { return "us"; }
-
-const char *port_board_name(void) { return KWS_BOARD_NAME; }
-
-void port_fault(const char *what)
-{
-    static const char prefix[] = "\r\ne-fault-";
-    port_write(prefix, sizeof prefix - 1);
-    const char *end = what;
-    while (*end) end++;
-    port_write(what, (size_t)(end - what));
-    port_write("\r\n", 2);
-    for (;;) __asm volatile("cpsid i\n wfi");
-}
