@@ -81,3 +81,47 @@ def test_fully_connected_odd_depths_equal_reference(kernels, seed):
                   act=ACTIVATION_RANGES[case % 4])
         assert_opt_equals_ref(kernels.fully_connected, x, weights, draw_bias(rng, units), mult, shift, **kw,
                               err_msg=f"case {case}: {depth} → {units}")
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TFLite SAME padding: (output size, padding before)."""
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + kernel - size, 0) // 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_channel_same_conv_framed_asm_path_equals_reference(kernels, seed):
+    # 1 input channel, kernel width 4k, taps 8k: the framed-input columns and the channel-pair
+    # block (even channels, full range) with odd sizes, odd pixel counts and odd channel counts.
+    rng = np.random.default_rng(300 + seed)
+    for case in range(30):
+        kh, kw_ = (10, 4) if case % 3 == 0 else (int(rng.choice([2, 4, 6])), int(rng.choice([4, 8])))
+        sh, sw = (2, 2) if case % 2 == 0 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        h, w, oc = int(rng.integers(3, 52)), int(rng.integers(3, 13)), int(rng.choice([2, 3, 6, 9, 64]))
+        (oh, ph), (ow, pw) = same_padding(h, kh, sh), same_padding(w, kw_, sw)
+        x = draw_int8(rng, (int(rng.integers(1, 3)), h, w, 1))
+        weights = rng.integers(-127, 128, size=(oc, kh, kw_, 1)).astype(np.int8)
+        mult, shift = kernels.quantize_multipliers(draw_scales(rng, oc))
+        kw = dict(input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
+                  stride=(sh, sw), padding=(ph, pw), dilation=(1, 1),
+                  act=ACTIVATION_RANGES[0] if case % 4 else ACTIVATION_RANGES[case % 8 // 4 + 1], out_hw=(oh, ow))
+        assert_opt_equals_ref(kernels.conv, x, weights, draw_bias(rng, oc), mult, shift, **kw,
+                              err_msg=f"case {case}: in {h}x{w}x1 k {kh}x{kw_} s {sh}x{sw} out {oc}")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_depthwise_3x3_tall_maps_transposed_planes_equal_reference(kernels, seed):
+    # Output taller than wide (DS-CNN's 25 x 5): the planes are stored transposed; odd heights,
+    # widths and channel counts, with and without padding.
+    rng = np.random.default_rng(400 + seed)
+    for case in range(20):
+        w = int(rng.integers(3, 8))
+        h, c, pad = int(rng.integers(w + 2, 30)) | 1, int(rng.choice([1, 3, 5, 7, 13, 64])), int(rng.integers(0, 2))
+        x = draw_int8(rng, (int(rng.integers(1, 3)), h, w, c))
+        weights = rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)
+        mult, shift = kernels.quantize_multipliers(draw_scales(rng, c))
+        kw = dict(ch_mult=1, input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
+                  stride=(1, 1), padding=(pad, pad), dilation=(1, 1),
+                  act=ACTIVATION_RANGES[case % 4], out_hw=(h + 2 * pad - 2, w + 2 * pad - 2))
+        assert_opt_equals_ref(kernels.depthwise_conv, x, weights, draw_bias(rng, c), mult, shift, **kw,
+                              err_msg=f"case {case}: {h}x{w}x{c} pad {pad}")

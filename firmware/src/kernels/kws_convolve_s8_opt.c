@@ -13,6 +13,7 @@
 #include "kws_nnfunctions.h"
 #include "kws_nn_utils.h"
 #include "kws_requant_opt.h"
+#include "kws_conv_pairs_opt.h"
 
 #if KWS_HAVE_DSP
 
@@ -27,12 +28,38 @@ static int32_t im2col_bytes(int32_t taps)
     return 2 * taps * (int32_t)sizeof(int16_t) + 8;
 }
 
+/* Bytes of the channel-pair records (one spare the assembly reads past the last) and of the
+ * stand-in output row an odd last pixel's second column writes to. */
+static int32_t pair_bytes(const kws_nn_dims *filter_dims)
+{
+    const int32_t out_ch = filter_dims->n;
+    return (out_ch / 2 + 1) * (int32_t)sizeof(kws_conv_pair_rec) + ((out_ch + 3) & ~3);
+}
+
+/* A 1-channel input is copied once per image into a frame of k - 1 zero-point pixels a side, so
+ * every column is plain unaligned loads (SAME padding of a first layer puts ~40 % of its taps on
+ * the border, which the row-by-row gather paid for byte by byte). */
+static int32_t framed_h(const kws_nn_dims *in, const kws_nn_dims *f)
+{
+    return in->h + 2 * (f->h - 1);
+}
+
+static int32_t framed_w(const kws_nn_dims *in, const kws_nn_dims *f)
+{
+    return in->w + 2 * (f->w - 1);
+}
+
+static int32_t framed_bytes(const kws_nn_dims *in, const kws_nn_dims *f)
+{
+    return in->c == 1 ? (framed_h(in, f) * framed_w(in, f) + 3) & ~3 : 0;
+}
+
 int32_t kws_convolve_s8_opt_get_buffer_size(const kws_nn_dims *input_dims, const kws_nn_dims *filter_dims)
 {
-    (void)input_dims;
     const int32_t taps = taps_of(filter_dims);
     const int32_t requant = filter_dims->n * (int32_t)sizeof(kws_rq);
-    return requant + im2col_bytes(taps) + ((taps + 3) & ~3);
+    return requant + im2col_bytes(taps) + ((taps + 3) & ~3) + pair_bytes(filter_dims) +
+           framed_bytes(input_dims, filter_dims);
 }
 
 /* Copies n bytes; word by word when n is a multiple of 4 (newlib-nano's memcpy goes byte by byte). */
@@ -141,6 +168,28 @@ static void gather_widen_rows(const int8_t *input, const kws_nn_dims *in, const 
             }
         }
         widen_groups(patch, row_groups, offset2, dst);
+    }
+}
+
+/* Copies image b of a 1-channel input into the frame (origin at input pixel (1 - k_h, 1 - k_w)). */
+static void fill_frame(const int8_t *image, const kws_nn_dims *in, const kws_nn_dims *f, int8_t fill, int8_t *frame)
+{
+    const int32_t fw = framed_w(in, f), total = framed_h(in, f) * fw;
+    memset(frame, fill, (size_t)total);
+    int8_t *dst = frame + (f->h - 1) * fw + (f->w - 1);
+    for (int32_t y = 0; y < in->h; ++y, dst += fw, image += in->w) {
+        memcpy(dst, image, (size_t)in->w);
+    }
+}
+
+/* One pixel's column from the frame: window rows start at frame (y, x), dil_h rows apart. */
+static void widen_from_frame(const int8_t *frame, int32_t fw, int32_t k_h, int32_t row_groups, int32_t dil_h,
+                             int32_t y, int32_t x, uint32_t offset2, int16_t *col, int32_t slot)
+{
+    const int8_t *src = frame + y * fw + x;
+    uint32_t *dst = (uint32_t *)col + 2 * slot;
+    for (int32_t ky = 0; ky < k_h; ++ky, src += dil_h * fw, dst += 4 * row_groups) {
+        widen_groups(src, row_groups, offset2, dst);
     }
 }
 
@@ -320,6 +369,9 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
     }
     int16_t *columns = (int16_t *)(requant + out_ch);
     int8_t *patch = (int8_t *)columns + im2col_bytes(taps);
+    kws_conv_pair_rec *recs = (kws_conv_pair_rec *)(patch + ((taps + 3) & ~3));
+    int8_t *spare_out = (int8_t *)(recs + out_ch / 2 + 1);
+    int8_t *frame = spare_out + ((out_ch + 3) & ~3);
     /* A 1x1 unpadded convolution reads each pixel's channels in place. */
     const int pointwise = filter_dims->h == 1 && filter_dims->w == 1 && conv_params->padding.h == 0 &&
                           conv_params->padding.w == 0;
@@ -327,6 +379,19 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
     const int32_t per_image = output_dims->h * output_dims->w;
     const int32_t even_ch = out_ch & ~1;
     const int by_rows = conv_params->dilation.w == 1 && ((filter_dims->w * input_dims->c) & 3) == 0;
+    /* The frame must hold every window: padding and overhang of at most k - 1 a side. */
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, fw = framed_w(input_dims, filter_dims);
+    const int32_t fy0 = k_h - 1 - conv_params->padding.h, fx0 = k_w - 1 - conv_params->padding.w;
+    const int by_frame = by_rows && input_dims->c == 1 && fy0 >= 0 && fx0 >= 0 &&
+                         fy0 + (output_dims->h - 1) * conv_params->stride.h + (k_h - 1) * conv_params->dilation.h <
+                             framed_h(input_dims, filter_dims) &&
+                         fx0 + (output_dims->w - 1) * conv_params->stride.w + k_w <= fw;
+    const int asm_pairs = o.mode == OUT_FAST_FULL_RANGE && even_ch >= 2 && (taps & 7) == 0;
+    if (asm_pairs) {
+        kws_conv_pair_recs_init(bias, requant, even_ch / 2, recs);
+    }
+    const uint32_t offset2 = ((uint32_t)conv_params->input_offset & 0xFFFFu) * 0x10001u;
+    int32_t framed_image = -1;
 
     for (int32_t p = 0; p < pixels; p += 2) {
         const int32_t count = KWS_MIN(2, pixels - p);
@@ -338,6 +403,15 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
             if (pointwise) {
                 const int32_t y = oy * conv_params->stride.h, x = ox * conv_params->stride.w;
                 taps_src = input + ((b * input_dims->h + y) * input_dims->w + x) * input_dims->c;
+            } else if (by_frame) {
+                if (b != framed_image) {
+                    fill_frame(input + b * input_dims->h * input_dims->w, input_dims, filter_dims,
+                               (int8_t)(-conv_params->input_offset), frame);
+                    framed_image = b;
+                }
+                widen_from_frame(frame, fw, k_h, k_w >> 2, conv_params->dilation.h, fy0 + oy * conv_params->stride.h,
+                                 fx0 + ox * conv_params->stride.w, offset2, columns, slot);
+                continue;
             } else if (by_rows) {
                 gather_widen_rows(input, input_dims, filter_dims, conv_params, b, oy, ox, patch, columns, slot);
                 continue;
@@ -348,7 +422,12 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
         }
         int8_t *out0 = output + p * out_ch, *out1 = count == 2 ? out0 + out_ch : NULL;
         int32_t c = 0;
-        if (o.mode == OUT_FAST_FULL_RANGE && out1) {
+        if (asm_pairs) {
+            const kws_conv_pairs_args args = {recs, out0, out1 ? out1 : spare_out, even_ch / 2, taps >> 3,
+                                              (const uint32_t *)columns, filter, taps};
+            conv_pairs_asm(&args);
+            c = even_ch;
+        } else if (o.mode == OUT_FAST_FULL_RANGE && out1) {
             conv_pairs_full_range(filter, taps, columns, bias, requant, even_ch, out0, out1);
             c = even_ch;
         }

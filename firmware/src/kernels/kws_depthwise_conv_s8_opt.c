@@ -29,39 +29,51 @@ static int32_t weight_row(const kws_nn_dims *f)
     return (f->w + 1) & ~1;
 }
 
+/* The 3x3 stride-1 path may store the planes transposed (input columns as rows): the same shape
+ * with height and width swapped. */
+static int32_t plane_elems(const kws_nn_dims *in, const kws_nn_dims *f)
+{
+    const kws_nn_dims in_t = {in->n, in->w, in->h, in->c}, f_t = {f->n, f->w, f->h, f->c};
+    return KWS_MAX(plane_h(in, f) * plane_w(in, f), plane_h(&in_t, &f_t) * plane_w(&in_t, &f_t));
+}
+
 int32_t kws_depthwise_conv_s8_opt_get_buffer_size(const kws_nn_dims *input_dims,
                                                   const kws_nn_dims *filter_dims)
 {
-    const int32_t planes = PLANES * plane_h(input_dims, filter_dims) * plane_w(input_dims, filter_dims);
+    const int32_t planes = PLANES * plane_elems(input_dims, filter_dims);
     const int32_t weights = filter_dims->h * weight_row(filter_dims);
     return filter_dims->c * (int32_t)sizeof(kws_rq) + (planes + weights) * (int32_t)sizeof(int16_t);
 }
 
 /* Widens channels c..c+count-1 of one image into the interiors of `count` planes (count <= 4);
- * the zero borders are written once per call. */
+ * the zero borders are written once per call. Input pixel (y, x) goes to plane row y + pad_h,
+ * column x + pad_w, or with `transposed` to row x + pad_w, column y + pad_h (pad_h, pad_w and
+ * pw are the plane's, i.e. already swapped). */
 static void fill_planes(const int8_t *image, const kws_nn_dims *in, int32_t c, int32_t count,
                         int32_t input_offset, int32_t pad_h, int32_t pad_w, int32_t ph, int32_t pw,
-                        int16_t *planes)
+                        int transposed, int16_t *planes)
 {
     const int32_t plane = ph * pw;
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x10001u;
+    /* Plane steps of one input row and of one input pixel along it. */
+    const int32_t x_step = transposed ? pw : 1;
     for (int32_t y = 0; y < in->h; ++y) {
         const int8_t *src = image + (y * in->w) * in->c + c;
-        int16_t *dst = planes + (y + pad_h) * pw + pad_w;
+        int16_t *dst = transposed ? planes + pad_h * pw + pad_w + y : planes + (y + pad_h) * pw + pad_w;
         if (count == PLANES) {
-            for (int32_t x = 0; x < in->w; ++x) {
+            for (int32_t x = 0; x < in->w; ++x, dst += x_step) {
                 const uint32_t v = kws_read_u32(src);
                 const uint32_t even = __sxtab16(offset2, v), odd = kws_sxtab16_ror8(offset2, v);
-                dst[x] = (int16_t)even;
-                dst[x + 2 * plane] = (int16_t)(even >> 16);
-                dst[x + plane] = (int16_t)odd;
-                dst[x + 3 * plane] = (int16_t)(odd >> 16);
+                dst[0] = (int16_t)even;
+                dst[2 * plane] = (int16_t)(even >> 16);
+                dst[plane] = (int16_t)odd;
+                dst[3 * plane] = (int16_t)(odd >> 16);
                 src += in->c;
             }
         } else {
-            for (int32_t x = 0; x < in->w; ++x) {
+            for (int32_t x = 0; x < in->w; ++x, dst += x_step) {
                 for (int32_t k = 0; k < count; ++k) {
-                    dst[x + k * plane] = (int16_t)(src[k] + input_offset);
+                    dst[k * plane] = (int16_t)(src[k] + input_offset);
                 }
                 src += in->c;
             }
@@ -82,26 +94,33 @@ static inline uint32_t pack_weights(int8_t lo, int8_t hi)
     return ((uint32_t)(uint16_t)(int16_t)lo) | ((uint32_t)(uint16_t)(int16_t)hi << 16);
 }
 
+/* Element steps of the weights and outputs along a plane row and from one plane row to the next
+ * (swapped when the planes are transposed). */
+typedef struct {
+    int32_t w_col, w_row, out_col, out_row;
+} dw_steps;
+
 /*
- * One channel of a 3x3 stride-1 depthwise convolution, two horizontally adjacent outputs per
+ * One channel of a 3x3 stride-1 depthwise convolution, two adjacent outputs along a plane row per
  * pass with the nine weights in five registers. Per kernel row the pair reads A = (x0, x1),
  * B = (x1, x2) and C = (x2, x3): out0 += A.W01 + C.lo w2 (SMLAD, SMLABB/SMLABT), out1 += B.W01 +
  * C.hi w2 (SMLAD, SMLATB/SMLATT): 12 MAC instructions and 9 loads for 18 MACs. An odd last
  * output computes its neighbour from the zero border and does not store it.
  */
 static inline __attribute__((always_inline)) void dw_3x3_channel(const int16_t *plane, int32_t pw, const int8_t *w,
-                                                                  int32_t ch, int32_t bias_c, const kws_rq_output *o,
-                                                                  int32_t c, int32_t out_h, int32_t out_w,
-                                                                  int8_t *out, const int mode)
+                                                                  const dw_steps *st, int32_t bias_c,
+                                                                  const kws_rq_output *o, int32_t c, int32_t out_h,
+                                                                  int32_t out_w, int8_t *out, const int mode)
 {
-    const uint32_t w0 = pack_weights(w[0], w[ch]), w1 = pack_weights(w[3 * ch], w[4 * ch]);
-    const uint32_t w2 = pack_weights(w[6 * ch], w[7 * ch]);
-    const uint32_t w_last01 = pack_weights(w[2 * ch], w[5 * ch]), w_last2 = pack_weights(w[8 * ch], 0);
+    const int32_t wc = st->w_col, wr = st->w_row, ch = st->out_col;
+    const uint32_t w0 = pack_weights(w[0], w[wc]), w1 = pack_weights(w[wr], w[wr + wc]);
+    const uint32_t w2 = pack_weights(w[2 * wr], w[2 * wr + wc]);
+    const uint32_t w_last01 = pack_weights(w[2 * wc], w[wr + 2 * wc]), w_last2 = pack_weights(w[2 * wr + 2 * wc], 0);
     const kws_rq *rq = &o->rq[c];
-    const int32_t m = rq->multiplier, e = rq->shift_m1;
+    const int32_t m = rq->multiplier, e = rq->shift_m1, out_row = st->out_row;
     for (int32_t oy = 0; oy < out_h; ++oy) {
         const int16_t *r0 = plane + oy * pw, *r1 = r0 + pw, *r2 = r1 + pw;
-        int8_t *o_row = out + oy * out_w * ch;
+        int8_t *o_row = out + oy * out_row;
         for (int32_t ox = 0; ox < out_w; ox += 2) {
             uint32_t a = kws_read_u32(r0 + ox), bb = kws_read_u32(r0 + ox + 1), cc = kws_read_u32(r0 + ox + 2);
             int32_t acc0 = __smlad(a, w0, bias_c), acc1 = __smlad(bb, w0, bias_c);
@@ -139,17 +158,17 @@ static inline __attribute__((always_inline)) void dw_3x3_channel(const int16_t *
 
 /* One non-inlined copy for the common output stage (keeps its registers), one for the others. */
 static __attribute__((noinline)) void dw_3x3_channel_full_range(const int16_t *plane, int32_t pw, const int8_t *w,
-                                                                int32_t ch, int32_t bias_c, const kws_rq_output *o,
+                                                                const dw_steps *st, int32_t bias_c, const kws_rq_output *o,
                                                                 int32_t c, int32_t out_h, int32_t out_w, int8_t *out)
 {
-    dw_3x3_channel(plane, pw, w, ch, bias_c, o, c, out_h, out_w, out, OUT_FAST_FULL_RANGE);
+    dw_3x3_channel(plane, pw, w, st, bias_c, o, c, out_h, out_w, out, OUT_FAST_FULL_RANGE);
 }
 
 static __attribute__((noinline)) void dw_3x3_channel_any(const int16_t *plane, int32_t pw, const int8_t *w,
-                                                         int32_t ch, int32_t bias_c, const kws_rq_output *o,
+                                                         const dw_steps *st, int32_t bias_c, const kws_rq_output *o,
                                                          int32_t c, int32_t out_h, int32_t out_w, int8_t *out)
 {
-    dw_3x3_channel(plane, pw, w, ch, bias_c, o, c, out_h, out_w, out, OUT_GENERIC);
+    dw_3x3_channel(plane, pw, w, st, bias_c, o, c, out_h, out_w, out, OUT_GENERIC);
 }
 
 kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
@@ -177,27 +196,39 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
     if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, ch, o.out_offset, requant)) {
         o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
     }
-    const int32_t ph = plane_h(input_dims, filter_dims), pw = plane_w(input_dims, filter_dims);
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, wrow = weight_row(filter_dims);
     int16_t *planes = (int16_t *)(requant + ch);
-    int16_t *weights = planes + PLANES * ph * pw;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    int16_t *weights = planes + PLANES * plane_elems(input_dims, filter_dims);
     const int32_t sh = dw_params->stride.h, sw = dw_params->stride.w;
+    /* 3x3 stride 1 walks output pairs along plane rows; on a tall, narrow map (DS-CNN: 25 x 5) the
+     * planes are transposed so the pairs run along the long side (fewer half-used pairs and rows). */
+    const int is_3x3 = k_h == 3 && k_w == 3 && sh == 1 && sw == 1;
+    const int transposed = is_3x3 && output_dims->h > output_dims->w;
+    const kws_nn_dims in_t = {input_dims->n, input_dims->w, input_dims->h, ch};
+    const kws_nn_dims *in_view = transposed ? &in_t : input_dims;
+    const int32_t ph = plane_h(in_view, filter_dims), pw = plane_w(in_view, filter_dims);
+    /* In plane terms: output rows and columns, padding before them. */
+    const int32_t out_h = transposed ? output_dims->w : output_dims->h;
+    const int32_t out_w = transposed ? output_dims->h : output_dims->w;
+    const int32_t pad_h = transposed ? dw_params->padding.w : dw_params->padding.h;
+    const int32_t pad_w = transposed ? dw_params->padding.h : dw_params->padding.w;
     /* Plane origin (0, 0) is input pixel (-pad_h, -pad_w); windows start at (oy * sh, ox * sw). */
-    const int32_t pad_h = dw_params->padding.h, pad_w = dw_params->padding.w;
     if ((out_h - 1) * sh + k_h > ph || (out_w - 1) * sw + wrow > pw || pad_h >= k_h || pad_w >= k_w) {
         return KWS_NN_ARG_ERROR;
     }
-    /* 3x3, stride 1: output pairs read columns up to 2 * ceil(out_w / 2) + 1. */
-    const int pairs_3x3 = k_h == 3 && k_w == 3 && sh == 1 && sw == 1 && 2 * ((out_w + 1) >> 1) + 2 <= pw;
+    /* Output pairs read columns up to 2 * ceil(out_w / 2) + 1. */
+    const int pairs_3x3 = is_3x3 && 2 * ((out_w + 1) >> 1) + 2 <= pw;
+    const dw_steps steps = transposed ? (dw_steps){3 * ch, ch, output_dims->w * ch, ch}
+                                      : (dw_steps){ch, 3 * ch, ch, output_dims->w * ch};
     zero_words((uint32_t *)planes, (PLANES * ph * pw) >> 1); /* PLANES * pw is even */
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *image = input + b * input_dims->h * input_dims->w * ch;
-        int8_t *out_image = output + b * out_h * out_w * ch;
+        int8_t *out_image = output + b * output_dims->h * output_dims->w * ch;
         for (int32_t c0 = 0; c0 < ch; c0 += PLANES) {
             const int32_t count = KWS_MIN(PLANES, ch - c0);
-            fill_planes(image, input_dims, c0, count, dw_params->input_offset, pad_h, pad_w, ph, pw, planes);
+            fill_planes(image, input_dims, c0, count, dw_params->input_offset, pad_h, pad_w, ph, pw, transposed,
+                        planes);
             for (int32_t k = 0; k < count; ++k) {
                 const int32_t c = c0 + k;
                 const int16_t *plane = planes + k * ph * pw;
@@ -205,9 +236,9 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
                 int8_t *out = out_image + c;
                 if (pairs_3x3) {
                     if (o.mode == OUT_FAST_FULL_RANGE) {
-                        dw_3x3_channel_full_range(plane, pw, filter + c, ch, bias_c, &o, c, out_h, out_w, out);
+                        dw_3x3_channel_full_range(plane, pw, filter + c, &steps, bias_c, &o, c, out_h, out_w, out);
                     } else {
-                        dw_3x3_channel_any(plane, pw, filter + c, ch, bias_c, &o, c, out_h, out_w, out);
+                        dw_3x3_channel_any(plane, pw, filter + c, &steps, bias_c, &o, c, out_h, out_w, out);
                     }
                     continue;
                 }
