@@ -36,20 +36,25 @@ def assert_opt_equals_ref(kernel, *args, err_msg: str, **kwargs) -> None:
     np.testing.assert_array_equal(opt, ref, err_msg=err_msg)
 
 
+def check_depthwise_3x3(kernels, rng, h: int, w: int, c: int, pad: int, act) -> None:
+    """One random 3x3 stride-1 depthwise layer of that shape: optimised == reference."""
+    x = draw_int8(rng, (int(rng.integers(1, 3)), h, w, c))
+    weights = rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)
+    mult, shift = kernels.quantize_multipliers(draw_scales(rng, c))
+    kw = dict(ch_mult=1, input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
+              stride=(1, 1), padding=(pad, pad), dilation=(1, 1), act=act,
+              out_hw=(h + 2 * pad - 2, w + 2 * pad - 2))
+    assert_opt_equals_ref(kernels.depthwise_conv, x, weights, draw_bias(rng, c), mult, shift, **kw,
+                          err_msg=f"{h}x{w}x{c} pad {pad}")
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_depthwise_3x3_stride1_fast_path_equals_reference(kernels, seed):
     rng = np.random.default_rng(seed)
     for case in range(40):
         h, w, c = (int(v) for v in (rng.integers(3, 12), rng.integers(3, 11), rng.integers(1, 20)))
         pad = int(rng.integers(0, 2))
-        x = draw_int8(rng, (int(rng.integers(1, 3)), h, w, c))
-        weights = rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)
-        mult, shift = kernels.quantize_multipliers(draw_scales(rng, c))
-        kw = dict(ch_mult=1, input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
-                  stride=(1, 1), padding=(pad, pad), dilation=(1, 1),
-                  act=ACTIVATION_RANGES[case % 4], out_hw=(h + 2 * pad - 2, w + 2 * pad - 2))
-        assert_opt_equals_ref(kernels.depthwise_conv, x, weights, draw_bias(rng, c), mult, shift, **kw,
-                              err_msg=f"case {case}: {h}x{w}x{c} pad {pad}")
+        check_depthwise_3x3(kernels, rng, h, w, c, pad, ACTIVATION_RANGES[case % 4])
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -117,11 +122,4 @@ def test_depthwise_3x3_tall_maps_transposed_planes_equal_reference(kernels, seed
     for case in range(20):
         w = int(rng.integers(3, 8))
         h, c, pad = int(rng.integers(w + 2, 30)) | 1, int(rng.choice([1, 3, 5, 7, 13, 64])), int(rng.integers(0, 2))
-        x = draw_int8(rng, (int(rng.integers(1, 3)), h, w, c))
-        weights = rng.integers(-127, 128, size=(1, 3, 3, c)).astype(np.int8)
-        mult, shift = kernels.quantize_multipliers(draw_scales(rng, c))
-        kw = dict(ch_mult=1, input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)),
-                  stride=(1, 1), padding=(pad, pad), dilation=(1, 1),
-                  act=ACTIVATION_RANGES[case % 4], out_hw=(h + 2 * pad - 2, w + 2 * pad - 2))
-        assert_opt_equals_ref(kernels.depthwise_conv, x, weights, draw_bias(rng, c), mult, shift, **kw,
-                              err_msg=f"case {case}: {h}x{w}x{c} pad {pad}")
+        check_depthwise_3x3(kernels, rng, h, w, c, pad, ACTIVATION_RANGES[case % 4])
