@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.atomic import write_text_atomic
 from nas.data.frontend_config import FrontEndConfig
 
 
@@ -101,12 +102,7 @@ static const float kws_fe_dct[KWS_FE_N_MELS * KWS_FE_N_MFCC] = {{
 
 
 def write_header(config: FrontEndConfig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(render_header(config))
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, render_header(config))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,12 +11,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from nas.atomic import atomic_path
 from nas.data.augment import AugmentConfig, apply, draw_params
 from nas.data.frontend_config import FrontEndConfig
 from nas.data.speech_commands import SpeechCommands
@@ -74,7 +74,6 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
         batch_size: clips decoded and transformed at once.
         progress: show a tqdm bar while extracting.
     """
-    import torch
 
     from nas.data.frontend import MfccFrontEnd
 
@@ -126,17 +125,8 @@ def _write_atomic(path: Path, stored: dict) -> None:
     """tmp file + rename in the same folder, so a killed run never leaves a half cache that looks whole."""
     import torch
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a cache is as readable as any other file
-    try:
+    with atomic_path(path) as tmp:
         torch.save(stored, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _extract(dataset: SpeechCommands, split: str, front_end, copies: int, seed: int,

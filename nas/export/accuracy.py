@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.atomic import write_bytes_atomic
 from nas.errors import ConfigError
 from nas.export import tflite
 
@@ -73,11 +74,7 @@ def int8_accuracy(checkpoint_or_model, candidate, feature_sets: Mapping[str, obj
     calibration = arrays.get("train", next(iter(arrays.values())))[0]
     model_bytes = tflite.convert(model, candidate.frontend, calibration, candidate.arch)
     if tflite_path is not None:
-        path = Path(tflite_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tflite.tmp")
-        tmp.write_bytes(model_bytes)
-        tmp.replace(path)
+        write_bytes_atomic(tflite_path, model_bytes)
     result: dict = {"flash_bytes": len(model_bytes),
                     "ops": sorted({name for name, _, _ in tflite.op_set(model_bytes)})}
     for name, (features, labels) in arrays.items():

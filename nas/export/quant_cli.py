@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nas.atomic import atomic_path
 from nas.errors import ConfigError
 
 
@@ -80,9 +81,8 @@ def run(args: argparse.Namespace) -> int:
             frames.append(df)
     table = pd.concat(frames, ignore_index=True)
     csv = out / "quant_sweep.csv"
-    tmp = csv.with_name(f".{csv.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(csv)
+    with atomic_path(csv) as tmp:
+        table.to_csv(tmp, index=False)
     write_figure(sweep_figure(table, f"Accuracy vs weight bits ({args.data.name})"), out / "quant_sweep")
     print(table.to_string(index=False))
     print(f"→ {csv}, {out / 'quant_sweep.html'}")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nas.atomic import atomic_path
+
 log = logging.getLogger("nas.report")
 
 FEASIBLE, FRONT, INFEASIBLE, PRUNED, REFERENCE = "#1f77b4", "#d62728", "#9e9e9e", "#ff7f0e", "#2ca02c"
@@ -104,8 +106,8 @@ def combined_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str):
 
 def curves_figure(histories: dict[str, list[dict]], title: str):
     """Training and validation accuracy and loss per epoch; ``histories`` maps a label to its epochs."""
-    from plotly.subplots import make_subplots
     import plotly.express as px
+    from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy", "loss"))
     colors = px.colors.qualitative.D3
@@ -133,22 +135,18 @@ def write_figure(fig, stem: Path) -> list[Path]:
     """
     stem = Path(stem)
     html = stem.with_suffix(".html")
-    tmp = html.with_name(f".{html.name}.{os.getpid()}.tmp")
-    fig.write_html(tmp, include_plotlyjs="directory")
-    os.replace(tmp, html)
+    with atomic_path(html) as tmp:
+        fig.write_html(tmp, include_plotlyjs="directory")
     written = [html]
     png = stem.with_suffix(".png")
-    tmp = png.with_name(f".{png.stem}.{os.getpid()}.tmp.png")
     try:
         _start_png_server()
-        with warnings.catch_warnings():
+        with atomic_path(png) as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "kopts ignored with a server": we pass none
             fig.write_image(tmp)
-        os.replace(tmp, png)
         written.append(png)
     except Exception as err:  # kaleido/Chrome missing or crashed: the HTML is still there
         log.warning("could not render %s (%s); %s has the same figure", png, err, html)
-        tmp.unlink(missing_ok=True)
     return written
 
 

@@ -12,7 +12,6 @@ the storage from the folder alone, and a folder is never silently shared by two 
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.atomic import write_text_atomic
 from nas.errors import ConfigError, DataError
 
 MARKER = "study.json"
@@ -260,14 +260,6 @@ def make_sampler(conf, seed: int, n_grid: int = 0) -> optuna.samplers.BaseSample
 
 def write_json_atomic(path: Path, data) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _redact(url: str) -> str:

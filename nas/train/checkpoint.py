@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nas.atomic import atomic_path
 from nas.data.speech_commands import LABELS
 from nas.errors import ConfigError
 
@@ -45,16 +46,10 @@ def save_checkpoint(
         **metadata,
         "state_dict": {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)  # a killed writer leaves a stray .tmp, never a half checkpoint
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())  # on disk before the rename publishes it
     return path
 
 
