@@ -12,8 +12,8 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from nas.report import figures, tables
 from nas.atomic import write_text_atomic
+from nas.report import figures, tables
 from nas.search.study import MARKER, load_study, read_marker, write_json_atomic
 
 log = logging.getLogger("nas.report")
