@@ -2,7 +2,8 @@
 
 ``<out>/<class>/``: ``model.tflite``, ``model_data.h/.cc`` (aligned C array + length), ``labels.txt``
 (one label per line, line = class id), ``frontend_config.h`` (the MFCC settings and the model's int8
-input/output quantization as #defines) and ``model_card.md/.json``. Every file is written into a
+input/output quantization as #defines) and ``model_card.md/.json``; with ``arduino=True`` also the
+Arduino sketch ``arduino/kws_<class>/`` (`nas.export.arduino`). Every file is written into a
 temporary folder that replaces the class folder at the end, so a failure never leaves half a bundle.
 """
 from __future__ import annotations
@@ -115,7 +116,7 @@ def card_markdown(card: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_bundle(out_dir: str | Path, model: bytes, info: BundleInfo) -> Path:
+def write_bundle(out_dir: str | Path, model: bytes, info: BundleInfo, arduino: bool = False) -> Path:
     """Write the class folder ``out_dir/<class>`` (replacing an older one) and return it."""
     from nas.data.speech_commands import LABELS
 
@@ -131,6 +132,11 @@ def write_bundle(out_dir: str | Path, model: bytes, info: BundleInfo) -> Path:
     card = model_card(info, model, tflite.deploy_footprint(tmp / "model.tflite"))
     (tmp / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
     (tmp / "model_card.md").write_text(card_markdown(card))
+    if arduino:
+        from nas.export.arduino import write_sketch
+
+        write_sketch(tmp, info.budget_class, info.candidate.describe(), model, info.candidate.frontend,
+                     card["memory"]["tflm_arena_bytes"])
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return final

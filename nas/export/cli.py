@@ -1,4 +1,4 @@
-"""`kws-nas export RESULTS_DIR --data DIR [--out DIR]`: the best int8 model per budget class, as a bundle.
+"""`kws-nas export RESULTS_DIR --data DIR [--out DIR] [--arduino]`: the best int8 model per budget class, as a bundle.
 
 Selection rule (per budget class): among the completed, feasible trials with a checkpoint, the ``--top``
 best by validation accuracy are converted to full int8 — by the int8 (TFLite Micro) validation
@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=3,
                         help="trials per class converted to int8 before choosing (default: 3)")
     parser.add_argument("--classes", default=None, help="comma-separated classes that must be exported")
+    parser.add_argument("--arduino", action="store_true",
+                        help="also write <class>/arduino/kws_<class>/, a sketch for the Arduino TFLite Micro library")
 
 
 def _number(value) -> float | None:
@@ -160,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         info = BundleInfo(budget_class, candidate, accuracy, str(best.get("dataset", data_root)),
                           {"study": entry.study, "trial": entry.trial, "checkpoint": str(entry.checkpoint)},
                           entry.latency_ms)
-        folder = write_bundle(out, model_bytes, info)
+        folder = write_bundle(out, model_bytes, info, arduino=args.arduino)
         written.append(folder)
         print(f"{budget_class}: {candidate.describe()} int8 val {100 * accuracy['validation']['int8']:.2f} % "
               f"(float {100 * accuracy['validation']['float']:.2f} %) → {folder}")
