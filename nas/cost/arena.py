@@ -68,11 +68,18 @@ def layer_flash_bytes(layer: Layer) -> int:
 
 
 def activation_buffers(input_elems: int, layers: Sequence[Layer]) -> list[Buffer]:
-    """Layer i reads tensor i and writes tensor i + 1; the last output stays until the end."""
+    """Tensor 0 is the input, tensor i + 1 layer i's output; each lives from the layer that writes it
+    to the last layer that reads it (a residual block's skip tensor lives across the block), and the
+    last output stays until the end."""
     n = len(layers)
-    buffers = [Buffer(input_elems * ACTIVATION_BYTES, 0, 0)]
+    tensor_of = {"input": 0, **{layer.name: i + 1 for i, layer in enumerate(layers)}}
+    last_read = [0] + list(range(n))  # at least where each is written (the last output: to the end)
     for i, layer in enumerate(layers):
-        buffers.append(Buffer(layer.output_elems * ACTIVATION_BYTES, i, min(i + 1, n - 1)))
+        for t in ([i] if layer.inputs is None else [tensor_of[name] for name in layer.inputs]):
+            last_read[t] = max(last_read[t], i)
+    buffers = [Buffer(input_elems * ACTIVATION_BYTES, 0, last_read[0])]
+    for i, layer in enumerate(layers):
+        buffers.append(Buffer(layer.output_elems * ACTIVATION_BYTES, i, last_read[i + 1]))
         if layer.scratch_bytes:
             buffers.append(Buffer(layer.scratch_bytes, i, i))
     return buffers

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("arch", help="dnn, cnn, basic_lstm, lstm, gru, crnn or ds_cnn")
+    parser.add_argument("arch", help="dnn, cnn, basic_lstm, lstm, gru, crnn, ds_cnn or tc_resnet")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--spec", metavar="JSON",
                         help="the spec (or a whole candidate) as JSON text or a path to a .json file")

@@ -25,7 +25,7 @@ class Layer:
 
     Attributes:
         name: unique, human-readable ("conv1", "dw2", "gru1", "fc_out").
-        kind: "conv2d", "depthwise_conv2d", "dense", "lstm", "gru" or "avg_pool".
+        kind: "conv2d", "depthwise_conv2d", "dense", "lstm", "gru", "avg_pool" or "add".
         input_shape / output_shape: per clip, channels last.
         weights: weight elements after folding batch norm (int8 on the board).
         biases: bias elements after folding (int32 on the board).
@@ -36,7 +36,10 @@ class Layer:
         state_bytes: recurrent state kept across time steps.
         scratch_bytes: temporary buffer the kernel needs while it runs.
         hello_edge_activations: input + output elements Hello Edge counts for an RNN layer, which
-            differ from its tensor shapes when layers are stacked (see `_rnn_hello_edge_activations`).
+            differ from its tensor shapes when layers are stacked (see `_rnn_hello_edge_activations`),
+            or for a layer inside a residual block, which also holds the skip tensor.
+        inputs: names of the layers whose outputs it reads ("input" for the model input); None
+            means the previous layer's output. Residual blocks need it: their skip tensor stays alive.
     """
 
     name: str
@@ -51,6 +54,7 @@ class Layer:
     state_bytes: int = 0
     scratch_bytes: int = 0
     hello_edge_activations: int | None = None
+    inputs: tuple[str, ...] | None = None
 
     @property
     def input_elems(self) -> int:
@@ -174,3 +178,10 @@ def gru(name: str, input_shape: tuple[int, int], cells: int, return_sequence: bo
 def avg_pool(name: str, input_shape: tuple[int, int, int]) -> Layer:
     """Global average pool over time and frequency (no MACs in the Hello Edge convention)."""
     return Layer(name, "avg_pool", input_shape, (1, 1, input_shape[2]), 0, 0, 0, macs=0, quant_channels=0)
+
+
+def add(name: str, shape: tuple[int, ...], inputs: tuple[str, str]) -> Layer:
+    """Elementwise sum of two tensors of ``shape`` (a residual connection); free in Hello Edge's ops."""
+    n = math.prod(shape)
+    return Layer(name, "add", shape, shape, 0, 0, 0, macs=0, quant_channels=0,
+                 hello_edge_activations=3 * n, inputs=inputs)

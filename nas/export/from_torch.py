@@ -3,7 +3,8 @@
 The walk runs a dummy batch through the children one by one, so every module knows its input shape;
 that is what the layout changes need (torch flattens conv maps channel-major, TFLite channel-last, so
 the Linear after a Flatten gets its input columns permuted). Batch norm is folded into the conv or
-linear before it, ReLU into the layer before it, ZeroPad2d into the next conv's pads.
+linear before it, ReLU into the layer before it, ZeroPad2d into the next conv's pads. A
+`ResidualBlock` (TC-ResNet) becomes an `ir.Residual` whose two branches are walked from its input.
 A module the walk does not know is refused with a `ConversionError` naming it and the architecture.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 from nas.errors import KwsNasError
 from nas.export import graph_ir as ir
 from nas.spaces import modules as spaces_modules
+from nas.spaces import residual
 
 
 class ConversionError(KwsNasError):
@@ -69,13 +71,17 @@ def torch_to_ir(model: nn.Module, input_shape: tuple[int, int], arch: str = "mod
     """The layer list of ``model`` (an nn.Sequential in eval mode) for a [T, F] input."""
     if not isinstance(model, nn.Sequential):
         raise ConversionError(f"{arch}: expected an nn.Sequential, got {type(model).__name__}")
-    model = model.eval()
+    return _walk(model.eval(), torch.zeros(1, *input_shape), arch)
+
+
+def _walk(model: nn.Sequential, x: torch.Tensor, arch: str) -> list[ir.Layer]:
+    """The layer list of ``model``'s children run on the example batch ``x`` (a residual block's
+    branches are walked the same way, from the block's input)."""
     children = [m for m in model.children() if not isinstance(m, (nn.Dropout, nn.Identity))]
     layers: list[ir.Layer] = []
     pending_pad = (0, 0, 0, 0)
     # the torch layout of the flattened vector the next Linear reads: (C, H, W) when it came from a conv map
     flattened_from: tuple[int, int, int] | None = None
-    x = torch.zeros(1, *input_shape)
     i = 0
     with torch.no_grad():
         while i < len(children):
@@ -84,7 +90,14 @@ def torch_to_ir(model: nn.Module, input_shape: tuple[int, int], arch: str = "mod
             y = m(x)
             consumed = 1
             if isinstance(m, spaces_modules.AddChannel):
-                layers.append(ir.Reshape((*input_shape, 1)))
+                layers.append(ir.Reshape((*x.shape[1:], 1)))
+            elif isinstance(m, residual.MfccAsChannels):  # [B, F, T, 1] is [T, 1, F] channels-last
+                layers.append(ir.Reshape((int(y.shape[2]), 1, int(y.shape[1]))))
+            elif isinstance(m, residual.ResidualBlock):
+                if not isinstance(m.body, nn.Sequential) or not isinstance(m.shortcut, (nn.Sequential, nn.Identity)):
+                    raise ConversionError(f"{arch}: a ResidualBlock's branches must be nn.Sequential or nn.Identity")
+                shortcut = [] if isinstance(m.shortcut, nn.Identity) else _walk(m.shortcut, x, arch)
+                layers.append(ir.Residual(tuple(_walk(m.body, x, arch)), tuple(shortcut)))
             elif isinstance(m, nn.ZeroPad2d):
                 pending_pad = tuple(int(p) for p in m.padding)
             elif isinstance(m, nn.Conv2d):

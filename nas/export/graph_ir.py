@@ -85,4 +85,13 @@ class GRU:
     return_sequences: bool
 
 
-Layer = Reshape | Conv2D | DepthwiseConv2D | GlobalAveragePool | Dense | LSTM | GRU
+@dataclass(frozen=True)
+class Residual:
+    """``relu(body(x) + shortcut(x))`` over a [T, F, C] map: in TFLite one ADD (ReLU fused) of two
+    int8 tensors. An empty ``shortcut`` is the identity."""
+
+    body: tuple["Layer", ...]
+    shortcut: tuple["Layer", ...]
+
+
+Layer = Reshape | Conv2D | DepthwiseConv2D | GlobalAveragePool | Dense | LSTM | GRU | Residual

@@ -122,6 +122,8 @@ def forward(x: tf.Tensor, layers: Sequence[ir.Layer]) -> tf.Tensor:
             x = tf.reshape(tf.nn.avg_pool2d(x, window, window, "VALID"), [-1, int(x.shape[3])])
         elif isinstance(layer, ir.Dense):
             x = _dense(x, layer.kernel, layer.bias, layer.relu)
+        elif isinstance(layer, ir.Residual):
+            x = tf.nn.relu(forward(x, layer.body) + forward(x, layer.shortcut))
         else:
             raise TypeError(f"unknown layer {type(layer).__name__}")
     return x

@@ -1,9 +1,9 @@
-"""The seven Hello Edge architectures: specs, PyTorch builders and search spaces.
+"""The seven Hello Edge architectures and TC-ResNet: specs, PyTorch builders and search spaces.
 
 `get_space(name)` loads ``search_spaces/<name>.yaml``; ``space.sample(trial)`` returns a `Candidate`;
 `build_model(candidate)` gives the float model ([B, T, F] → logits [B, 12]).
 """
-from nas.spaces import basic_lstm, cnn, crnn, dnn, ds_cnn, gru, lstm  # noqa: F401  (registers the specs)
+from nas.spaces import basic_lstm, cnn, crnn, dnn, ds_cnn, gru, lstm, tc_resnet  # noqa: F401  (registers the specs)
 from nas.spaces.base import (
     NUM_CLASSES,
     ArchSpec,
