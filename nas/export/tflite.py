@@ -4,8 +4,9 @@ Path (pinned): torch ``nn.Sequential`` → `from_torch` (numpy layer list, batch
 `tf_graph` (a batch-1 ``tf.function``) → ``tf.lite.TFLiteConverter`` (TensorFlow 2.21) with a
 representative dataset of training features. Why this path rather than litert-torch's PT2E quantizer:
 the graph is ours, so recurrent layers are unrolled into FULLY_CONNECTED + LOGISTIC/TANH + MUL/ADD/SUB
-(ops TFLite Micro and our firmware run) instead of fused LSTM/GRU kernels, the union of ops over all
-seven Hello Edge architectures and TC-ResNet (residual blocks as int8 ADD) stays at 13, and no second torch export stack has to track torch 2.13.
+(ops TFLite Micro and our firmware run) instead of fused LSTM/GRU kernels, the union of ops over the
+seven Hello Edge architectures and TC-ResNet (residual blocks as int8 ADD) stays at 13, and no second
+torch export stack has to track torch 2.13.
 
 Quantization: int8 activations; CONV_2D and DEPTHWISE_CONV_2D weights per channel; FULLY_CONNECTED
 weights per tensor (TFLite Micro keeps per-channel multipliers per *node*, and an unrolled recurrent
