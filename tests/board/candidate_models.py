@@ -1,4 +1,4 @@
-"""Small int8 models of all seven architectures, made the way the search makes them: a candidate from
+"""Small int8 models of every architecture (the seven of Hello Edge and TC-ResNet), made the way the search makes them: a candidate from
 `nas.spaces`, its torch model (random init), converted by `nas.export.tflite`. Cached on disk so a test
 session converts each once. Recurrent models use a short clip (fewer frames): serial upload costs
 ~0.1 ms per byte on QEMU and an unrolled model grows with the frame count."""
@@ -22,6 +22,9 @@ SPECS = {  # name: (arch, model_size_info, front end)
     "lstm": ("lstm", [8, 12], SHORT_CLIP),
     "gru": ("gru", [2, 10], SHORT_CLIP),
     "crnn": ("crnn", [4, 10, 4, 4, 2, 2, 8, 12], FrontEndConfig()),
+    # beyond Hello Edge: an identity-shortcut block, then a strided projection block (two int8 ADDs
+    # whose inputs carry different scales, ReLU fused)
+    "tc_resnet": ("tc_resnet", [2, 8, 3, 8, 3, 1, 12, 3, 2], FrontEndConfig()),
 }
 
 

@@ -123,3 +123,15 @@ def test_depthwise_3x3_tall_maps_transposed_planes_equal_reference(kernels, seed
         w = int(rng.integers(3, 8))
         h, c, pad = int(rng.integers(w + 2, 30)) | 1, int(rng.choice([1, 3, 5, 7, 13, 64])), int(rng.integers(0, 2))
         check_depthwise_3x3(kernels, rng, h, w, c, pad, ACTIVATION_RANGES[case % 4])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_depthwise_3x3_long_maps_every_plane_stride_equal_reference(kernels, seed):
+    # The 3x3 path rounds the plane width up to a stride of 16, 32, 64 or 128 elements and keeps
+    # wider planes (over 128) as they are: long sides drawn for each, along either axis.
+    rng = np.random.default_rng(500 + seed)
+    for case, (lo, hi) in enumerate([(9, 14), (26, 30), (40, 62), (100, 126), (126, 140)] * 2):
+        long_side, short_side = int(rng.integers(lo, hi)), int(rng.integers(3, 6))
+        h, w = (long_side, short_side) if case % 2 == 0 else (short_side, long_side)
+        c, pad = int(rng.choice([1, 4, 6])), int(rng.integers(0, 2))
+        check_depthwise_3x3(kernels, rng, h, w, c, pad, ACTIVATION_RANGES[case % 4 if case % 3 else 0])

@@ -4,11 +4,13 @@
  * zero-padded int16 planes with the input offset added (padding becomes 0, so the inner loop has
  * no bounds checks); each window row is then accumulated two taps per SMLAD against int16 weight
  * pairs (a row of odd width gets a zero weight, reading one padding column beyond the window).
+ * 3x3 stride 1 with the full-range output stage runs the assembly of kws_dw3x3_pairs_opt.h.
  */
 #include "kws_dsp.h"
 #include "kws_nnfunctions.h"
 #include "kws_nn_utils.h"
 #include "kws_requant_opt.h"
+#include "kws_dw3x3_pairs_opt.h"
 
 #define PLANES 4
 
@@ -29,12 +31,35 @@ static int32_t weight_row(const kws_nn_dims *f)
     return (f->w + 1) & ~1;
 }
 
-/* The 3x3 stride-1 path may store the planes transposed (input columns as rows): the same shape
- * with height and width swapped. */
+/* The 3x3 stride-1 path rounds its plane stride up to one the assembly has as an immediate
+ * (kws_dw3x3_pairs_opt.h); wider planes keep their width and the C loop. */
+static int32_t pairs_stride(int32_t pw)
+{
+    for (int32_t s = 16; s <= 128; s *= 2) {
+        if (pw <= s) {
+            return s;
+        }
+    }
+    return pw;
+}
+
+/* The 3x3 stride-1 path stores the planes transposed (input columns as rows) for a tall input,
+ * so that output pairs run along the long side. */
+static int is_3x3_s1(const kws_nn_dims *f, const kws_nn_dw_conv_params *p)
+{
+    return f->h == 3 && f->w == 3 && p->stride.h == 1 && p->stride.w == 1;
+}
+
+/* Plane elements of either layout: the plain one (other filters and strides) and the 3x3 one. */
 static int32_t plane_elems(const kws_nn_dims *in, const kws_nn_dims *f)
 {
-    const kws_nn_dims in_t = {in->n, in->w, in->h, in->c}, f_t = {f->n, f->w, f->h, f->c};
-    return KWS_MAX(plane_h(in, f) * plane_w(in, f), plane_h(&in_t, &f_t) * plane_w(&in_t, &f_t));
+    const int32_t plain = plane_h(in, f) * plane_w(in, f);
+    if (f->h != 3 || f->w != 3) {
+        return plain;
+    }
+    const kws_nn_dims in_t = {in->n, in->w, in->h, in->c};
+    const kws_nn_dims *view = in->h > in->w ? &in_t : in;
+    return KWS_MAX(plain, plane_h(view, f) * pairs_stride(plane_w(view, f)));
 }
 
 int32_t kws_depthwise_conv_s8_opt_get_buffer_size(const kws_nn_dims *input_dims,
@@ -45,37 +70,62 @@ int32_t kws_depthwise_conv_s8_opt_get_buffer_size(const kws_nn_dims *input_dims,
     return filter_dims->c * (int32_t)sizeof(kws_rq) + (planes + weights) * (int32_t)sizeof(int16_t);
 }
 
+/* Widens 4 channels of `rows` x `cols` pixels (`col_step` bytes apart along a plane row, `row_step`
+ * from one plane row to the next) into 4 planes `plane` elements apart with rows `pw` apart, two
+ * pixels per pass: (pixel j, pixel j + 1) of a channel is one word (PKHBT / PKHTB of the SXTAB16
+ * results), so 2 loads, 4 SXTAB16, 4 PKH and 4 stores per 8 elements. */
+static __attribute__((noinline)) void widen4(const int8_t *src, int32_t col_step, int32_t row_step, int32_t rows,
+                                             int32_t cols, uint32_t offset2, int32_t plane, int32_t pw,
+                                             int16_t *dst)
+{
+    for (int32_t r = 0; r < rows; ++r, src += row_step, dst += pw) {
+        const int8_t *s = src;
+        int16_t *d = dst;
+        int32_t j = 0;
+        for (; j + 1 < cols; j += 2, s += 2 * col_step, d += 2) {
+            const uint32_t v0 = kws_read_u32(s), v1 = kws_read_u32(s + col_step);
+            const uint32_t e0 = __sxtab16(offset2, v0), o0 = kws_sxtab16_ror8(offset2, v0);
+            const uint32_t e1 = __sxtab16(offset2, v1), o1 = kws_sxtab16_ror8(offset2, v1);
+            kws_write_u32(d, kws_pkhbt16(e0, e1));
+            kws_write_u32(d + plane, kws_pkhbt16(o0, o1));
+            kws_write_u32(d + 2 * plane, kws_pkhtb16(e0, e1));
+            kws_write_u32(d + 3 * plane, kws_pkhtb16(o0, o1));
+        }
+        if (j < cols) {
+            const uint32_t v = kws_read_u32(s);
+            const uint32_t even = __sxtab16(offset2, v), odd = kws_sxtab16_ror8(offset2, v);
+            d[0] = (int16_t)even;
+            d[2 * plane] = (int16_t)(even >> 16);
+            d[plane] = (int16_t)odd;
+            d[3 * plane] = (int16_t)(odd >> 16);
+        }
+    }
+}
+
 /* Widens channels c..c+count-1 of one image into the interiors of `count` planes (count <= 4);
  * the zero borders are written once per call. Input pixel (y, x) goes to plane row y + pad_h,
- * column x + pad_w, or with `transposed` to row x + pad_w, column y + pad_h (pad_h, pad_w and
+ * column x + pad_w, or with `transposed` to row x + pad_h, column y + pad_w (pad_h, pad_w and
  * pw are the plane's, i.e. already swapped). */
 static void fill_planes(const int8_t *image, const kws_nn_dims *in, int32_t c, int32_t count,
                         int32_t input_offset, int32_t pad_h, int32_t pad_w, int32_t ph, int32_t pw,
                         int transposed, int16_t *planes)
 {
     const int32_t plane = ph * pw;
-    const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x10001u;
-    /* Plane steps of one input row and of one input pixel along it. */
-    const int32_t x_step = transposed ? pw : 1;
-    for (int32_t y = 0; y < in->h; ++y) {
-        const int8_t *src = image + (y * in->w) * in->c + c;
-        int16_t *dst = transposed ? planes + pad_h * pw + pad_w + y : planes + (y + pad_h) * pw + pad_w;
-        if (count == PLANES) {
-            for (int32_t x = 0; x < in->w; ++x, dst += x_step) {
-                const uint32_t v = kws_read_u32(src);
-                const uint32_t even = __sxtab16(offset2, v), odd = kws_sxtab16_ror8(offset2, v);
-                dst[0] = (int16_t)even;
-                dst[2 * plane] = (int16_t)(even >> 16);
-                dst[plane] = (int16_t)odd;
-                dst[3 * plane] = (int16_t)(odd >> 16);
-                src += in->c;
-            }
-        } else {
-            for (int32_t x = 0; x < in->w; ++x, dst += x_step) {
-                for (int32_t k = 0; k < count; ++k) {
-                    dst[k * plane] = (int16_t)(src[k] + input_offset);
-                }
-                src += in->c;
+    /* Source steps along a plane row and from one plane row to the next; plane rows to fill. */
+    const int32_t row_bytes = in->w * in->c;
+    const int32_t col_step = transposed ? row_bytes : in->c, row_step = transposed ? in->c : row_bytes;
+    const int32_t rows = transposed ? in->w : in->h, cols = transposed ? in->h : in->w;
+    if (count == PLANES) {
+        const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x10001u;
+        widen4(image + c, col_step, row_step, rows, cols, offset2, plane, pw, planes + pad_h * pw + pad_w);
+        return;
+    }
+    for (int32_t r = 0; r < rows; ++r) {
+        const int8_t *src = image + c + r * row_step;
+        int16_t *dst = planes + (r + pad_h) * pw + pad_w;
+        for (int32_t x = 0; x < cols; ++x, src += col_step) {
+            for (int32_t k = 0; k < count; ++k) {
+                dst[k * plane + x] = (int16_t)(src[k] + input_offset);
             }
         }
     }
@@ -202,11 +252,12 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
     const int32_t sh = dw_params->stride.h, sw = dw_params->stride.w;
     /* 3x3 stride 1 walks output pairs along plane rows; on a tall, narrow map (DS-CNN: 25 x 5) the
      * planes are transposed so the pairs run along the long side (fewer half-used pairs and rows). */
-    const int is_3x3 = k_h == 3 && k_w == 3 && sh == 1 && sw == 1;
-    const int transposed = is_3x3 && output_dims->h > output_dims->w;
+    const int is_3x3 = is_3x3_s1(filter_dims, dw_params);
+    const int transposed = is_3x3 && input_dims->h > input_dims->w;
     const kws_nn_dims in_t = {input_dims->n, input_dims->w, input_dims->h, ch};
     const kws_nn_dims *in_view = transposed ? &in_t : input_dims;
-    const int32_t ph = plane_h(in_view, filter_dims), pw = plane_w(in_view, filter_dims);
+    const int32_t ph = plane_h(in_view, filter_dims);
+    const int32_t pw = is_3x3 ? pairs_stride(plane_w(in_view, filter_dims)) : plane_w(in_view, filter_dims);
     /* In plane terms: output rows and columns, padding before them. */
     const int32_t out_h = transposed ? output_dims->w : output_dims->h;
     const int32_t out_w = transposed ? output_dims->h : output_dims->w;
@@ -218,9 +269,18 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
     }
     /* Output pairs read columns up to 2 * ceil(out_w / 2) + 1. */
     const int pairs_3x3 = is_3x3 && 2 * ((out_w + 1) >> 1) + 2 <= pw;
+    /* The assembly needs its stride, word-aligned planes (LDRD) and at least one output pair. */
+    const int pairs_asm = pairs_3x3 && o.mode == OUT_FAST_FULL_RANGE && pw <= 128 &&
+                          ((uintptr_t)planes & 3u) == 0 && out_w >= 2;
     const dw_steps steps = transposed ? (dw_steps){3 * ch, ch, output_dims->w * ch, ch}
                                       : (dw_steps){ch, 3 * ch, ch, output_dims->w * ch};
     zero_words((uint32_t *)planes, (PLANES * ph * pw) >> 1); /* PLANES * pw is even */
+    /* The assembly's loop runs two output pairs an iteration; a layer without bias reads zeros. */
+    static const int32_t no_bias[PLANES];
+    const int32_t out_pairs = out_w >> 1;
+    kws_dw3_args dw3 = {0, 0, 0, steps.out_col, 2 * pw - 4 * out_pairs, steps.out_row - 2 * out_pairs * steps.out_col,
+                        0, out_h, 0, out_w & 1, out_pairs & 1, 0, NULL, NULL, NULL, steps.w_col, steps.w_row,
+                        NULL, NULL, ph * pw * (int32_t)sizeof(int16_t), (((out_pairs + 1) >> 1) - 1) * 256};
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *image = input + b * input_dims->h * input_dims->w * ch;
@@ -229,6 +289,16 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
             const int32_t count = KWS_MIN(PLANES, ch - c0);
             fill_planes(image, input_dims, c0, count, dw_params->input_offset, pad_h, pad_w, ph, pw, transposed,
                         planes);
+            if (pairs_asm) {
+                dw3.channels = count;
+                dw3.plane = planes;
+                dw3.out = out_image + c0;
+                dw3.w = filter + c0;
+                dw3.rq = requant + c0;
+                dw3.bias_p = bias ? bias + c0 : no_bias;
+                kws_dw3_pairs(&dw3, pw);
+                continue;
+            }
             for (int32_t k = 0; k < count; ++k) {
                 const int32_t c = c0 + k;
                 const int16_t *plane = planes + k * ph * pw;
