@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.atomic import write_bytes_atomic
 from nas.data.frontend_config import FrontEndConfig
 
 SHORT_CLIP = FrontEndConfig(clip_ms=200.0)  # 9 frames
@@ -64,7 +65,5 @@ def cached_tflite(cache_dir: Path, name: str, seed: int = 0) -> Path:
     key_text = json.dumps([tf.__version__, torch.__version__, arch, info, frontend.to_dict(), seed, name])
     path = Path(cache_dir) / f"{name}-{hashlib.sha256(key_text.encode()).hexdigest()[:16]}.tflite"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(make_tflite(name, seed))
-        tmp.replace(path)
+        write_bytes_atomic(path, make_tflite(name, seed))
     return path

@@ -2,7 +2,6 @@
 and clear refusals."""
 import math
 
-import numpy as np
 import pytest
 
 from nas.board import model_blob

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.atomic import write_bytes_atomic
+
 INPUT_SHAPE = (49, 10)  # the default front end's [T, F]
 
 
@@ -48,9 +50,7 @@ def cached_tflite(cache_dir: Path, arch: str, seed: int = 0) -> Path:
     key = hashlib.sha256(f"{tf.__version__}|{arch}|{seed}|{_layers.__code__.co_code.hex()}".encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"{arch}-{key}.tflite"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(make_tflite(arch, seed))
-        tmp.replace(path)
+        write_bytes_atomic(path, make_tflite(arch, seed))
     return path
 
 

@@ -1,55 +1,29 @@
 """The cost model against independent counts: torch's parameters, thop's MACs, forward-hook shapes."""
-import copy
 import csv
 from pathlib import Path
 
 import optuna
 import pytest
-import thop
-import torch
-from thop.vision.basic_hooks import zero_ops
 from torch import nn
 
 from nas.cost import estimate
-from nas.spaces import HELLO_EDGE_BEST, build_model, get_space
+from nas.spaces import HELLO_EDGE_BEST, get_space
 from nas.spaces.modules import Gru, Lstm
+from tests.cost.torch_reference import check_against_torch
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = [f"{m.arch}-{m.budget}" for m in HELLO_EDGE_BEST]
-# Hello Edge convention: batch norm and pooling cost no ops (thop would count them)
-HELLO_EDGE_THOP_RULES = {nn.BatchNorm1d: zero_ops, nn.BatchNorm2d: zero_ops, nn.AvgPool2d: zero_ops}
 # The modules that are one cost-model layer each, in order
 LAYER_MODULES = (nn.Conv2d, nn.Linear, Lstm, Gru, nn.AvgPool2d)
 
 
-def _thop_macs(model: nn.Module, input_shape) -> int:
-    # thop leaves total_ops/total_params buffers behind: profile a copy
-    macs, _ = thop.profile(copy.deepcopy(model).eval(), inputs=(torch.randn(1, *input_shape),),
-                           custom_ops=HELLO_EDGE_THOP_RULES, verbose=False)
-    return int(macs)
-
-
 def _check_against_torch(candidate):
-    cost = estimate(candidate)
-    model = build_model(candidate).eval()
-    n_params = sum(p.numel() for p in model.parameters())
-    bn_scales = sum(m.weight.numel() for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)))
-    assert cost.params == n_params
-    assert cost.params_deployed == n_params - bn_scales  # BN scale folds into the weights, its shift into the bias
-    assert cost.macs == _thop_macs(model, candidate.input_shape)
-    assert cost.ops == 2 * cost.macs
+    return check_against_torch(candidate, hello_edge_layers)
 
-    shapes = []  # per clip, channels last like the cost model
+
+def hello_edge_layers(model: nn.Module) -> list[nn.Module]:
     inside_rnn = {id(c) for m in model.modules() if isinstance(m, (Lstm, Gru)) for c in m.modules() if c is not m}
-    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
-             for m in model.modules() if isinstance(m, LAYER_MODULES) and id(m) not in inside_rnn]
-    with torch.no_grad():
-        model(torch.randn(1, *candidate.input_shape))
-    for h in hooks:
-        h.remove()
-    nhwc = [s[1:] + s[:1] if len(s) == 3 else s for s in shapes]
-    assert nhwc == [tuple(layer["output_shape"]) for layer in cost.layers]
-    return cost
+    return [m for m in model.modules() if isinstance(m, LAYER_MODULES) and id(m) not in inside_rnn]
 
 
 @pytest.mark.parametrize("published", HELLO_EDGE_BEST, ids=IDS)

@@ -2,7 +2,6 @@
 import json
 
 import optuna
-import torch
 from torch import nn
 
 from nas.cli import main
@@ -10,31 +9,16 @@ from nas.cost import estimate
 from nas.data.frontend_config import FrontEndConfig
 from nas.spaces import build_model, candidate_from_model_size_info, get_space
 from nas.spaces.residual import ResidualBlock
-from tests.cost.test_estimate import _thop_macs
+from tests.cost.torch_reference import check_against_torch
 
 PAPER_FRONTEND = FrontEndConfig(n_mfcc=40, window_ms=30.0, stride_ms=10.0)
 TC_RESNET8 = [3, 16, 3, 24, 9, 2, 32, 9, 2, 48, 9, 2]
 
 
 def _check_against_torch(candidate):
-    cost = estimate(candidate)
-    model = build_model(candidate).eval()
-    n_params = sum(p.numel() for p in model.parameters())
-    bn_scales = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d))
-    assert cost.params == n_params
-    assert cost.params_deployed == n_params - bn_scales
-    assert cost.macs == _thop_macs(model, candidate.input_shape)  # the adds are free, as in Hello Edge
-    # output shapes in forward order; a ResidualBlock's output is its add's
-    shapes = []
-    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
-             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.AvgPool2d, ResidualBlock))]
-    with torch.no_grad():
-        model(torch.randn(1, *candidate.input_shape))
-    for h in hooks:
-        h.remove()
-    nhwc = [s[1:] + s[:1] if len(s) == 3 else s for s in shapes]
-    assert nhwc == [tuple(layer["output_shape"]) for layer in cost.layers]
-    return cost
+    # a ResidualBlock's output is its add's; the adds are free, as in Hello Edge
+    return check_against_torch(candidate, lambda model: [
+        m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.AvgPool2d, ResidualBlock))])
 
 
 def test_tc_resnet8_matches_torch_and_thop():

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 
+from nas.atomic import write_bytes_atomic
+
 from .kernel_lib import KernelLib, build_shared_library
 
 
@@ -41,9 +43,7 @@ def converted(pytestconfig):
         if path.exists():
             return path.read_bytes()
         model = make()
-        partial = path.with_suffix(".tmp")
-        partial.write_bytes(model)
-        partial.replace(path)
+        write_bytes_atomic(path, model)
         return model
 
     return get
