@@ -1,8 +1,10 @@
-"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT --data DIR`: validation accuracy vs weight bit width.
+"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT --data DIR`: validation accuracy vs bit width.
 
 For one checkpoint, or for each budget class's best trial of a results folder (highest float
 validation accuracy, ties to less memory), the weights are fake-quantized to 2..8 bits three ways:
 integer PTQ, integer QAT (a short straight-through fine-tune on the training split) and minifloat PTQ.
+Activations (every layer's input) are int8 by default, as on the board; ``--activation-bits same``
+quantizes them to the weights' width (W4A4 ...), ``float`` leaves them alone.
 Writes ``quant_sweep.csv`` and ``quant_sweep.html/png`` into ``--out`` (default: beside the input).
 """
 from __future__ import annotations
@@ -25,6 +27,18 @@ def _bits(text: str) -> list[int]:
     return bits
 
 
+def _activation_bits(text: str) -> int | str | None:
+    if text in ("float", "same"):
+        return None if text == "float" else text
+    try:
+        bits = int(text)
+    except ValueError:
+        bits = 0
+    if not 2 <= bits <= 16:
+        raise argparse.ArgumentTypeError(f"expected 'float', 'same' or bits in 2..16, got {text!r}")
+    return bits
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", type=Path, help="a checkpoint (model.pt) or a kws-nas search results folder")
     parser.add_argument("--data", type=Path, required=True, help="the Speech Commands folder to train and score on")
@@ -33,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asymmetric", action="store_true", help="asymmetric integers (default: symmetric)")
     parser.add_argument("--per-tensor", action="store_true", help="one scale per tensor (default: per channel)")
     parser.add_argument("--qat-steps", type=int, default=300, help="QAT fine-tune steps per bit width (default: 300)")
+    parser.add_argument("--activation-bits", type=_activation_bits, default=8, metavar="{float,same,N}",
+                        help="layer inputs: N bits (default 8, as on the board), 'same' as the weights, or 'float'")
     parser.add_argument("--exponent-bits", type=int, default=None,
                         help="minifloat exponent bits (default: ceil((bits-1)/2): E2M1, E3M2, E4M3, ...)")
 
@@ -76,14 +92,19 @@ def run(args: argparse.Namespace) -> int:
             val = load_features(args.data, candidate.frontend, "validation")
             df = bit_sweep(model, (train.features, train.labels), (val.features, val.labels), args.bits,
                            symmetric=not args.asymmetric, per_channel=not args.per_tensor,
-                           qat_steps=args.qat_steps, exponent_bits=args.exponent_bits, progress=bar.update)
+                           qat_steps=args.qat_steps, exponent_bits=args.exponent_bits,
+                           activation_bits=args.activation_bits, progress=bar.update)
             df.insert(0, "model", f"{label}: {candidate.describe()}")
             frames.append(df)
     table = pd.concat(frames, ignore_index=True)
     csv = out / "quant_sweep.csv"
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False)
-    write_figure(sweep_figure(table, f"Accuracy vs weight bits ({args.data.name})"), out / "quant_sweep")
+    activations = {None: "float activations", "same": "activations as wide as the weights"}.get(
+        args.activation_bits, f"int{args.activation_bits} activations")
+    x_title = "bits (weights and activations)" if args.activation_bits == "same" else "weight bits"
+    write_figure(sweep_figure(table, f"Accuracy vs bit width, {activations} ({args.data.name})", x_title),
+                 out / "quant_sweep")
     print(table.to_string(index=False))
     print(f"→ {csv}, {out / 'quant_sweep.html'}")
     return 0

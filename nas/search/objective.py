@@ -146,8 +146,10 @@ class TrialRunner:
 
             self._enter(trial, Stage.CONSTRAIN)
             constraints = self.budget.constraints(cost)
+            inherited = trial.constraints  # a retry of a dead worker's trial carries its constraints over
             for name, value in constraints.items():
-                trial.set_constraint(name, float(value))
+                if name not in inherited:
+                    trial.set_constraint(name, float(value))
             feasible = all(v <= 0 for v in constraints.values())
             trial.set_user_attr("feasible", feasible)
             if not feasible:

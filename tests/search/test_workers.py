@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,16 @@ def test_a_worker_killed_mid_trial_loses_nothing_and_a_rerun_completes(tmp_path,
     assert not (folder / "trials" / str(killed[0].number) / "model.pt").exists()  # never a half file
 
     time.sleep(3)  # past the grace period: the dead worker's trial is stale now
-    assert main(argv) == 0  # the same command again
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(argv) == 0  # the same command again
+    assert not [w for w in caught if "constraint" in str(w.message)]  # the retry sets none twice
     study = load_study(read_marker(folder))
     dead = study.trials[killed[0].number]
     assert dead.state == TrialState.FAIL and "fail_reason" not in dead.user_attrs
     retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == dead.number]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE and retries[0].params == dead.params
+    assert retries[0].constraints == dead.constraints and set(dead.constraints) == {"memory", "ops"}
     for number, (values, params) in finished_before.items():  # no finished trial lost or changed
         assert (study.trials[number].values, study.trials[number].params) == (values, params)
     for number, data in checkpoints.items():

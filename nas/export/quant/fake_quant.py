@@ -4,7 +4,8 @@ Every ``nn.Linear`` and ``nn.Conv2d`` weight (also those inside the recurrent ce
 through ``torch.nn.utils.parametrize``, by its fake-quantized value, so the same model object serves
 PTQ (evaluate as is) and QAT (train: gradients pass the rounding straight through to the float
 weights). Biases, batch-norm statistics and peepholes stay float (they are int32 or folded on the
-board), and activations stay float: this studies the weights' bit width alone.
+board). Activations stay float unless ``activation_bits`` is given: then every Linear/Conv2d input is
+fake-quantized too, over ranges calibrated on the given features (see ``activations``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from nas.export.quant.activations import calibrate_input_ranges, quantize_layer_inputs, track_input_ranges
 from nas.export.quant.formats import NumberFormat, fake_quantize
 
 
@@ -26,12 +28,21 @@ class _FakeQuantWeight(nn.Module):
         return fake_quantize(weight, self.fmt)
 
 
-def quantized_copy(model: nn.Module, fmt: NumberFormat) -> nn.Module:
-    """A deep copy of ``model`` whose Linear/Conv2d weights are fake-quantized to ``fmt``."""
+def quantized_copy(model: nn.Module, fmt: NumberFormat, activation_bits: int | None = None,
+                   calibration: torch.Tensor | None = None) -> nn.Module:
+    """A deep copy of ``model`` whose Linear/Conv2d weights are fake-quantized to ``fmt``.
+
+    With ``activation_bits``, their inputs are fake-quantized too, over ranges observed on
+    ``calibration`` features (with the weights already quantized, as the board would see them).
+    """
     model = copy.deepcopy(model)
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
             parametrize.register_parametrization(module, "weight", _FakeQuantWeight(fmt))
+    if activation_bits is not None:
+        if calibration is None:
+            raise ValueError("activation quantization needs calibration features")
+        quantize_layer_inputs(model, activation_bits, calibrate_input_ranges(model, calibration))
     return model
 
 
@@ -43,20 +54,24 @@ def accuracy(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, bat
 
 
 def qat_finetune(model: nn.Module, fmt: NumberFormat, features: torch.Tensor, labels: torch.Tensor,
-                 steps: int = 200, lr: float = 1e-3, batch: int = 64, seed: int = 0) -> nn.Module:
+                 steps: int = 200, lr: float = 1e-3, batch: int = 64, seed: int = 0,
+                 activation_bits: int | None = None) -> nn.Module:
     """A fake-quantized copy of ``model`` fine-tuned for ``steps`` Adam steps (straight-through estimator).
 
     Batch norm keeps its running statistics (eval mode): they were learnt in float and are folded on
-    the board; only the weights adapt to the grid.
+    the board; only the weights adapt to the grid. Activation ranges (with ``activation_bits``) start
+    from a calibration on up to 1,000 of ``features``, follow the data while fine-tuning, and are held after.
     """
-    qmodel = quantized_copy(model, fmt)
+    qmodel = quantized_copy(model, fmt, activation_bits, features[:1000])
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(qmodel.parameters(), lr=lr)
     qmodel.eval()
+    track_input_ranges(qmodel, True)
     for _ in range(steps):
         idx = torch.randint(0, len(labels), (min(batch, len(labels)),), generator=generator)
         loss = nn.functional.cross_entropy(qmodel(features[idx]), labels[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    track_input_ranges(qmodel, False)
     return qmodel.eval()

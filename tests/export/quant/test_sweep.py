@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import torch
 
 from nas.export.quant import IntFormat, accuracy, qat_finetune, quantized_copy
@@ -40,4 +41,20 @@ def test_quant_sweep_cli_writes_both_curves_from_2_to_8_bits(tmp_path, tiny_data
     for method in ("ptq", "qat", "minifloat"):
         assert sorted(df[df["method"] == method]["bits"]) == list(range(2, 9))
     assert df["accuracy"].between(0, 1).all()
+    assert (df["activation_bits"] == 8).all()  # int8 activations by default, as on the board
     assert (out / "quant_sweep.html").is_file()
+
+    assert main(["quant-sweep", str(checkpoint), "--data", str(tiny_dataset_dir), "--out", str(out),
+                 "--qat-steps", "0", "--bits", "3-4", "--activation-bits", "same"]) == 0
+    df = pd.read_csv(out / "quant_sweep.csv")
+    assert (df["activation_bits"] == df["bits"]).all() and sorted(set(df["bits"])) == [3, 4]
+
+
+@pytest.mark.parametrize("value", ["1", "17", "int8", ""])
+def test_quant_sweep_refuses_a_bad_activation_width(value, tmp_path, capsys):
+    from nas.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["quant-sweep", str(tmp_path), "--data", str(tmp_path), "--activation-bits", value])
+    assert exit_info.value.code == 2
+    assert "--activation-bits" in capsys.readouterr().err
