@@ -1,6 +1,7 @@
 """Build the firmware for one board port with its Makefile, and read flash/RAM from the ELF.
 
-Builds are cached per (board, front-end fingerprint) under ``firmware/build/`` and serialised by a
+Builds are cached per (board, front-end fingerprint) under ``firmware/build/`` (or the user's cache
+folder when the package is installed read-only) and serialised by a
 file lock, so parallel search workers share one build.
 """
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import BoardError, ConfigError
+from nas.paths import FIRMWARE_DIR, firmware_build_root
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 
 
 def ports() -> list[str]:
@@ -68,7 +69,7 @@ def build_firmware(board: str = "mps2_an500", frontend: FrontEndConfig | None = 
     if shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None:
         raise BoardError("firmware build needs make and gcc-arm-none-eabi: run scripts/bootstrap.sh")
     frontend = frontend or FrontEndConfig()
-    root = Path(build_root) if build_root else FIRMWARE_DIR / "build"
+    root = Path(build_root) if build_root else firmware_build_root()
     build = (root / f"{board}-{frontend.fingerprint()}").resolve()
     build.mkdir(parents=True, exist_ok=True)
     config_json = build / "frontend.json"

@@ -1,23 +1,22 @@
 """Board profiles (nas/conf/board/NAME.yaml) and opening the board a profile names."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import yaml
 
 from nas.board.base import BoardProfile
 from nas.board.serial_board import SerialBoard
 from nas.errors import ConfigError
+from nas.paths import BOARDS_DIR
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "board"
 EMULATED = {"mps2_an500", "mps2_an386"}
 
 
 def load_profile(name: str) -> BoardProfile:
     """The profile in nas/conf/board/NAME.yaml (its ``probe`` section, which the search composes)."""
-    path = CONF_DIR / f"{name}.yaml"
+    path = BOARDS_DIR / f"{name}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in CONF_DIR.glob("*.yaml") if p.stem != "none")
+        known = sorted(p.stem for p in BOARDS_DIR.glob("*.yaml") if p.stem != "none")
         raise ConfigError(f"board {name!r}: no profile {path}; expected one of {known}")
     data = (yaml.safe_load(path.read_text()) or {}).get("probe") or {}
     return make_profile(name, data.get("clock_hz"), data.get("cycles_per_instruction", 1.0), str(path))

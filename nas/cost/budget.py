@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nas.errors import ConfigError
+from nas.paths import CONSTRAINTS_DIR
 
 if TYPE_CHECKING:
     from nas.cost import CostReport
 
-CONSTRAINTS_DIR = Path(__file__).resolve().parents[2] / "constraints"
 CONVENTIONS = ("hello_edge", "deploy")
 
 

@@ -31,6 +31,7 @@ from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
 from nas.data.splits import LIST_FILES, hash_split
 from nas.data.wav import decode_wav, resample, write_wav
 from nas.errors import DataError
+from nas.paths import data_home
 
 logger = logging.getLogger(__name__)
 
@@ -326,9 +327,9 @@ def is_complete(folder: Path, settings: SynthSettings) -> bool:
 
 
 def default_dataset_dir() -> Path:
-    """``$KWS_NAS_DATA_DIR`` or ``<repo>/data/speech_commands_synth`` (git-ignored)."""
+    """``$KWS_NAS_DATA_DIR``, else ``speech_commands_synth`` in `nas.paths.data_home` (git-ignored)."""
     env = os.environ.get("KWS_NAS_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data" / "speech_commands_synth"
+    return Path(env) if env else data_home() / "speech_commands_synth"
 
 
 def ensure_default_dataset(settings: SynthSettings = SynthSettings(), progress: bool = True) -> Path:

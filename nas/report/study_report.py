@@ -13,12 +13,13 @@ import optuna
 import pandas as pd
 
 from nas.atomic import write_text_atomic
+from nas.paths import REFERENCE_DIR
 from nas.report import figures, tables
 from nas.search.study import MARKER, load_study, read_marker, write_json_atomic
 
 log = logging.getLogger("nas.report")
 
-REFERENCE_CSV = Path(__file__).resolve().parents[2] / "results" / "reference" / "hello_edge.csv"
+REFERENCE_CSV = REFERENCE_DIR / "hello_edge.csv"
 CURVES_OF_BEST = 5  # training curves drawn for this many best trials
 
 

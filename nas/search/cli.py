@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import ConfigError, KwsNasError
+from nas.paths import CONF_DIR
 from nas.search.schema import register_configs
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 PROG = "kws-nas search"
 # Flags after which Hydra only prints (help, config, info) or that take no override checking.
 _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--version", "--shell-completion", "-sc"}

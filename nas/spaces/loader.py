@@ -4,10 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from nas.errors import ConfigError
+from nas.paths import SEARCH_SPACES_DIR
 from nas.spaces.base import SearchSpace, arch_names
 
-# search_spaces/ sits at the repository root so Hydra can add it to its search path as a config group.
-SEARCH_SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 
 
 def get_space(name: str, config_dir: str | Path | None = None) -> SearchSpace:

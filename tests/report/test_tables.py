@@ -1,7 +1,6 @@
 """Tables from a study's storage: trials.csv rows, the Pareto flags, summary.md and best.json."""
 import math
 
-import pandas as pd
 import pytest
 
 from nas.report import tables

@@ -1,7 +1,6 @@
 """The trial state machine: infeasible candidates are recorded and never trained; a failing trial is
 FAIL with its stage and reason while the study goes on."""
 import optuna
-import pytest
 from optuna.trial import TrialState
 
 from nas.cost import estimate

@@ -1,7 +1,6 @@
 """`kws-nas search` end to end on a tiny generated dataset: results, checkpoints, resume, bad input."""
 import json
 
-import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
