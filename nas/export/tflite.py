@@ -58,6 +58,17 @@ def _converter_error(err: Exception, arch: str) -> ConversionError:
     return ConversionError(f"{arch}: the TFLite converter refused {what}: {first}")
 
 
+def representative_subset(features: np.ndarray, size: int = REPRESENTATIVE_SAMPLES, seed: int = 0) -> np.ndarray:
+    """``size`` rows drawn evenly at random from all of ``features``, in their original order.
+
+    Feature sets are stored class by class: their first rows are one or two classes only, and ranges
+    calibrated on those clip the activations of every other class.
+    """
+    if len(features) <= size:
+        return features
+    return features[np.sort(np.random.default_rng(seed).choice(len(features), size=size, replace=False))]
+
+
 def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray, arch: str = "model") -> bytes:
     """A `graph_ir` layer list → full-int8 .tflite bytes, checked against `ALLOWED_OPS`."""
     import tensorflow as tf
@@ -65,7 +76,7 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
     from nas.export import tf_graph
 
     fn = tf_graph.concrete_function(layers, frontend.input_shape)
-    samples = np.asarray(representative, dtype=np.float32)[:REPRESENTATIVE_SAMPLES]
+    samples = representative_subset(np.asarray(representative, dtype=np.float32))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([s[None]] for s in samples)

@@ -82,6 +82,29 @@ def test_int8_input_is_the_front_ends_int8_mfcc(arch, trained, feature_sets, exp
     assert np.array_equal(board, tflite.quantize_features(x.numpy(), candidate.frontend))
 
 
+def test_calibration_draws_from_the_whole_training_set_not_its_first_rows(trained, feature_sets):
+    """Feature sets are stored class by class; here the first 300 rows are quiet, like _silence_."""
+    model, candidate = trained("ds_cnn")
+    train = feature_sets["train"].features.numpy()
+    stored = np.concatenate([0.05 * train[:300], train])
+    val = feature_sets["validation"]
+    q = tflite.quantize_features(val.features.numpy(), candidate.frontend)
+    with torch.no_grad():
+        float_acc = float((model(val.features).argmax(1) == val.labels).float().mean())
+    int8 = tflite.run_tflm(tflite.convert(model, candidate.frontend, stored, "ds_cnn"), q)
+    assert float(np.mean(int8.argmax(1) == val.labels.numpy())) >= float_acc - 0.05
+
+
+def test_representative_subset_is_seeded_ordered_and_spread():
+    rows = np.arange(10_000, dtype=np.float32)[:, None]
+    subset = tflite.representative_subset(rows, size=300)
+    assert subset.shape == (300, 1) and np.all(np.diff(subset[:, 0]) > 0)
+    assert np.array_equal(subset, tflite.representative_subset(rows, size=300))
+    counts = np.histogram(subset[:, 0], bins=10, range=(0, 10_000))[0]
+    assert counts.min() >= 15, counts  # every tenth of the set is represented
+    assert np.array_equal(tflite.representative_subset(rows[:50], size=300), rows[:50])
+
+
 def test_tflm_and_tflite_agree_within_one_step(trained, feature_sets):
     model, candidate = trained("cnn")
     model_bytes = tflite.convert(model, candidate.frontend, feature_sets["train"].features.numpy(), "cnn")
