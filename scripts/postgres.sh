@@ -11,7 +11,10 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 version=$(ls /usr/lib/postgresql | sort -V | tail -1)
 if ! $SUDO pg_lsclusters -h | grep -q online; then
   $SUDO pg_lsclusters -h | grep -q "^$version main" || $SUDO pg_createcluster "$version" main >/dev/null
-  $SUDO pg_ctlcluster "$version" main start >&2
+  if ! $SUDO pg_ctlcluster "$version" main start >&2; then
+    $SUDO tail -n 20 "/var/log/postgresql/postgresql-$version-main.log" >&2 || true
+    exit 1
+  fi
 fi
 as_pg() { $SUDO -u postgres "$@" 2>/dev/null || su postgres -c "$(printf '%q ' "$@")"; }
 as_pg psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='$USER_NAME'" | grep -q 1 \
