@@ -47,7 +47,7 @@ class Entry:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results_dir", type=Path, help="a kws-nas search results folder (trials.csv or best.json)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="the Speech Commands folder the study trained on (default: best.json's dataset)")
+                        help="the Speech Commands folder the study trained on (default: the one best.json records)")
     parser.add_argument("--out", type=Path, default=None, help="bundle folder (default: RESULTS_DIR/export)")
     parser.add_argument("--top", type=int, default=3,
                         help="trials per class converted to int8 before choosing (default: 3)")
@@ -115,6 +115,17 @@ def select_entries(results_dir: Path) -> tuple[dict[str, list[Entry]], set[str],
     return entries, seen, best
 
 
+def recorded_dataset(best: dict, results_dir: Path) -> Path:
+    """The dataset folder ``best.json`` records (``dataset_root``), for verbs given no ``--data``."""
+    root = best.get("dataset_root")
+    if not root:
+        raise ConfigError(f"--data: {results_dir}/best.json records no dataset folder; pass --data DIR "
+                          "(the Speech Commands folder the study trained on)")
+    if not Path(root).is_dir():
+        raise ConfigError(f"--data: the study trained on {root}, which is gone; pass --data DIR")
+    return Path(root)
+
+
 def _check_entry(entry: Entry, candidate) -> None:
     if candidate.arch != entry.arch or (entry.model_size_info and candidate.spec.to_model_size_info() != entry.model_size_info):
         raise ConfigError(
@@ -151,9 +162,9 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
     entries, seen, best = select_entries(results_dir)
-    data_root = args.data or (Path(best["dataset"]) if best.get("dataset") else None)
-    if data_root is None or not data_root.is_dir():
-        raise ConfigError(f"--data: need the dataset folder the study trained on (got {data_root})")
+    data_root = args.data or recorded_dataset(best, results_dir)
+    if not data_root.is_dir():
+        raise ConfigError(f"--data {data_root}: no such dataset folder")
     wanted = set(args.classes.split(",")) if args.classes else set()
     out = args.out or results_dir / "export"
     written = []

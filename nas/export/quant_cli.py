@@ -1,4 +1,4 @@
-"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT --data DIR`: validation accuracy vs bit width.
+"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT [--data DIR]`: validation accuracy vs bit width.
 
 For one checkpoint, or for each budget class's best trial of a results folder (highest float
 validation accuracy, ties to less memory), the weights are fake-quantized to 2..8 bits three ways:
@@ -41,7 +41,9 @@ def _activation_bits(text: str) -> int | str | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", type=Path, help="a checkpoint (model.pt) or a kws-nas search results folder")
-    parser.add_argument("--data", type=Path, required=True, help="the Speech Commands folder to train and score on")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the Speech Commands folder to train and score on (default for a results folder: "
+                             "the one its best.json records)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside the target)")
     parser.add_argument("--bits", type=_bits, default=list(range(2, 9)), help="bit widths, e.g. 2-8 (default)")
     parser.add_argument("--asymmetric", action="store_true", help="asymmetric integers (default: symmetric)")
@@ -79,9 +81,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.qat_steps < 0:
         raise ConfigError(f"--qat-steps must be >= 0, got {args.qat_steps}")
+    targets = _targets(args.target)
+    if args.data is None:
+        if not args.target.is_dir():
+            raise ConfigError(f"--data: needed for a single checkpoint ({args.target})")
+        from nas.export.cli import recorded_dataset, select_entries
+
+        args.data = recorded_dataset(select_entries(args.target)[2], args.target)
     if not args.data.is_dir():
         raise ConfigError(f"--data {args.data}: no such dataset folder")
-    targets = _targets(args.target)
     out = args.out or (args.target.parent if args.target.is_file() else args.target) / "quant_sweep"
     out.mkdir(parents=True, exist_ok=True)
     frames = []

@@ -31,7 +31,8 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
     dataset = study.user_attrs.get("dataset", "unrecorded dataset")
     title = f"{study.study_name}: {study.user_attrs.get('search_space', '')} under the {study.user_attrs.get('constraints', '')} budget"
     write_text_atomic(results_dir / "summary.md", tables.summary_markdown(df, title, dataset))
-    write_json_atomic(results_dir / "best.json", tables.best_json(df, _candidates(study), dataset, {}))
+    write_json_atomic(results_dir / "best.json", tables.best_json(df, _candidates(study), dataset, {},
+                                                                  study.user_attrs.get("dataset_root")))
     arch = study.user_attrs.get("search_space", "")
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
     limits = study.user_attrs.get("limits", {})
@@ -45,7 +46,7 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
 def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> pd.DataFrame:
     """One table and figure across the study folders directly under ``parent``."""
     parent = Path(parent)
-    frames, candidates, prefix, datasets = [], {}, {}, set()
+    frames, candidates, prefix, datasets, roots = [], {}, {}, set(), set()
     for folder in study_folders(parent):
         study = load_study(read_marker(folder))
         df = write_study_report(folder, study) if rebuild_studies else tables.trials_frame(study)
@@ -53,13 +54,15 @@ def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> p
         candidates.update(_candidates(study))
         prefix[study.study_name] = f"{folder.name}/"
         datasets.add(study.user_attrs.get("dataset", "unrecorded dataset"))
+        roots.add(study.user_attrs.get("dataset_root"))
     if not frames:
         return pd.DataFrame(columns=tables.COLUMNS)
     df = pd.concat(frames, ignore_index=True).sort_values(["study", "number"], kind="stable").reset_index(drop=True)
     dataset = "; ".join(sorted(datasets))
     _write_csv(df, parent / "combined.csv")
     write_text_atomic(parent / "summary.md", tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset))
-    write_json_atomic(parent / "best.json", tables.best_json(df, candidates, dataset, prefix))
+    root = roots.pop() if len(roots) == 1 else None
+    write_json_atomic(parent / "best.json", tables.best_json(df, candidates, dataset, prefix, root))
     fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class<br><sup>accuracy on {dataset}</sup>")
     figures.write_figure(fig, parent / "pareto")
     return df

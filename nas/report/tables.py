@@ -129,8 +129,13 @@ def best_per_class(df: pd.DataFrame) -> dict[str, dict]:
     return best
 
 
-def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset: str, prefix: dict[str, str]) -> dict:
-    """The ``best.json`` object; ``prefix`` maps study → its folder relative to best.json ('' = same)."""
+def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset: str, prefix: dict[str, str],
+              dataset_root: str | None = None) -> dict:
+    """The ``best.json`` object; ``prefix`` maps study → its folder relative to best.json ('' = same).
+
+    ``dataset`` describes the data for people; ``dataset_root`` is its folder, for the verbs that
+    reload it (export, quant-sweep), or None when the studies used different folders.
+    """
     classes = {}
     for budget_class, row in best_per_class(df).items():
         classes[budget_class] = {
@@ -140,7 +145,7 @@ def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset
             "checkpoint": f"{prefix.get(row['study'], '')}{row['checkpoint']}",
             "candidate": candidates.get((row["study"], int(row["number"])), {}),
         }
-    return {"dataset": dataset, "classes": classes}
+    return {"dataset": dataset, "dataset_root": dataset_root, "classes": classes}
 
 
 def summary_markdown(df: pd.DataFrame, title: str, dataset: str) -> str:

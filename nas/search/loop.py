@@ -104,6 +104,7 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     study.set_user_attr("constraints", _choice(cfg, "constraints"))
     study.set_user_attr("board", cfg.board.name)
     study.set_user_attr("dataset", parts["dataset"])
+    study.set_user_attr("dataset_root", parts["dataset_root"])
     if hasattr(parts["budget"], "max_ops"):
         study.set_user_attr("limits", {"memory_bytes": parts["budget"].max_memory_bytes, "ops": parts["budget"].max_ops})
 
@@ -160,7 +161,7 @@ def build_parts(cfg: DictConfig) -> dict:
     dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
                            if cfg.data.kind == "synth" else "")
     return {"space": space, "source": source, "estimate": estimate, "budget": budget, "train_config": train_config,
-            "features": features, "pruner": pruner, "probe": probe, "dataset": dataset}
+            "features": features, "pruner": pruner, "probe": probe, "dataset": dataset, "dataset_root": str(root)}
 
 
 def enqueue_hello_edge(study: optuna.Study, space, budget_class: str) -> None:

@@ -83,6 +83,11 @@ def test_export_refuses_a_checkpoint_whose_spec_does_not_match(results_dir, tiny
     assert not (tmp_path / "o" / "small").exists()
 
 
+def test_export_without_data_and_no_recorded_dataset_says_to_pass_it(results_dir, tmp_path, capsys):
+    assert main(["export", str(results_dir), "--out", str(tmp_path / "o")]) == 2
+    assert "records no dataset folder; pass --data DIR" in capsys.readouterr().err
+
+
 def test_export_without_results_is_one_clear_error(tmp_path, tiny_dataset_dir, capsys):
     assert main(["export", str(tmp_path), "--data", str(tiny_dataset_dir)]) == 2
     assert "neither trials.csv nor best.json" in capsys.readouterr().err

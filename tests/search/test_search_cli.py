@@ -63,6 +63,16 @@ def test_best_json_points_at_a_real_checkpoint(searched):
     assert "generated speech" in best["dataset"]
 
 
+def test_export_and_quant_sweep_find_the_studys_dataset_by_themselves(searched, tmp_path, tiny_dataset_dir):
+    """What a user runs right after a search: no --data, the study's own dataset folder is used."""
+    folder, _ = searched
+    assert json.loads((folder / "best.json").read_text())["dataset_root"] == str(tiny_dataset_dir)
+    assert main(["export", str(folder), "--out", str(tmp_path / "bundle"), "--top", "1"]) == 0
+    assert (tmp_path / "bundle" / "medium" / "model.tflite").is_file()
+    assert main(["quant-sweep", str(folder), "--out", str(tmp_path / "sweep"), "--bits", "8", "--qat-steps", "0"]) == 0
+    assert set(pd.read_csv(tmp_path / "sweep" / "quant_sweep.csv")["method"]) == {"ptq", "qat", "minifloat"}
+
+
 def test_rerunning_the_same_command_resumes_instead_of_starting_over(searched):
     folder, argv = searched
     before = [(t.number, t.state, t.values) for t in load_study(read_marker(folder)).trials]

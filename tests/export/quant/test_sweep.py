@@ -50,6 +50,15 @@ def test_quant_sweep_cli_writes_both_curves_from_2_to_8_bits(tmp_path, tiny_data
     assert (df["activation_bits"] == df["bits"]).all() and sorted(set(df["bits"])) == [3, 4]
 
 
+def test_quant_sweep_of_a_lone_checkpoint_needs_data(tmp_path, capsys):
+    from nas.cli import main
+
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(b"")
+    assert main(["quant-sweep", str(checkpoint)]) == 2
+    assert "--data: needed for a single checkpoint" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("value", ["1", "17", "int8", ""])
 def test_quant_sweep_refuses_a_bad_activation_width(value, tmp_path, capsys):
     from nas.cli import main
