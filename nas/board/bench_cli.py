@@ -64,7 +64,7 @@ def run(args) -> int:
     note = f" (estimate at {profile.clock_hz / 1e6:.0f} MHz, {profile.cycles_per_instruction} cycles/instruction)" \
         if m.unit == "instructions" else ""
     print(f"{args.model.name} on {board.name}{note}")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(table.to_string(index=False, formatters={m.unit: "{:,.0f}".format, "ms": "{:.3f}".format}))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out / "breakdown.csv", index=False)

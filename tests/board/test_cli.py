@@ -26,6 +26,7 @@ def test_bench_prints_the_stage_breakdown_and_writes_table_and_chart(firmware_im
     assert list(table["stage"]) == ["features", "network", "post", "total"]
     parts = table.set_index("stage")["instructions"]
     assert parts["total"] == pytest.approx(parts[["features", "network", "post"]].sum())
+    assert f"{int(parts['network']):,}" in printed  # whole instructions, with thousands separators
     assert (tmp_path / "breakdown.html").stat().st_size > 1000
 
 
