@@ -49,7 +49,8 @@ def main() -> None:
     print(f"trained {candidate.describe()} for {len(result.history)} epochs in {time.perf_counter() - start:.0f} s "
           f"on {len(splits['train'].labels)} clips of generated speech ({data})")
     tflite_path = args.out / "ds_cnn_small.tflite"
-    accuracy = int8_accuracy(model, candidate, splits, tflite_path)
+    scored = {s: splits[s] for s in ("validation", "test")}
+    accuracy = int8_accuracy(model, candidate, scored, tflite_path, calibration=splits["train"])
     print(f"{'split':<11} {'clips':>6} {'float %':>8} {'int8 TFLM %':>12} {'int8 TFLite %':>14} {'int8 - float':>13}")
     for split in ("validation", "test"):
         a = accuracy[split]

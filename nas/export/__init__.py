@@ -7,11 +7,11 @@ Heavy imports (torch, tensorflow) happen inside the functions.
 from __future__ import annotations
 
 
-def int8_accuracy(checkpoint_or_model, candidate, feature_sets, tflite_path=None) -> dict:
+def int8_accuracy(checkpoint_or_model, candidate, feature_sets, tflite_path=None, calibration=None) -> dict:
     """See `nas.export.accuracy.int8_accuracy`."""
     from nas.export.accuracy import int8_accuracy as impl
 
-    return impl(checkpoint_or_model, candidate, feature_sets, tflite_path)
+    return impl(checkpoint_or_model, candidate, feature_sets, tflite_path, calibration)
 
 
 def deploy_footprint(tflite_path) -> dict:

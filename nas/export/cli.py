@@ -143,9 +143,10 @@ def export_class(entries: list[Entry], data_root: Path, top: int) -> tuple:
     for entry in ranked:
         model, candidate = load_model(entry.checkpoint)
         _check_entry(entry, candidate)
-        splits = {s: load_features(data_root, candidate.frontend, s) for s in ("train", "validation", "test")}
+        splits = {s: load_features(data_root, candidate.frontend, s) for s in ("validation", "test")}
+        train = load_features(data_root, candidate.frontend, "train")
         with tempfile.TemporaryDirectory() as tmp:
-            accuracy = int8_accuracy(model, candidate, splits, Path(tmp) / "model.tflite")
+            accuracy = int8_accuracy(model, candidate, splits, Path(tmp) / "model.tflite", calibration=train)
             model_bytes = (Path(tmp) / "model.tflite").read_bytes()
         scored.append((entry, candidate, model_bytes, {s: accuracy[s] for s in ("validation", "test")}))
     return max(scored, key=lambda s: (s[3]["validation"]["int8"], -s[0].memory_bytes, -s[0].trial))

@@ -40,13 +40,10 @@ def score_int8(trial, candidate, checkpoint: Path, train_set, val_set, budget, r
     Raises the converter's ConversionError (it names the op and architecture) and BudgetError when the
     measured footprint exceeds a deployment budget; either fails the trial with its attributes kept.
     """
-    from nas.data.cache import FeatureSet
     from nas.export import deploy_footprint, int8_accuracy
-    from nas.export.tflite import REPRESENTATIVE_SAMPLES
 
     tflite_path = Path(checkpoint).with_name("model.tflite")
-    calibration = FeatureSet(train_set.features[:REPRESENTATIVE_SAMPLES], train_set.labels[:REPRESENTATIVE_SAMPLES])
-    scores = int8_accuracy(checkpoint, candidate, {"train": calibration, "validation": val_set}, tflite_path)
+    scores = int8_accuracy(checkpoint, candidate, {"validation": val_set}, tflite_path, calibration=train_set)
     val = scores["validation"]
     trial.set_user_attr("val_acc_float", val["float"])
     trial.set_user_attr("val_acc_int8", val["int8"])

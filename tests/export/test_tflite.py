@@ -95,6 +95,21 @@ def test_calibration_draws_from_the_whole_training_set_not_its_first_rows(traine
     assert float(np.mean(int8.argmax(1) == val.labels.numpy())) >= float_acc - 0.05
 
 
+def test_int8_accuracy_calibrates_on_the_given_set_and_scores_only_the_splits(trained, feature_sets):
+    from nas.export import int8_accuracy
+
+    from .conftest import Features
+
+    model, candidate = trained("ds_cnn")
+    val = {"validation": feature_sets["validation"]}
+    train = feature_sets["train"]
+    good = int8_accuracy(model, candidate, val, calibration=train)
+    quiet = int8_accuracy(model, candidate, val, calibration=Features(0.05 * train.features, train.labels))
+    assert set(good) == {"validation", "flash_bytes", "ops"}  # the calibration set is not scored
+    assert good["validation"]["int8"] >= good["validation"]["float"] - 0.05
+    assert quiet["validation"]["int8"] < good["validation"]["int8"] - 0.2  # so it really calibrated on it
+
+
 def test_representative_subset_is_seeded_ordered_and_spread():
     rows = np.arange(10_000, dtype=np.float32)[:, None]
     subset = tflite.representative_subset(rows, size=300)
