@@ -1,8 +1,9 @@
-"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT [--data DIR]`: validation accuracy vs bit width.
+"""`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT [--data DIR]`: test accuracy vs bit width.
 
 For one checkpoint, or for each budget class's best trial of a results folder (highest float
 validation accuracy, ties to less memory), the weights are fake-quantized to 2..8 bits three ways:
-integer PTQ, integer QAT (a short straight-through fine-tune on the training split) and minifloat PTQ.
+integer PTQ, integer QAT (a short straight-through fine-tune on the augmented training split) and
+minifloat PTQ. Accuracy is on the test split by default: the trials were chosen on validation.
 Activations (every layer's input) are int8 by default, as on the board; ``--activation-bits same``
 quantizes them to the weights' width (W4A4 ...), ``float`` leaves them alone.
 Writes ``quant_sweep.csv`` and ``quant_sweep.html/png`` into ``--out`` (default: beside the input).
@@ -49,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asymmetric", action="store_true", help="asymmetric integers (default: symmetric)")
     parser.add_argument("--per-tensor", action="store_true", help="one scale per tensor (default: per channel)")
     parser.add_argument("--qat-steps", type=int, default=300, help="QAT fine-tune steps per bit width (default: 300)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="the split scored (default: test; a search chose its trials on validation)")
     parser.add_argument("--activation-bits", type=_activation_bits, default=8, metavar="{float,same,N}",
                         help="layer inputs: N bits (default 8, as on the board), 'same' as the weights, or 'float'")
     parser.add_argument("--exponent-bits", type=int, default=None,
@@ -97,12 +100,13 @@ def run(args: argparse.Namespace) -> int:
         for label, checkpoint in targets.items():
             model, candidate = load_model(checkpoint)
             train = load_features(args.data, candidate.frontend, "train")
-            val = load_features(args.data, candidate.frontend, "validation")
-            df = bit_sweep(model, (train.features, train.labels), (val.features, val.labels), args.bits,
+            scored = load_features(args.data, candidate.frontend, args.split)
+            df = bit_sweep(model, (train.features, train.labels), (scored.features, scored.labels), args.bits,
                            symmetric=not args.asymmetric, per_channel=not args.per_tensor,
                            qat_steps=args.qat_steps, exponent_bits=args.exponent_bits,
                            activation_bits=args.activation_bits, progress=bar.update)
             df.insert(0, "model", f"{label}: {candidate.describe()}")
+            df.insert(1, "split", args.split)
             frames.append(df)
     table = pd.concat(frames, ignore_index=True)
     csv = out / "quant_sweep.csv"
@@ -111,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     activations = {None: "float activations", "same": "activations as wide as the weights"}.get(
         args.activation_bits, f"int{args.activation_bits} activations")
     x_title = "bits (weights and activations)" if args.activation_bits == "same" else "weight bits"
-    write_figure(sweep_figure(table, f"Accuracy vs bit width, {activations} ({args.data.name})", x_title),
-                 out / "quant_sweep")
+    write_figure(sweep_figure(table, f"Accuracy vs bit width, {activations} ({args.data.name})", x_title,
+                              args.split), out / "quant_sweep")
     print(table.to_string(index=False))
     print(f"→ {csv}, {out / 'quant_sweep.html'}")
     return 0

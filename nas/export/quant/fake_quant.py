@@ -10,6 +10,7 @@ fake-quantized too, over ranges calibrated on the given features (see ``activati
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -17,6 +18,7 @@ from torch.nn.utils import parametrize
 
 from nas.export.quant.activations import calibrate_input_ranges, quantize_layer_inputs, track_input_ranges
 from nas.export.quant.formats import NumberFormat, fake_quantize
+from nas.export.tflite import representative_subset
 
 
 class _FakeQuantWeight(nn.Module):
@@ -53,23 +55,33 @@ def accuracy(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, bat
     return float((predictions == labels).float().mean())
 
 
+def calibration_rows(features: torch.Tensor, size: int = 1000) -> torch.Tensor:
+    """A seeded spread of ``features`` (stored class by class: the first rows are one class)."""
+    return torch.from_numpy(representative_subset(features.numpy(), size))
+
+
 def qat_finetune(model: nn.Module, fmt: NumberFormat, features: torch.Tensor, labels: torch.Tensor,
-                 steps: int = 200, lr: float = 1e-3, batch: int = 64, seed: int = 0,
-                 activation_bits: int | None = None) -> nn.Module:
+                 steps: int = 200, lr: float = 1e-4, batch: int = 64, seed: int = 0,
+                 activation_bits: int | None = None,
+                 augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> nn.Module:
     """A fake-quantized copy of ``model`` fine-tuned for ``steps`` Adam steps (straight-through estimator).
 
     Batch norm keeps its running statistics (eval mode): they were learnt in float and are folded on
     the board; only the weights adapt to the grid. Activation ranges (with ``activation_bits``) start
-    from a calibration on up to 1,000 of ``features``, follow the data while fine-tuning, and are held after.
+    from a calibration on 1,000 of ``features``, follow the data while fine-tuning, and are held after.
+    The default ``lr`` is where the float training's schedule ends; ``augment`` (e.g. the trainer's
+    `FeatureAugmenter`) transforms each batch, as in float training: without it the fine-tune overfits
+    the training voices within a few hundred steps.
     """
-    qmodel = quantized_copy(model, fmt, activation_bits, features[:1000])
+    qmodel = quantized_copy(model, fmt, activation_bits, calibration_rows(features))
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(qmodel.parameters(), lr=lr)
     qmodel.eval()
     track_input_ranges(qmodel, True)
     for _ in range(steps):
         idx = torch.randint(0, len(labels), (min(batch, len(labels)),), generator=generator)
-        loss = nn.functional.cross_entropy(qmodel(features[idx]), labels[idx])
+        x = features[idx] if augment is None else augment(features[idx])
+        loss = nn.functional.cross_entropy(qmodel(x), labels[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

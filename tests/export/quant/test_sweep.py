@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nas.export.quant import IntFormat, accuracy, qat_finetune, quantized_copy
+from nas.export.quant.fake_quant import calibration_rows
 
 
 def test_qat_is_at_least_as_accurate_as_ptq_at_4_bits(trained, feature_sets):
@@ -17,6 +18,26 @@ def test_qat_is_at_least_as_accurate_as_ptq_at_4_bits(trained, feature_sets):
     qat = accuracy(qat_finetune(model, fmt, train.features, train.labels, steps=150), val.features, val.labels)
     assert ptq < float_acc, "4-bit per-tensor PTQ should cost this model accuracy (else the test shows nothing)"
     assert qat >= ptq
+
+
+def test_qat_trains_on_augmented_batches(trained, feature_sets):
+    model, _ = trained("dnn")
+    train = feature_sets["train"]
+    seen = []
+
+    def augment(x):
+        seen.append(x.shape)
+        return x.flip(1)
+
+    qat_finetune(model, IntFormat(4), train.features, train.labels, steps=7, batch=32, augment=augment)
+    assert seen == [torch.Size([32, *train.features.shape[1:]])] * 7
+
+
+def test_calibration_rows_come_from_the_whole_set():
+    rows = torch.arange(5000, dtype=torch.float32)[:, None, None].expand(5000, 2, 3).contiguous()
+    picked = calibration_rows(rows)[:, 0, 0]
+    assert len(picked) == 1000 and picked.min() < 250 and picked.max() > 4750
+    assert len(torch.unique(picked)) == 1000
 
 
 def test_quantized_copy_leaves_the_float_model_alone(trained):
@@ -42,12 +63,14 @@ def test_quant_sweep_cli_writes_both_curves_from_2_to_8_bits(tmp_path, tiny_data
         assert sorted(df[df["method"] == method]["bits"]) == list(range(2, 9))
     assert df["accuracy"].between(0, 1).all()
     assert (df["activation_bits"] == 8).all()  # int8 activations by default, as on the board
+    assert (df["split"] == "test").all()  # the search chose its trials on validation
     assert (out / "quant_sweep.html").is_file()
 
     assert main(["quant-sweep", str(checkpoint), "--data", str(tiny_dataset_dir), "--out", str(out),
-                 "--qat-steps", "0", "--bits", "3-4", "--activation-bits", "same"]) == 0
+                 "--qat-steps", "0", "--bits", "3-4", "--activation-bits", "same", "--split", "validation"]) == 0
     df = pd.read_csv(out / "quant_sweep.csv")
     assert (df["activation_bits"] == df["bits"]).all() and sorted(set(df["bits"])) == [3, 4]
+    assert (df["split"] == "validation").all()
 
 
 def test_quant_sweep_of_a_lone_checkpoint_needs_data(tmp_path, capsys):
