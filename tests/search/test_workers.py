@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
-from nas.search.study import budget_used, load_study, place_for, read_marker
+from nas.search.study import budget_used, counts_toward_budget, load_study, place_for, read_marker
 
 KWS_NAS = [sys.executable, "-m", "nas"]
 
@@ -39,14 +39,22 @@ def _wait_for(predicate, proc, timeout=180):
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_trial_loses_nothing_and_a_rerun_completes(tmp_path, tiny_dataset_dir):
-    argv = _argv(tmp_path, tiny_dataset_dir, "trials=2", "train.epochs=40", "heartbeat_interval=1", "grace_period=2")
+    # Every sampled DNN is about as large as Hello Edge's medium one (trial 0) and trains in batches of
+    # 4, so each trial takes seconds: a small random DNN ran its 40 epochs in 0.3 s, a window the kill
+    # below missed on a CI machine.
+    big_dnns = ["search_space.n_layers.low=3", "search_space.n_layers.high=3", "search_space.width.low=200",
+                "search_space.width.high=220", "search_space.frontend.n_mfcc=[10]",
+                "search_space.frontend.window_ms=[40.0]", "search_space.frontend.stride_ms=[40.0]"]
+    argv = _argv(tmp_path, tiny_dataset_dir, "trials=2", "train.epochs=150", "train.batch_size=4",
+                 "heartbeat_interval=1", "grace_period=2",
+                 *big_dnns)
     proc = subprocess.Popen([*KWS_NAS, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     folder = tmp_path / "results" / "dnn_medium"
 
     def one_done_and_one_mid_training():
-        study = load_study(read_marker(folder))
-        running = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if len(t.user_attrs.get("history", [])) >= 2]
-        return budget_used(study)[0] >= 1 and running
+        trials = load_study(read_marker(folder)).get_trials(deepcopy=False)  # one snapshot for both counts
+        running = [t for t in trials if t.state == TrialState.RUNNING and len(t.user_attrs.get("history", [])) >= 2]
+        return sum(counts_toward_budget(t) for t in trials) >= 1 and running
 
     try:
         _wait_for(one_done_and_one_mid_training, proc)
