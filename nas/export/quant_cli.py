@@ -58,19 +58,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minifloat exponent bits (default: ceil((bits-1)/2): E2M1, E3M2, E4M3, ...)")
 
 
-def _targets(target: Path) -> dict[str, Path]:
-    """Label → checkpoint path."""
+def _targets(target: Path, data: Path | None) -> tuple[dict[str, Path], Path]:
+    """(label → checkpoint path, dataset folder): ``data``, else the one a results folder records."""
     if target.is_file():
-        return {target.parent.name or target.stem: target}
+        if data is None:
+            raise ConfigError(f"--data: needed for a single checkpoint ({target})")
+        return {target.parent.name or target.stem: target}, data
     if not target.is_dir():
         raise ConfigError(f"{target}: no such checkpoint or results folder")
-    from nas.export.cli import select_entries
+    from nas.export.cli import recorded_dataset, select_entries
 
-    entries, _, _ = select_entries(target)
+    entries, _, best = select_entries(target)
     if not entries:
         raise ConfigError(f"{target}: no feasible trial with a checkpoint to sweep")
-    return {cls: min(group, key=lambda e: (-e.val_acc, e.memory_bytes, e.trial)).checkpoint
-            for cls, group in sorted(entries.items())}
+    checkpoints = {cls: min(group, key=lambda e: (-e.val_acc, e.memory_bytes, e.trial)).checkpoint
+                   for cls, group in sorted(entries.items())}
+    return checkpoints, data or recorded_dataset(best, target)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,23 +87,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.qat_steps < 0:
         raise ConfigError(f"--qat-steps must be >= 0, got {args.qat_steps}")
-    targets = _targets(args.target)
-    if args.data is None:
-        if not args.target.is_dir():
-            raise ConfigError(f"--data: needed for a single checkpoint ({args.target})")
-        from nas.export.cli import recorded_dataset, select_entries
-
-        args.data = recorded_dataset(select_entries(args.target)[2], args.target)
-    if not args.data.is_dir():
-        raise ConfigError(f"--data {args.data}: no such dataset folder")
+    targets, data = _targets(args.target, args.data)
+    if not data.is_dir():
+        raise ConfigError(f"--data {data}: no such dataset folder")
     out = args.out or (args.target.parent if args.target.is_file() else args.target) / "quant_sweep"
     out.mkdir(parents=True, exist_ok=True)
     frames = []
     with tqdm(total=len(targets) * len(args.bits), desc="quant-sweep", unit="width") as bar:
         for label, checkpoint in targets.items():
             model, candidate = load_model(checkpoint)
-            train = load_features(args.data, candidate.frontend, "train")
-            scored = load_features(args.data, candidate.frontend, args.split)
+            train = load_features(data, candidate.frontend, "train")
+            scored = load_features(data, candidate.frontend, args.split)
             df = bit_sweep(model, (train.features, train.labels), (scored.features, scored.labels), args.bits,
                            symmetric=not args.asymmetric, per_channel=not args.per_tensor,
                            qat_steps=args.qat_steps, exponent_bits=args.exponent_bits,
@@ -115,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     activations = {None: "float activations", "same": "activations as wide as the weights"}.get(
         args.activation_bits, f"int{args.activation_bits} activations")
     x_title = "bits (weights and activations)" if args.activation_bits == "same" else "weight bits"
-    write_figure(sweep_figure(table, f"Accuracy vs bit width, {activations} ({args.data.name})", x_title,
+    write_figure(sweep_figure(table, f"Accuracy vs bit width, {activations} ({data.name})", x_title,
                               args.split), out / "quant_sweep")
     print(table.to_string(index=False))
     print(f"→ {csv}, {out / 'quant_sweep.html'}")
