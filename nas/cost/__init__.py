@@ -7,13 +7,22 @@ the per-layer breakdown. Budgets and board profiles (nas.cost.budget) turn it in
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from nas.cost import arena, hello_edge
 from nas.cost.layers import Layer
 
-if TYPE_CHECKING:
-    from nas.spaces.base import Candidate
+
+class LayerSpec(Protocol):
+    def layers(self, input_shape: tuple[int, int], num_classes: int) -> list[Layer]: ...
+
+
+class Costable(Protocol):
+    """What the cost model reads of a candidate (``nas.spaces.Candidate``, a layer above, has it)."""
+
+    arch: str
+    input_shape: tuple[int, int]
+    spec: LayerSpec
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ def layer_rows(layers: list[Layer]) -> list[dict]:
             for layer in layers]
 
 
-def estimate(candidate: "Candidate", num_classes: int = 12) -> CostReport:
+def estimate(candidate: Costable, num_classes: int = 12) -> CostReport:
     """Every cost of ``candidate``; ConfigError if one of its layers does not fit its input."""
     layers = candidate.spec.layers(candidate.input_shape, num_classes)
     deploy = arena.deploy_cost(layers)
