@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if (folder / MARKER).is_file() or (folder / DB_FILE).is_file():
         [loaded] = open_studies(folder)
         df = write_study_report(folder, loaded.study)
-        print(f"{folder}: {len(df)} trials → trials.csv, summary.md, best.json, pareto.html/png, curves.html/png")
+        print(f"{folder}: study {loaded.study.study_name}, {len(df)} trials → trials.csv, summary.md, best.json, pareto.html/png, curves.html/png")
         return 0
     if not study_folders(folder):
         raise DataError(f"{folder}: not a kws-nas results folder: no {MARKER} or {DB_FILE} in it, "

@@ -25,7 +25,8 @@ from nas.errors import ConfigError, DataError
 from nas.results.place import DB_FILE, MARKER, read_marker
 from nas.results.storage import load_study, place_in_db_file
 from nas.results.trials import (
-    COLUMNS, completed_feasible, front_flags, json_number, ranked, size_info_text, trials_frame, with_accuracy,
+    COLUMNS, completed_feasible, front_flags, json_number, ranked, size_info_text, text_column, trials_frame,
+    with_accuracy,
 )
 
 TRIALS_CSV = "trials.csv"
@@ -213,7 +214,7 @@ def _as_table(df: pd.DataFrame) -> pd.DataFrame:
     derive_accuracy = "accuracy" not in df
     df = df.reindex(columns=COLUMNS)
     for column in ("study", "arch", "budget_class", "model_size_info", "checkpoint"):
-        df[column] = df[column].fillna("").astype(str)
+        df[column] = text_column(df[column])
     if derive_accuracy:
         df = with_accuracy(df)
     if df["pareto"].isna().all():

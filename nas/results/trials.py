@@ -106,11 +106,16 @@ def with_accuracy(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     if "accuracy_objective" not in df:
         df["accuracy_objective"] = ""
-    objective = df["accuracy_objective"].fillna("").astype(str)
+    objective = text_column(df["accuracy_objective"])
     scored_int8 = df["val_acc_int8"].notna().groupby(df["study"]).transform("any")
     df["accuracy_objective"] = objective.where(objective != "", scored_int8.map({True: "int8", False: "float"}))
     df["accuracy"] = df["val_acc_int8"].where(df["accuracy_objective"] == "int8", df["val_acc"])
     return df
+
+
+def text_column(column: pd.Series) -> pd.Series:
+    """``column`` as text, "" where a value is missing (a table read back from CSV has NaN there)."""
+    return column.map(lambda v: "" if pd.isna(v) else str(v)).astype(object)
 
 
 def size_info_text(candidate: dict) -> str:

@@ -30,3 +30,15 @@ def test_unknown_storage_scheme_and_missing_folder(tmp_path):
         storage_mod.open_storage("redis://localhost")
     with pytest.raises(ConfigError, match="does not exist"):
         storage_mod.open_storage(f"sqlite:///{tmp_path}/nope/study.db")
+
+
+def test_the_one_study_of_a_folder_with_only_study_db(tmp_path):
+    url = f"sqlite:///{tmp_path}/study.db"
+    optuna.create_study(study_name="dnn_small", storage=url)
+    place = storage_mod.place_in_db_file(tmp_path)
+    assert (place.name, place.results_dir, place.storage_url) == ("dnn_small", tmp_path, url)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    storage_mod.open_storage(f"sqlite:///{empty}/study.db")  # Optuna's tables, no study
+    with pytest.raises(DataError, match="expected exactly one study, found none"):
+        storage_mod.place_in_db_file(empty)
