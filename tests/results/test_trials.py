@@ -47,3 +47,17 @@ def test_empty_study_gives_empty_tables():
     df = trials.trials_frame(s)
     assert df.empty and list(df.columns) == trials.COLUMNS
     assert trials.best_json(df, {}, "d", {})["classes"] == {}
+
+
+def test_accuracy_is_the_float_objective_and_the_enqueued_hello_edge_trial_is_flagged():
+    from optuna.trial import TrialState, create_trial
+
+    study = make_study()
+    study.add_trial(create_trial(state=TrialState.COMPLETE, values=[0.7, 30_000, 1e6],
+                                 user_attrs={"hello_edge": "small", "feasible": True, "best_val_acc": 0.7,
+                                             "memory_bytes": 30_000, "ops": 1e6},
+                                 system_attrs={"constraints:memory_bytes": -1.0}))
+    df = trials.trials_frame(study)
+    assert set(df["accuracy_objective"]) == {"float"}  # nothing recorded, no int8 figures on the trials
+    assert df["accuracy"].equals(df["val_acc"])
+    assert df["hello_edge"].tolist() == [False] * 6 + [True]
