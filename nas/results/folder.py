@@ -25,8 +25,7 @@ from nas.errors import ConfigError, DataError
 from nas.results.place import DB_FILE, MARKER, read_marker
 from nas.results.storage import load_study, place_in_db_file
 from nas.results.trials import (
-    COLUMNS, completed_feasible, front_flags, json_number, ranked, size_info_text, text_column, trials_frame,
-    with_accuracy,
+    COLUMNS, front_flags, json_number, shortlists, size_info_text, text_column, trials_frame, with_accuracy,
 )
 
 TRIALS_CSV = "trials.csv"
@@ -93,10 +92,8 @@ class ResultsFolder:
 
     def shortlist(self) -> dict[str, list[TrainedTrial]]:
         """Budget class → its trained feasible trials with a checkpoint, best first."""
-        done = completed_feasible(self.table)
-        done = done[(done["checkpoint"] != "") & done["accuracy"].notna()]
-        return {str(budget_class): [self._trained(row) for _, row in ranked(group).iterrows()]
-                for budget_class, group in done.groupby("budget_class", sort=True)}
+        return {budget_class: [self._trained(row) for _, row in group.iterrows()]
+                for budget_class, group in shortlists(self.table).items()}
 
     def best(self) -> dict[str, TrainedTrial]:
         """Budget class → its best trial (the one ``best.json`` names)."""

@@ -12,8 +12,8 @@
        "test_acc": 0.90, "memory_bytes": 61234, "ops": 5.1e6, "latency_ms": null,
        "checkpoint": "trials/7/model.pt", "candidate": {...}}}}
 
-  ``checkpoint`` is relative to the folder holding ``best.json``. "Best" = highest ``accuracy``; ties
-  go to less memory, then to the lower trial number. A multirun parent folder has one of the same
+  ``checkpoint`` is relative to the folder holding ``best.json``. "Best" = among the completed feasible
+  trials with a checkpoint, highest ``accuracy``; ties go to less memory, then to the lower trial number. A multirun parent folder has one of the same
   shape across studies.
 """
 from __future__ import annotations
@@ -155,10 +155,16 @@ def ranked(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["accuracy", "memory_bytes", "number"], ascending=[False, True, True], kind="stable")
 
 
+def shortlists(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Budget class → its completed feasible trials with a checkpoint and an accuracy, best first."""
+    done = completed_feasible(df)
+    done = done[(done["checkpoint"] != "") & done["accuracy"].notna()]
+    return {str(budget_class): ranked(group) for budget_class, group in done.groupby("budget_class", sort=True)}
+
+
 def best_per_class(df: pd.DataFrame) -> dict[str, pd.Series]:
-    """The best completed feasible trial of each budget class in ``df`` (see the module docstring)."""
-    done = ranked(completed_feasible(df))
-    return {str(budget_class): group.iloc[0] for budget_class, group in done.groupby("budget_class", sort=True)}
+    """The best trial of each budget class in ``df`` (see the module docstring)."""
+    return {budget_class: group.iloc[0] for budget_class, group in shortlists(df).items()}
 
 
 def candidates_of(study: optuna.Study) -> dict[tuple[str, int], dict]:
