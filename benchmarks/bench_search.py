@@ -21,18 +21,19 @@ import time
 
 import numpy as np
 
-from nas.report.tables import completed_feasible, trials_frame
+from nas.results.pareto import hypervolume
+from nas.results.place import read_marker
+from nas.results.storage import load_study
+from nas.results.trials import completed_feasible, trials_frame
 from nas.search.cli import compose_config
 from nas.search.loop import run_search
-from nas.search.pareto import hypervolume
-from nas.search.study import load_study, read_marker
 
 
 def normalised_hypervolume(df, limits: dict) -> float:
     done = completed_feasible(df)
     if done.empty:
         return 0.0
-    pts = np.array(done[["val_acc", "memory_bytes", "ops"]], dtype=float)
+    pts = np.array(done[["accuracy", "memory_bytes", "ops"]], dtype=float)
     pts[:, 1] /= limits["memory_bytes"]
     pts[:, 2] /= limits["ops"]
     return hypervolume(pts, (0.0, 1.0, 1.0), [True, False, False])
@@ -77,7 +78,7 @@ def main() -> int:
                 results[sampler].append(hv)
                 done = completed_feasible(df)
                 infeasible = int(((df["state"] == "COMPLETE") & ~df["feasible"]).sum())
-                best = done["val_acc"].max() if len(done) else float("nan")
+                best = done["accuracy"].max() if len(done) else float("nan")
                 print(f"{sampler:8s} {seed:4d} {hv:11.4f} {len(done):8d} {infeasible:10d} {best:8.3f} {seconds:8.0f} {training_samples_per_s(study):15,.0f}", flush=True)
     print("mean hypervolume: " + ", ".join(f"{s} {statistics.mean(v):.4f}" for s, v in results.items()))
     return 0

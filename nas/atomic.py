@@ -5,6 +5,7 @@ readers (a resumed study, the feature cache, `kws-nas report`) can trust whateve
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,3 +39,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> Path:
+    """``data`` as indented JSON with sorted keys (stable diffs between rewrites)."""
+    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

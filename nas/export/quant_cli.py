@@ -1,7 +1,8 @@
 """`kws-nas quant-sweep RESULTS_DIR_or_CHECKPOINT [--data DIR]`: test accuracy vs bit width.
 
-For one checkpoint, or for each budget class's best trial of a results folder (highest float
-validation accuracy, ties to less memory), the weights are fake-quantized to 2..8 bits three ways:
+For one checkpoint, or for each budget class's best trial of a results folder (the one its
+``best.json`` names: best by the accuracy objective the study optimised, ties to less memory), the
+weights are fake-quantized to 2..8 bits three ways:
 integer PTQ, integer QAT (a short straight-through fine-tune on the augmented training split) and
 minifloat PTQ. Accuracy is on the test split by default: the trials were chosen on validation.
 Activations (every layer's input) are int8 by default, as on the board; ``--activation-bits same``
@@ -44,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", type=Path, help="a checkpoint (model.pt) or a kws-nas search results folder")
     parser.add_argument("--data", type=Path, default=None,
                         help="the Speech Commands folder to train and score on (default for a results folder: "
-                             "the one its best.json records)")
+                             "the one the study recorded)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside the target)")
     parser.add_argument("--bits", type=_bits, default=list(range(2, 9)), help="bit widths, e.g. 2-8 (default)")
     parser.add_argument("--asymmetric", action="store_true", help="asymmetric integers (default: symmetric)")
@@ -66,14 +67,13 @@ def _targets(target: Path, data: Path | None) -> tuple[dict[str, Path], Path]:
         return {target.parent.name or target.stem: target}, data
     if not target.is_dir():
         raise ConfigError(f"{target}: no such checkpoint or results folder")
-    from nas.export.cli import recorded_dataset, select_entries
+    from nas.results.folder import open_results
 
-    entries, _, best = select_entries(target)
-    if not entries:
+    results = open_results(target)
+    best = results.best()
+    if not best:
         raise ConfigError(f"{target}: no feasible trial with a checkpoint to sweep")
-    checkpoints = {cls: min(group, key=lambda e: (-e.val_acc, e.memory_bytes, e.trial)).checkpoint
-                   for cls, group in sorted(entries.items())}
-    return checkpoints, data or recorded_dataset(best, target)
+    return {cls: trial.checkpoint for cls, trial in sorted(best.items())}, data or results.recorded_dataset()
 
 
 def run(args: argparse.Namespace) -> int:

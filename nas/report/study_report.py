@@ -12,10 +12,11 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from nas.atomic import write_text_atomic
+from nas.atomic import write_json_atomic, write_text_atomic
 from nas.paths import REFERENCE_DIR
 from nas.report import figures, tables
-from nas.search.study import MARKER, load_study, read_marker, write_json_atomic
+from nas.results.folder import UNRECORDED_DATASET, open_studies, recorded_data
+from nas.results.trials import COLUMNS, best_json, candidates_of, completed_feasible, ranked, trials_frame
 
 log = logging.getLogger("nas.report")
 
@@ -26,13 +27,13 @@ CURVES_OF_BEST = 5  # training curves drawn for this many best trials
 def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataFrame:
     """Rewrite all tables and figures of one study's folder; returns its trials table."""
     results_dir = Path(results_dir)
-    df = tables.trials_frame(study)
+    df = trials_frame(study)
     _write_csv(df, results_dir / "trials.csv")
-    dataset = study.user_attrs.get("dataset", "unrecorded dataset")
+    dataset = study.user_attrs.get("dataset", UNRECORDED_DATASET)
     title = f"{study.study_name}: {study.user_attrs.get('search_space', '')} under the {study.user_attrs.get('constraints', '')} budget"
     write_text_atomic(results_dir / "summary.md", tables.summary_markdown(df, title, dataset))
-    write_json_atomic(results_dir / "best.json", tables.best_json(df, _candidates(study), dataset, {},
-                                                                  study.user_attrs.get("dataset_root")))
+    write_json_atomic(results_dir / "best.json", best_json(df, candidates_of(study), dataset, {},
+                                                           study.user_attrs.get("dataset_root")))
     arch = study.user_attrs.get("search_space", "")
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
     limits = study.user_attrs.get("limits", {})
@@ -46,30 +47,23 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
 def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> pd.DataFrame:
     """One table and figure across the study folders directly under ``parent``."""
     parent = Path(parent)
-    frames, candidates, prefix, datasets, roots = [], {}, {}, set(), set()
-    for folder in study_folders(parent):
-        study = load_study(read_marker(folder))
-        df = write_study_report(folder, study) if rebuild_studies else tables.trials_frame(study)
-        frames.append(df)
-        candidates.update(_candidates(study))
-        prefix[study.study_name] = f"{folder.name}/"
-        datasets.add(study.user_attrs.get("dataset", "unrecorded dataset"))
-        roots.add(study.user_attrs.get("dataset_root"))
-    if not frames:
-        return pd.DataFrame(columns=tables.COLUMNS)
+    studies = open_studies(parent)
+    if not studies:
+        return pd.DataFrame(columns=COLUMNS)
+    frames, candidates, prefix = [], {}, {}
+    for loaded in studies:
+        study = loaded.study
+        frames.append(write_study_report(loaded.folder, study) if rebuild_studies else trials_frame(study))
+        candidates.update(candidates_of(study))
+        prefix[study.study_name] = f"{loaded.folder.name}/"
     df = pd.concat(frames, ignore_index=True).sort_values(["study", "number"], kind="stable").reset_index(drop=True)
-    dataset = "; ".join(sorted(datasets))
+    dataset, root = recorded_data([loaded.study for loaded in studies])
     _write_csv(df, parent / "combined.csv")
     write_text_atomic(parent / "summary.md", tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset))
-    root = roots.pop() if len(roots) == 1 else None
-    write_json_atomic(parent / "best.json", tables.best_json(df, candidates, dataset, prefix, root))
+    write_json_atomic(parent / "best.json", best_json(df, candidates, dataset, prefix, root))
     fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class<br><sup>accuracy on {dataset}</sup>")
     figures.write_figure(fig, parent / "pareto")
     return df
-
-
-def study_folders(parent: Path) -> list[Path]:
-    return sorted(p for p in Path(parent).iterdir() if (p / MARKER).is_file())
 
 
 def load_reference(arch: str | None = None, budget_class: str | None = None, path: Path = REFERENCE_CSV) -> pd.DataFrame:
@@ -97,13 +91,8 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     write_text_atomic(path, df.to_csv(index=False, float_format="%.6g"))
 
 
-def _candidates(study: optuna.Study) -> dict[tuple[str, int], dict]:
-    return {(study.study_name, t.number): t.user_attrs["candidate"]
-            for t in study.get_trials(deepcopy=False) if "candidate" in t.user_attrs}
-
-
 def _best_histories(study: optuna.Study, df: pd.DataFrame) -> dict[str, list[dict]]:
-    done = tables.completed_feasible(df).sort_values(["val_acc", "memory_bytes"], ascending=[False, True], kind="stable")
+    done = ranked(completed_feasible(df))
     numbers = list(done["number"].head(CURVES_OF_BEST))
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     return {f"trial {n}": by_number[n].user_attrs["history"] for n in numbers if by_number[n].user_attrs.get("history")}

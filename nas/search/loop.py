@@ -105,6 +105,7 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     study.set_user_attr("board", cfg.board.name)
     study.set_user_attr("dataset", parts["dataset"])
     study.set_user_attr("dataset_root", parts["dataset_root"])
+    study.set_user_attr("accuracy_objective", "int8" if cfg.objective.accuracy == "int8" else "float")
     if hasattr(parts["budget"], "max_ops"):
         study.set_user_attr("limits", {"memory_bytes": parts["budget"].max_memory_bytes, "ops": parts["budget"].max_ops})
 

@@ -27,8 +27,9 @@ from typing import Any, Callable, Protocol, Sequence
 
 import optuna
 
+from nas.atomic import write_json_atomic
 from nas.search.pruning import CURVE_ATTR, DominanceMedianPruner
-from nas.search.study import GRID_PARAM, write_json_atomic
+from nas.search.study import GRID_PARAM
 
 log = logging.getLogger("nas.search")
 

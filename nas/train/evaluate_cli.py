@@ -1,14 +1,9 @@
 """`kws-nas evaluate TARGET --data DIR`: score trained models on any Speech Commands folder.
 
 TARGET is either one checkpoint (``model.pt`` written by ``nas.train.save_checkpoint``) or a results
-folder of ``kws-nas search``. A results folder is read in this order (layout written by
-``nas.report.study_report``):
-
-* ``<folder>/best.json``: ``{"dataset": ..., "classes": {"small": {"checkpoint": "trials/7/model.pt",
-  "study": ..., "trial": 7, "arch": ..., ...}, ...}}``, checkpoint paths relative to the folder (one
-  study, or a multirun parent whose combined ``best.json`` spans studies);
-* else ``<folder>/trials.csv`` (one study): per budget class the completed feasible trial with the
-  highest validation accuracy (ties: less memory), its checkpoint ``trials/<n>/model.pt``.
+folder of ``kws-nas search`` (a study's folder, a multirun parent, or a copied ``trials.csv`` or
+``best.json``), read by ``nas.results.folder``: per budget class the trial ``best.json`` names, the
+best by the accuracy objective the study optimised (ties: less memory).
 
 Features come from ``nas.data.cache.load_features`` with each checkpoint's own front end, so a model
 is always fed what it was trained on. ``--json`` prints, for a checkpoint (or a folder with
@@ -19,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from nas.data.splits import SPLITS
@@ -71,58 +65,19 @@ def resolve_targets(target: Path, budget_class: str | None = None) -> dict[str, 
         return {"checkpoint": {"checkpoint": target}}
     if not target.is_dir():
         raise ConfigError(f"{target}: no such checkpoint or results folder")
-    if (target / "best.json").is_file():
-        classes = _from_best_json(target / "best.json")
-    elif (target / "trials.csv").is_file():
-        classes = _from_trials_csv(target / "trials.csv")
-    else:
-        raise ConfigError(
-            f"{target}: neither best.json nor trials.csv found; expected a results folder of `kws-nas search` "
-            f"(or pass one checkpoint, e.g. {target}/trials/<n>/model.pt)"
-        )
-    if not classes:
+    from nas.results.folder import open_results
+
+    best = open_results(target).best()
+    if not best:
         raise ConfigError(f"{target}: no completed feasible trial with a checkpoint; nothing to evaluate")
     if budget_class:
-        if budget_class not in classes:
-            raise ConfigError(f"--budget-class {budget_class!r}: {target} has {sorted(classes)}")
-        classes = {budget_class: classes[budget_class]}
-    for name, entry in classes.items():
-        if not entry["checkpoint"].is_file():
-            raise ConfigError(f"{target}: the best {name} model's checkpoint {entry['checkpoint']} is missing")
-    return classes
-
-
-def _from_best_json(path: Path) -> dict[str, dict]:
-    try:
-        best = json.loads(path.read_text())
-        classes = best["classes"]
-        return {
-            name: {**{k: v for k, v in entry.items() if k != "candidate"}, "checkpoint": path.parent / entry["checkpoint"]}
-            for name, entry in classes.items()
-        }
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError(
-            f"{path}: expected {{'classes': {{class: {{'checkpoint': relative path, ...}}}}}} ({type(err).__name__}: {err})"
-        ) from err
-
-
-def _from_trials_csv(path: Path) -> dict[str, dict]:
-    import pandas as pd
-
-    from nas.report.tables import best_per_class
-
-    df = pd.read_csv(path, keep_default_na=True)
-    needed = {"state", "feasible", "val_acc", "memory_bytes", "budget_class", "checkpoint", "number", "study", "arch"}
-    missing = sorted(needed - set(df.columns))
-    if missing:
-        raise ConfigError(f"{path}: columns {missing} missing; expected the trials.csv of `kws-nas search`")
-    df = df[df["checkpoint"].notna() & (df["checkpoint"].astype(str) != "")]
-    df = df.assign(feasible=df["feasible"].astype(str).str.lower() == "true", budget_class=df["budget_class"].astype(str))
-    return {
-        name: {"checkpoint": path.parent / row["checkpoint"], "study": row["study"], "trial": int(row["number"]),
-               "arch": row["arch"], "val_acc": _num(row["val_acc"])}
-        for name, row in best_per_class(df).items()
-    }
+        if budget_class not in best:
+            raise ConfigError(f"--budget-class {budget_class!r}: {target} has {sorted(best)}")
+        best = {budget_class: best[budget_class]}
+    for name, trial in best.items():
+        if not trial.checkpoint.is_file():
+            raise ConfigError(f"{target}: the best {name} model's checkpoint {trial.checkpoint} is missing")
+    return {name: {"checkpoint": trial.checkpoint, **trial.metadata()} for name, trial in best.items()}
 
 
 def describe_data(root: Path) -> str:
@@ -165,7 +120,3 @@ def _text(name: str, result: dict) -> str:
         shown = f"{100 * acc:6.2f} %" if acc is not None else "     — "
         lines.append(f"    {label:<10} {shown}  ({sum(row)} clips)")
     return "\n".join(lines)
-
-
-def _num(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)

@@ -14,7 +14,8 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
-from nas.search.study import load_study, read_marker
+from nas.results.place import read_marker
+from nas.results.storage import load_study
 
 pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 

@@ -90,4 +90,4 @@ def test_export_without_data_and_no_recorded_dataset_says_to_pass_it(results_dir
 
 def test_export_without_results_is_one_clear_error(tmp_path, tiny_dataset_dir, capsys):
     assert main(["export", str(tmp_path), "--data", str(tiny_dataset_dir)]) == 2
-    assert "neither trials.csv nor best.json" in capsys.readouterr().err
+    assert "not a kws-nas results folder" in capsys.readouterr().err

@@ -2,14 +2,15 @@
 import pandas as pd
 import pytest
 
-from nas.report import figures, tables
+from nas.report import figures
 from nas.report.study_report import load_reference
+from nas.results.trials import trials_frame
 from .report_study_factory import make_study
 
 
 @pytest.fixture(scope="module")
 def df():
-    return tables.trials_frame(make_study())
+    return trials_frame(make_study())
 
 
 def _traces(fig, name, col):

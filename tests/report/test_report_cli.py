@@ -55,3 +55,15 @@ def test_a_folder_whose_storage_holds_another_study_is_refused(results, tmp_path
     (copy / "study.json").write_text(json.dumps({"study_name": "gru_large", "storage": "sqlite:///study.db"}))
     assert main(["report", str(copy)]) == 2
     assert "belongs to a different study" in capsys.readouterr().err
+
+
+def test_the_reader_of_a_parent_folder_picks_what_its_best_json_names(results):
+    from nas.results.folder import open_results
+
+    assert main(["report", str(results)]) == 0
+    named = json.loads((results / "best.json").read_text())["classes"]
+    best = open_results(results).best()
+    assert sorted(best) == sorted(named) == ["medium"]
+    assert (best["medium"].study, best["medium"].trial) == (named["medium"]["study"], named["medium"]["trial"])
+    assert best["medium"].checkpoint == results / named["medium"]["checkpoint"]
+    assert best["medium"].checkpoint.is_file()

@@ -1,45 +1,16 @@
-"""Tables from a study's storage: trials.csv rows, the Pareto flags, summary.md and best.json."""
+"""summary.md from the trials table: Hello Edge's table shape, the best row, the front and the counts."""
 import math
 
 import pytest
 
 from nas.report import tables
+from nas.results import trials
 from .report_study_factory import make_study
 
 
 @pytest.fixture
 def df():
-    return tables.trials_frame(make_study())
-
-
-def test_one_row_per_trial_with_its_state(df):
-    assert list(df["number"]) == list(range(6))
-    assert list(df["state"]) == ["COMPLETE"] * 4 + ["PRUNED", "FAIL"]
-    assert list(df["feasible"]) == [True, True, True, False, True, True]
-    assert list(df["trained"]) == [True, True, True, False, True, False]
-    assert df.loc[3, "violation"] == 220_000 and df.loc[0, "violation"] == 0
-    assert df.loc[5, "fail_reason"] == "train: RuntimeError: boom"
-    assert df.loc[4, "pruned_at_epoch"] == 2 and df.loc[4, "val_acc"] == pytest.approx(0.35)
-    assert df.loc[0, "model_size_info"] == "64 64" and df.loc[0, "stride_ms"] == 40.0
-    assert df["budget_class"].unique().tolist() == ["small"]
-
-
-def test_pareto_flags_only_feasible_non_dominated_trials(df):
-    # 1 (0.75, 60 KB, 3 MOps) is dominated by 0 (0.80, 40 KB, 2 MOps); 3 is infeasible with accuracy 0.
-    assert df.index[df["pareto"]].tolist() == [0, 2]
-
-
-def test_best_per_class_is_the_most_accurate_feasible_trial(df):
-    best = tables.best_json(df, {("dnn_small", 2): {"arch": "dnn"}}, "gen", {})
-    entry = best["classes"]["small"]
-    assert (entry["trial"], entry["val_acc"], entry["checkpoint"]) == (2, 0.9, "trials/2/model.pt")
-    assert entry["candidate"] == {"arch": "dnn"} and entry["latency_ms"] is None
-    assert best["dataset"] == "gen"
-
-
-def test_best_checkpoint_path_gets_the_study_folder_prefix_for_a_parent(df):
-    best = tables.best_json(df, {}, "gen", {"dnn_small": "dnn_small/"})
-    assert best["classes"]["small"]["checkpoint"] == "dnn_small/trials/2/model.pt"
+    return trials.trials_frame(make_study())
 
 
 def test_summary_has_hello_edge_columns_and_the_best_row(df):
@@ -54,14 +25,5 @@ def test_summary_has_hello_edge_columns_and_the_best_row(df):
 
 def test_latency_replaces_ops_when_trials_were_measured(df):
     df = df.assign(latency_ms=[3.0, 4.0, 5.0, math.nan, math.nan, math.nan])
-    assert tables.third_objective(df) == "latency_ms"
+    assert trials.third_objective(df) == "latency_ms"
     assert "Latency (ms)" in tables.summary_markdown(df, "t", "d")
-
-
-def test_empty_study_gives_empty_tables():
-    import optuna
-
-    s = optuna.create_study(directions=["maximize", "minimize", "minimize"])
-    df = tables.trials_frame(s)
-    assert df.empty and list(df.columns) == tables.COLUMNS
-    assert tables.best_json(df, {}, "d", {})["classes"] == {}

@@ -6,7 +6,9 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
-from nas.search.study import budget_used, load_study, read_marker
+from nas.results.place import read_marker
+from nas.results.storage import load_study
+from nas.search.study import budget_used
 
 
 def _base(tmp, dataset):

@@ -1,75 +1,17 @@
-"""Storage URLs, the results-folder marker, samplers, resume and the trial-budget count."""
-import time
-
+"""Samplers, resume and the trial-budget count (the study's place and storage: tests/results)."""
 import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from nas.errors import ConfigError, DataError
+from nas.errors import ConfigError
+from nas.results.place import claim_results_dir, place_for
 from nas.search import study as study_mod
 from nas.search.schema import SamplerConf
 
 
-def test_default_storage_is_a_sqlite_file_in_the_results_folder(tmp_path):
-    place = study_mod.place_for("ds_cnn_small", tmp_path, None)
-    assert place.results_dir == tmp_path / "ds_cnn_small"
-    assert place.storage_url == f"sqlite:///{tmp_path}/ds_cnn_small/study.db"
-
-
-@pytest.mark.parametrize("name", ["", "a/b", ".hidden"])
-def test_study_name_must_be_a_folder_name(tmp_path, name):
-    with pytest.raises(ConfigError, match="study_name"):
-        study_mod.place_for(name, tmp_path, None)
-
-
-def test_marker_is_written_once_and_read_back_relative_to_the_folder(tmp_path):
-    place = study_mod.place_for("s", tmp_path, None)
-    study_mod.claim_results_dir(place)
-    study_mod.claim_results_dir(place)  # same study again: fine (resume)
-    moved = tmp_path / "moved"
-    place.results_dir.rename(moved)
-    assert study_mod.read_marker(moved).storage_url == f"sqlite:///{moved}/study.db"
-
-
-def test_a_folder_of_another_study_is_refused(tmp_path):
-    study_mod.claim_results_dir(study_mod.place_for("s", tmp_path, None))
-    other = study_mod.StudyPlace("other", tmp_path / "s", study_mod.default_storage_url(tmp_path / "s"))
-    with pytest.raises(ConfigError, match="belongs to study 's'"):
-        study_mod.claim_results_dir(other)
-    with pytest.raises(ConfigError, match="records storage"):
-        study_mod.claim_results_dir(study_mod.StudyPlace("s", tmp_path / "s", "postgresql://u:secret@h/db"))
-
-
-def test_read_marker_of_a_plain_folder_says_what_is_missing(tmp_path):
-    with pytest.raises(DataError, match="not a kws-nas results folder"):
-        study_mod.read_marker(tmp_path)
-
-
-def test_load_study_of_a_folder_whose_storage_lacks_the_study(tmp_path):
-    place = study_mod.place_for("s", tmp_path, None)
-    study_mod.claim_results_dir(place)
-    optuna.create_study(study_name="someone_else", storage=place.storage_url)
-    with pytest.raises(DataError, match="different study"):
-        study_mod.load_study(place)
-
-
-def test_unreachable_postgres_fails_fast_with_a_clear_error():
-    started = time.monotonic()
-    with pytest.raises(ConfigError, match=r"storage postgresql://kws:\*\*\*@127.0.0.1:1/x: cannot open \(.*(refused|connect)"):
-        study_mod.open_storage("postgresql://kws:pw@127.0.0.1:1/x")
-    assert time.monotonic() - started < 10
-
-
-def test_unknown_storage_scheme_and_missing_folder(tmp_path):
-    with pytest.raises(ConfigError, match="expected sqlite"):
-        study_mod.open_storage("redis://localhost")
-    with pytest.raises(ConfigError, match="does not exist"):
-        study_mod.open_storage(f"sqlite:///{tmp_path}/nope/study.db")
-
-
 def test_open_study_resumes_the_same_study(tmp_path):
-    place = study_mod.place_for("s", tmp_path, None)
-    study_mod.claim_results_dir(place)
+    place = place_for("s", tmp_path, None)
+    claim_results_dir(place)
     first = study_mod.open_study(place, None, study_mod.DIRECTIONS_OPS)
     first.add_trial(create_trial(state=TrialState.COMPLETE, values=[0.9, 1.0, 2.0]))
     again = study_mod.open_study(place, None, study_mod.DIRECTIONS_OPS)

@@ -12,7 +12,9 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
-from nas.search.study import budget_used, counts_toward_budget, load_study, place_for, read_marker
+from nas.results.place import place_for, read_marker
+from nas.results.storage import load_study
+from nas.search.study import budget_used, counts_toward_budget
 
 KWS_NAS = [sys.executable, "-m", "nas"]
 

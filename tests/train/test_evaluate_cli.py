@@ -92,7 +92,7 @@ def test_bad_targets_give_one_clear_error(tmp_path, capsys, tiny_dataset_dir):
     (tmp_path / "empty").mkdir()
     assert main(["evaluate", str(tmp_path / "empty"), "--data", str(tiny_dataset_dir)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("kws-nas evaluate: error:") and "neither best.json nor trials.csv" in err
+    assert err.startswith("kws-nas evaluate: error:") and "not a kws-nas results folder" in err
     _checkpoint(tmp_path / "model.pt")
     assert main(["evaluate", str(tmp_path / "model.pt"), "--data", str(tmp_path / "no-data")]) == 2
     assert "--data" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nas.search.pareto import hypervolume, pareto_mask
+from nas.results.pareto import hypervolume, pareto_mask
 
 
 def test_pareto_mask_keeps_only_non_dominated_points():
