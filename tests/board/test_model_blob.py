@@ -5,6 +5,7 @@ import math
 import pytest
 
 from nas.board import model_blob
+from nas.tflite_model import read_model
 from nas.errors import ConfigError
 
 
@@ -22,7 +23,7 @@ def test_quantize_multiplier_zero_and_underflow():
 
 @pytest.mark.parametrize("arch", ["dnn", "cnn", "ds_cnn"])
 def test_arena_plan_never_overlaps_tensors_alive_at_the_same_time(tflite_models, arch):
-    graph = model_blob.read_tflite(tflite_models[arch])
+    graph = read_model(tflite_models[arch])
     offsets, arena = model_blob.plan_arena(graph)
     live = {}
     for i, op in enumerate(graph.ops):
@@ -50,7 +51,7 @@ def test_blob_header_names_the_model_and_its_sizes(tflite_models):
 
 
 def test_unsupported_ops_and_bad_files_are_refused_by_name(tmp_path, tflite_models):
-    graph = model_blob.read_tflite(tflite_models["dnn"])
+    graph = read_model(tflite_models["dnn"])
     graph.ops[0].name = "WHILE"
     with pytest.raises(ConfigError, match=r"\['WHILE'\] are not supported"):
         model_blob.graph_to_blob(graph)
