@@ -8,6 +8,7 @@ import pytest
 from .candidate_models import SPECS, cached_tflite
 from nas.board.model_blob import tflite_to_blob
 from nas.export.tflite import ALLOWED_OPS, run_tflm
+from nas.tflite_model import read_model
 
 pytestmark = pytest.mark.firmware
 

@@ -1,12 +1,13 @@
 """The .tflite → model description converter: TFLite's multiplier arithmetic, a sound arena plan,
 and clear refusals."""
 import math
+import re
 
 import pytest
 
 from nas.board import model_blob
-from nas.tflite_model import read_model
 from nas.errors import ConfigError
+from nas.tflite_model import read_model
 
 
 @pytest.mark.parametrize("real", [1e-9, 0.000123, 0.2, 0.5, 0.999999999, 1.0, 3.7, 1234.5])
@@ -61,3 +62,11 @@ def test_unsupported_ops_and_bad_files_are_refused_by_name(tmp_path, tflite_mode
         model_blob.tflite_to_blob(junk)
     with pytest.raises(ConfigError, match="no such file"):
         model_blob.tflite_to_blob(tmp_path / "missing.tflite")
+
+
+def test_float_tensors_are_refused_by_name(tflite_models):
+    graph = read_model(tflite_models["dnn"])  # the reader keeps every dtype; the firmware takes integers only
+    graph.tensors[3].dtype = "float32"
+    name = re.escape(graph.tensors[3].name)
+    with pytest.raises(ConfigError, match=rf"tensor 3 \({name}\) has TFLite type float32; expected a full-int8"):
+        model_blob.graph_to_blob(graph)

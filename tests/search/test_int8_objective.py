@@ -1,5 +1,4 @@
 """`objective.accuracy=int8`: trained trials are converted once, scored in TFLite Micro, and measured."""
-from pathlib import Path
 
 import optuna
 import pandas as pd
