@@ -47,7 +47,7 @@ def run(args) -> int:
     import pandas as pd
 
     from nas.board.model_blob import tflite_to_blob
-    from nas.board.profiles import open_board
+    from nas.board.connect import open_board
     from nas.cost.budget import load_board
     from nas.data.frontend_config import FrontEndConfig
 

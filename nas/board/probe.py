@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nas.board.model_blob import graph_to_blob
-from nas.board.profiles import open_board
+from nas.board.connect import open_board
 from nas.cost.budget import load_board
 from nas.errors import BoardError
 from nas.tflite_model import read_model

@@ -85,9 +85,9 @@ def search_cfg():
 def test_budget_probe_and_bench_share_one_mps2_an500_clock(search_cfg, tflite_models, monkeypatch, capsys):
     import argparse
 
-    from nas.board import bench_cli, probe as probe_mod, profiles
+    from nas.board import bench_cli, connect, probe as probe_mod
 
-    monkeypatch.setattr(profiles, "open_board", lambda name, port=None: _FakeBoard())
+    monkeypatch.setattr(connect, "open_board", lambda name, port=None: _FakeBoard())
     monkeypatch.setattr(probe_mod, "open_board", lambda name, port=None: _FakeBoard())
     budget = instantiate(search_cfg.constraints, _convert_="all")
     probe = instantiate(search_cfg.board.probe)

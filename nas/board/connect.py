@@ -1,4 +1,4 @@
-"""Opening the board a profile names: the emulator for an emulated port, else a serial port.
+"""Connecting to the board a profile names: the emulator for an emulated port, else a serial port.
 
 The profiles themselves (clock, flash, SRAM) are ``nas.cost.budget.BoardProfile``s in
 ``constraints/<board>.yaml``, loaded with ``nas.cost.budget.load_board``.
