@@ -71,26 +71,44 @@ class _FakeBoard:
         return self._measure(["features", "network", "post"], count, warmup)
 
 
-@pytest.fixture
-def search_cfg():
+def _compose(overrides: list[str]):
     from nas.search.schema import register_configs
 
     register_configs()
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        yield compose("config", overrides=["board=mps2_an500", "constraints=mps2_an500"])
-    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=overrides)
+    finally:
+        GlobalHydra.instance().clear()
 
 
-def test_budget_probe_and_bench_share_one_mps2_an500_clock(search_cfg, tflite_models, monkeypatch, capsys):
+@pytest.mark.parametrize("name, clock", [("mps2_an500", 216e6), ("mps2_an386", 64e6)])
+def test_every_emulated_board_has_one_profile_that_its_probe_and_budget_load(name, clock):
+    from nas.board.connect import EMULATED
+
+    assert name in EMULATED
+    cfg = _compose([f"board={name}", f"constraints={name}"])
+    budget, probe = instantiate(cfg.constraints, _convert_="all"), instantiate(cfg.board.probe)
+    assert budget == probe.profile == load_board(name) and budget.clock_hz == clock
+    assert probe.port is None  # emulated
+
+
+def test_the_serial_board_names_its_profile():
+    probe = instantiate(_compose(["board=serial"]).board.probe)
+    assert probe.profile == load_board("stm32f746g_disco") and probe.port == "/dev/ttyACM0"
+
+
+def test_budget_probe_and_bench_share_one_mps2_an500_clock(tflite_models, monkeypatch, capsys):
     import argparse
 
     from nas.board import bench_cli, connect, probe as probe_mod
 
     monkeypatch.setattr(connect, "open_board", lambda name, port=None: _FakeBoard())
     monkeypatch.setattr(probe_mod, "open_board", lambda name, port=None: _FakeBoard())
-    budget = instantiate(search_cfg.constraints, _convert_="all")
-    probe = instantiate(search_cfg.board.probe)
+    cfg = _compose(["board=mps2_an500", "constraints=mps2_an500"])
+    budget = instantiate(cfg.constraints, _convert_="all")
+    probe = instantiate(cfg.board.probe)
     assert budget == probe.profile == load_board("mps2_an500")
     assert budget.clock_hz == 216e6
     # the probe's ms: 216,000 instructions at 216 MHz
