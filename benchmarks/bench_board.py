@@ -12,9 +12,7 @@ Usage: .venv/bin/python benchmarks/bench_board.py [--board mps2_an500] [--count 
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -47,8 +45,8 @@ def main() -> int:
     from nas.board.bench_cli import synthetic_clip
     from nas.board.emulated import EmulatedBoard
     from nas.board.firmware_build import build_firmware
-    from nas.board.model_blob import graph_to_blob, read_tflite
-    from nas.board.profiles import load_profile
+    from nas.board.model_blob import tflite_to_blob
+    from nas.cost.budget import load_board
     from nas.cost import estimate
     from nas.data.frontend_config import FrontEndConfig
     from nas.spaces import candidate_from_model_size_info
@@ -58,12 +56,9 @@ def main() -> int:
     cost = estimate(candidate)
     started = time.monotonic()
     tflite = _int8_model(candidate)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ds_cnn_small.tflite"
-        path.write_bytes(tflite)
-        blob = graph_to_blob(read_tflite(path), "ds_cnn_small")
+    blob = tflite_to_blob(tflite, "ds_cnn_small")
     image = build_firmware(args.board, frontend)
-    profile = load_profile(args.board)
+    profile = load_board(args.board)
     print(f"model: Hello Edge small DS-CNN, {cost.macs:,} MACs, {cost.params_deployed:,} deployed params; "
           f"int8 .tflite {len(tflite):,} B, model description {len(blob):,} B (prepared in "
           f"{time.monotonic() - started:.1f} s)")

@@ -14,26 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class BoardProfile:
-    """How a board's measurements become milliseconds.
-
-    The emulator counts instructions; ``cycles_per_instruction`` and ``clock_hz`` of the board it
-    stands in for turn them into an ESTIMATE of time. A real board reports microseconds directly.
-    """
-
-    name: str
-    clock_hz: float
-    cycles_per_instruction: float = 1.0
-    estimate: bool = True
-
-    def to_ms(self, value: float, unit: str) -> float:
-        if unit == "us":
-            return value / 1000.0
-        if unit == "instructions":
-            return value * self.cycles_per_instruction / self.clock_hz * 1000.0
-        raise ValueError(f"board profile {self.name}: unknown time unit {unit!r}")
+from nas.cost.budget import BoardProfile
 
 
 @dataclass(frozen=True)

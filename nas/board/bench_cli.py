@@ -15,7 +15,7 @@ from nas.errors import ConfigError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="int8 .tflite")
-    parser.add_argument("--board", default="mps2_an500", help="board profile (nas/conf/board/NAME.yaml)")
+    parser.add_argument("--board", default="mps2_an500", help="board profile (constraints/NAME.yaml)")
     parser.add_argument("--port", help="serial port or pyserial URL of a real board (default: emulate --board)")
     parser.add_argument("--count", type=int, default=5, help="timed inferences")
     parser.add_argument("--warmup", type=int, default=1)
@@ -47,13 +47,14 @@ def run(args) -> int:
     import pandas as pd
 
     from nas.board.model_blob import tflite_to_blob
-    from nas.board.profiles import load_profile, open_board
+    from nas.board.connect import open_board
+    from nas.cost.budget import load_board
     from nas.data.frontend_config import FrontEndConfig
 
     if args.count < 1 or args.warmup < 0:
         raise ConfigError("--count must be >= 1 and --warmup >= 0")
     blob = tflite_to_blob(args.model)
-    profile = load_profile(args.board)
+    profile = load_board(args.board)
     with open_board(args.board, args.port) as board:
         board.load(blob)
         m = board.stages(synthetic_clip(FrontEndConfig().clip_samples), count=args.count, warmup=args.warmup)

@@ -9,15 +9,15 @@ the activation arena by tensor lifetimes, so the board only checks and runs.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from nas.board.op_records import OPCODES, RECORDS, nhwc, quantize_multiplier, supported_ops
+from nas.board.op_records import RECORDS, nhwc, quantize_multiplier, supported_ops
 from nas.errors import ConfigError
+from nas.tflite_model import FIRMWARE_OPCODES, Graph, read_model
 
-__all__ = ["quantize_multiplier", "supported_ops", "graph_to_blob", "tflite_to_blob", "read_tflite", "plan_arena"]
+__all__ = ["quantize_multiplier", "supported_ops", "graph_to_blob", "tflite_to_blob", "plan_arena"]
 
 MAGIC = 0x4D53574B  # "KWSM"
 VERSION = 2
@@ -31,90 +31,16 @@ OP = struct.Struct("<I2H3I")
 _TYPE_CODES = {"int8": 0, "int16": 1, "int32": 2}
 
 
-@dataclass
-class Tensor:
-    index: int
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-    scales: np.ndarray
-    zero_points: np.ndarray
-    data: bytes | None  # constant bytes, or None for an activation
-
-    @property
-    def scale(self) -> float:
-        return float(self.scales[0]) if self.scales.size else 0.0
-
-    @property
-    def zero_point(self) -> int:
-        return int(self.zero_points[0]) if self.zero_points.size else 0
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * {"int8": 1, "int16": 2, "int32": 4}[self.dtype]
-
-
-@dataclass
-class Op:
-    name: str
-    inputs: list[int]
-    outputs: list[int]
-    options: object
-
-
-@dataclass
-class Graph:
-    """The subgraph of a .tflite as plain Python (flatbuffer read once)."""
-
-    tensors: list[Tensor]
-    ops: list[Op]
-    inputs: list[int]
-    outputs: list[int]
-    source: str = ""
-    extra_records: list[bytes] = field(default_factory=list)
-
-
-_TFLITE_TYPES = {9: "int8", 7: "int16", 2: "int32"}
-
-
-def read_tflite(path: Path) -> Graph:
-    """Parse a .tflite with TensorFlow's flatbuffer schema; refuse non-integer tensors."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"model {path}: no such file")
-    try:
-        model = flatbuffer_utils.read_model(str(path))
-    except Exception as err:  # the flatbuffer reader raises assorted errors on garbage
-        raise ConfigError(f"model {path}: not a readable .tflite flatbuffer ({err})") from None
-    if len(model.subgraphs) != 1:
-        raise ConfigError(f"model {path}: {len(model.subgraphs)} subgraphs; the firmware runs exactly one")
-    graph = model.subgraphs[0]
-    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    tensors = []
-    for i, t in enumerate(graph.tensors):
-        dtype = _TFLITE_TYPES.get(t.type)
-        if dtype is None:
+def _check_integer_model(graph: Graph) -> None:
+    """The firmware runs one subgraph of int8 activations and weights with int32 biases."""
+    if graph.subgraphs != 1:
+        raise ConfigError(f"model {graph.source}: {graph.subgraphs} subgraphs; the firmware runs exactly one")
+    for t in graph.tensors:
+        if t.dtype not in _TYPE_CODES:
             raise ConfigError(
-                f"model {path}: tensor {i} ({(t.name or b'').decode(errors='replace')}) has TFLite type {t.type}; "
+                f"model {graph.source}: tensor {t.index} ({t.name}) has TFLite type {t.dtype}; "
                 "expected a full-int8 model (int8 activations and weights, int32 biases)"
             )
-        buffer = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
-        q = t.quantization
-        scales = np.asarray(q.scale if q is not None and q.scale is not None else [], dtype=np.float32)
-        zps = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [], dtype=np.int64)
-        shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-        data = bytes(np.asarray(buffer, dtype=np.uint8)) if buffer is not None and len(buffer) else None
-        tensors.append(Tensor(i, (t.name or b"").decode(errors="replace"), dtype, shape, scales, zps, data))
-    ops = []
-    for op in graph.operators:
-        code = model.operatorCodes[op.opcodeIndex]
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-        ops.append(Op(op_names.get(builtin, f"BUILTIN_{builtin}"), [int(i) for i in op.inputs],
-                      [int(i) for i in op.outputs], op.builtinOptions))
-    return Graph(tensors, ops, [int(i) for i in graph.inputs], [int(i) for i in graph.outputs], str(path))
 
 
 class DataWriter:
@@ -197,6 +123,7 @@ def graph_to_blob(graph: Graph, name: str = "model") -> bytes:
         raise ConfigError(
             f"model {graph.source}: ops {unsupported} are not supported by the firmware; supported: {supported_ops()}"
         )
+    _check_integer_model(graph)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ConfigError(f"model {graph.source}: expected one input and one output tensor")
     for t in graph.inputs + graph.outputs:
@@ -221,7 +148,7 @@ def graph_to_blob(graph: Graph, name: str = "model") -> bytes:
         record = RECORDS[op.name](graph, op, writer)
         record_offset = writer.add(record) if record else 0
         indices = writer.add(np.asarray(op.inputs + op.outputs, dtype="<i2").tobytes())
-        op_rows.append(OP.pack(OPCODES[op.name], len(op.inputs), len(op.outputs), indices, record_offset,
+        op_rows.append(OP.pack(FIRMWARE_OPCODES[op.name], len(op.inputs), len(op.outputs), indices, record_offset,
                                len(record)))
     body = b"".join(tensor_rows) + b"".join(op_rows) + b"".join(writer.chunks)
     total = HEADER.size + len(body)
@@ -230,7 +157,7 @@ def graph_to_blob(graph: Graph, name: str = "model") -> bytes:
     return header + body
 
 
-def tflite_to_blob(path: Path, name: str | None = None) -> bytes:
-    """Read an int8 .tflite and return its model description for the firmware."""
-    path = Path(path)
-    return graph_to_blob(read_tflite(path), name or path.stem[:15])
+def tflite_to_blob(model: bytes | Path, name: str | None = None) -> bytes:
+    """Read an int8 .tflite (bytes or a path) and return its model description for the firmware."""
+    default = "model" if isinstance(model, (bytes, bytearray)) else Path(model).stem[:15]
+    return graph_to_blob(read_model(model), name or default)

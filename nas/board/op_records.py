@@ -16,14 +16,9 @@ import numpy as np
 from nas.errors import ConfigError
 
 if TYPE_CHECKING:
-    from nas.board.model_blob import DataWriter, Graph, Op, Tensor
+    from nas.board.model_blob import DataWriter
+    from nas.tflite_model import Graph, Op, Tensor
 
-# firmware/src/interpreter.h kws_opcode_t
-OPCODES = {
-    "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 3, "AVERAGE_POOL_2D": 4,
-    "SOFTMAX": 5, "RESHAPE": 6, "PAD": 7, "UNPACK": 8, "PACK": 9, "ADD": 10, "SUB": 11, "MUL": 12,
-    "LOGISTIC": 13, "TANH": 14,
-}
 # TFLite fixes these ops' int8 output quantisation (scale, zero point); the kernels assume it.
 _FIXED_OUTPUT_QUANT = {"LOGISTIC": (1.0 / 256, -128), "TANH": (1.0 / 128, 0)}
 
@@ -215,6 +210,7 @@ def _sigmoid_record(graph: Graph, op: Op, w: DataWriter) -> bytes:
     return struct.pack("<4i", inp.zero_point, radius, multiplier, exponent)
 
 
+# one record builder per op of nas.tflite_model.FIRMWARE_OPCODES (a test checks the keys agree)
 RECORDS = {
     "CONV_2D": lambda g, op, w: _conv_like_record(g, op, w, depthwise=False),
     "DEPTHWISE_CONV_2D": lambda g, op, w: _conv_like_record(g, op, w, depthwise=True),

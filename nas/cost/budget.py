@@ -1,13 +1,16 @@
 """Budgets (Hello Edge's classes) and board profiles, from the Hydra config group ``constraints/``.
 
-Both turn a `CostReport` into Optuna constraint values: ``usage / limit − 1`` per limit, so ≤ 0 is
-feasible and the value says by how much a candidate misses (0.25 = 25 % over).
+Both satisfy `Limits`: they turn a `CostReport` into Optuna constraint values (``usage / limit − 1``
+per limit, so ≤ 0 is feasible and the value says by how much a candidate misses: 0.25 = 25 % over),
+name the memory objective, and check a measured int8 footprint. A board's profile lives in one file,
+``constraints/<board>.yaml``: the search's ``constraints=<board>``, its latency probe
+(``board=<board>``) and ``kws-nas bench --board <board>`` all load that file.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nas.errors import ConfigError
 from nas.paths import CONSTRAINTS_DIR
@@ -16,6 +19,25 @@ if TYPE_CHECKING:
     from nas.cost import CostReport
 
 CONVENTIONS = ("hello_edge", "deploy")
+
+
+@runtime_checkable
+class Limits(Protocol):
+    """What the search needs of a budget class or a board profile."""
+
+    name: str
+
+    def memory_of(self, cost: "CostReport") -> float:
+        """The memory objective of a candidate."""
+
+    def constraints(self, cost: "CostReport") -> dict[str, float]:
+        """Optuna constraint values, ≤ 0 when the candidate fits."""
+
+    def plot_limits(self) -> dict[str, float]:
+        """``{"memory_bytes": .., "ops": ..}`` to draw on the Pareto figure; {} when the axes hold none."""
+
+    def deploy_violations(self, footprint: dict) -> list[str]:
+        """What a measured int8 footprint (``flash_bytes``, ``arena_bytes``) exceeds; [] when nothing."""
 
 
 def _positive(owner: str, **values: float) -> None:
@@ -50,16 +72,30 @@ class Budget:
     def constraints(self, cost: "CostReport") -> dict[str, float]:
         return {"memory": self.memory_of(cost) / self.max_memory_bytes - 1, "ops": cost.ops / self.max_ops - 1}
 
+    def plot_limits(self) -> dict[str, float]:
+        return {"memory_bytes": self.max_memory_bytes, "ops": self.max_ops}
+
+    def deploy_violations(self, footprint: dict) -> list[str]:
+        """Only the ``deploy`` convention limits what a board holds (flash + arena); Hello Edge's does not."""
+        total = footprint["flash_bytes"] + footprint["arena_bytes"]
+        if self.convention == "deploy" and total > self.max_memory_bytes:
+            return [f"flash + arena {total} B > {self.max_memory_bytes} B"]
+        return []
+
     def feasible(self, cost: "CostReport") -> bool:
         return all(v <= 0 for v in self.constraints(cost).values())
 
 
 @dataclass(frozen=True)
 class BoardProfile:
-    """A board's memory, clock and a latency target; latencies from it are estimates.
+    """A board's memory, clock and a latency target: the one profile per board (``constraints/<board>.yaml``).
 
     Attributes:
+        core: the Cortex-M core.
         flash_bytes / sram_bytes: what the model may use (the whole device; firmware comes on top).
+        clock_hz: the core clock that turns cycles into time. For an emulated board it is the clock of
+            the board it stands in for (mps2_an500 → STM32F746 at 216 MHz): the emulator counts
+            instructions, and milliseconds from them are ESTIMATES. A real board reports microseconds.
         cycles_per_instruction: turns the emulator's instruction counts into cycles.
         cycles_per_mac: turns a candidate's MACs into a latency estimate before anything is built.
         target_inferences_per_s: the latency constraint is 1 / target seconds per inference.
@@ -83,8 +119,14 @@ class BoardProfile:
     def latency_ms_estimate(self, cost: "CostReport") -> float:
         return cost.macs * self.cycles_per_mac / self.clock_hz * 1e3
 
-    def instructions_to_ms(self, instructions: int) -> float:
-        return instructions * self.cycles_per_instruction / self.clock_hz * 1e3
+    def to_ms(self, value: float, unit: str) -> float:
+        """A board measurement in ``unit`` ("us" from a real board, "instructions" from the emulator:
+        an estimate at this profile's clock) as milliseconds."""
+        if unit == "us":
+            return value / 1000.0
+        if unit == "instructions":
+            return value * self.cycles_per_instruction / self.clock_hz * 1000.0
+        raise ValueError(f"board profile {self.name}: unknown time unit {unit!r}")
 
     def usage(self, cost: "CostReport") -> dict[str, float]:
         """Percent of the board's flash and SRAM the int8 model takes."""
@@ -98,6 +140,22 @@ class BoardProfile:
 
     def feasible(self, cost: "CostReport") -> bool:
         return all(v <= 0 for v in self.constraints(cost).values())
+
+    def memory_of(self, cost: "CostReport") -> int:
+        """Flash and RAM are limited apart; the memory objective is their deployment total."""
+        return cost.memory_deploy_bytes
+
+    def plot_limits(self) -> dict[str, float]:
+        return {}  # its limits (flash, SRAM, latency) are not the figure's memory and ops axes
+
+    def deploy_violations(self, footprint: dict) -> list[str]:
+        flash, arena = footprint["flash_bytes"], footprint["arena_bytes"]
+        problems = []
+        if flash > self.flash_bytes:
+            problems.append(f"flash {flash} B > {self.flash_bytes} B")
+        if arena > self.sram_bytes:
+            problems.append(f"arena {arena} B > SRAM {self.sram_bytes} B")
+        return problems
 
 
 def load_budget(name: str, config_dir: str | Path | None = None) -> Budget | BoardProfile:
@@ -121,6 +179,7 @@ def load_budget(name: str, config_dir: str | Path | None = None) -> Budget | Boa
 
 
 def load_board(name: str, config_dir: str | Path | None = None) -> BoardProfile:
+    """The board profile ``constraints/<name>.yaml``; ConfigError when it names a budget class."""
     profile = load_budget(name, config_dir)
     if not isinstance(profile, BoardProfile):
         raise ConfigError(f"{name!r} is a budget class, not a board profile (it has no flash, SRAM or clock)")

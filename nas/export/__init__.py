@@ -1,7 +1,8 @@
 """int8 deployment: TFLite conversion, int8 accuracy, C arrays, per-class bundles, bit-width studies.
 
-The search calls `int8_accuracy` (float and int8 accuracy on the same splits) and `deploy_footprint`
-(flash and TFLite Micro arena of a .tflite); `kws-nas export` and `kws-nas quant-sweep` are the verbs.
+`int8_accuracy` gives float and int8 accuracy on the same splits and `deploy_footprint` the flash and
+TFLite Micro arena of a .tflite; the search's int8 stage converts once (`accuracy.convert_trained`) and
+scores those bytes (`accuracy.score_int8_model`). `kws-nas export` and `kws-nas quant-sweep` are the verbs.
 Heavy imports (torch, tensorflow) happen inside the functions.
 """
 from __future__ import annotations

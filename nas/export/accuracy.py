@@ -49,6 +49,12 @@ def float_logits(model, features: np.ndarray, batch: int = 500) -> np.ndarray:
                                for i in range(0, len(features), batch)])
 
 
+def convert_trained(model, candidate, calibration) -> bytes:
+    """A trained torch model → full-int8 .tflite bytes, calibrated on the FeatureSet ``calibration``
+    (a seeded spread of its rows, `tflite.representative_subset`), exactly as `int8_accuracy` converts."""
+    return tflite.convert(model.eval(), candidate.frontend, _as_arrays(calibration)[0], candidate.arch)
+
+
 def int8_accuracy(checkpoint_or_model, candidate, feature_sets: Mapping[str, object],
                   tflite_path: str | Path | None = None, calibration=None) -> dict:
     """Accuracy of the float model and of its full-int8 .tflite on every split in ``feature_sets``.
@@ -79,9 +85,16 @@ def int8_accuracy(checkpoint_or_model, candidate, feature_sets: Mapping[str, obj
     model_bytes = tflite.convert(model, candidate.frontend, representative, candidate.arch)
     if tflite_path is not None:
         write_bytes_atomic(tflite_path, model_bytes)
+    return score_int8_model(model, model_bytes, candidate, feature_sets)
+
+
+def score_int8_model(model, model_bytes: bytes, candidate, feature_sets: Mapping[str, object]) -> dict:
+    """`int8_accuracy`'s figures for a model already converted to ``model_bytes`` (no conversion here)."""
+    model = model.eval()
     result: dict = {"flash_bytes": len(model_bytes),
                     "ops": sorted({name for name, _, _ in tflite.op_set(model_bytes)})}
-    for name, (features, labels) in arrays.items():
+    for name, fs in feature_sets.items():
+        features, labels = _as_arrays(fs)
         q = tflite.quantize_features(features, candidate.frontend)
         result[name] = {
             "float": float(np.mean(float_logits(model, features).argmax(1) == labels)),

@@ -19,6 +19,7 @@ from string import Template
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import ConfigError
 from nas.export import c_array, tflite
+from nas.paths import FIRMWARE_DIR
 
 TEMPLATES = Path(__file__).parent / "templates" / "arduino"
 MFCC_SOURCES = ("mfcc.c", "mfcc.h")  # copied unchanged from firmware/src
@@ -67,7 +68,6 @@ def sketch_source(budget_class: str, model_description: str, model: bytes, arena
 def write_sketch(bundle_dir: Path, budget_class: str, model_description: str, model: bytes,
                  frontend: FrontEndConfig, arena_bytes: int) -> Path:
     """Write ``bundle_dir/arduino/kws_<class>/`` from the bundle's own files; returns the sketch folder."""
-    from nas.board.firmware_build import FIRMWARE_DIR
     from nas.board.frontend_header import render_header
     from nas.data.speech_commands import LABELS
 

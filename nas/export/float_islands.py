@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# single-input ops that copy int8 bytes unchanged when input and outputs share scale and zero point
-_PASS_THROUGH = {"UNPACK", "RESHAPE"}
+from nas.tflite_model import SAME_QUANTIZATION_OPS, op_name
 
 
 def _same_quantization(a, b) -> bool:
@@ -30,33 +29,30 @@ def _same_quantization(a, b) -> bool:
 
 
 def requantize_float_islands(model: bytes) -> bytes:
-    """``model`` with every DEQUANTIZE → pass-through op → QUANTIZE island made int8 (bytes unchanged
+    """``model`` with every DEQUANTIZE → op of ``SAME_QUANTIZATION_OPS`` → QUANTIZE island made int8 (bytes unchanged
     when there is none)."""
-    from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     obj = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
     changed = False
     for graph in obj.subgraphs:
-        def op_name(op) -> str:
-            code = obj.operatorCodes[op.opcodeIndex]
-            return names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        def name_of(op) -> str:
+            return op_name(obj.operatorCodes[op.opcodeIndex])
 
         def consumers(tensor: int) -> list:
             return [op for op in graph.operators if tensor in list(op.inputs)]
 
         dropped: set[int] = set()  # id() of operators to remove
         for deq in graph.operators:
-            if op_name(deq) != "DEQUANTIZE":
+            if name_of(deq) != "DEQUANTIZE":
                 continue
             source, floats = int(deq.inputs[0]), int(deq.outputs[0])
             users = consumers(floats)
-            if len(users) != 1 or op_name(users[0]) not in _PASS_THROUGH or int(users[0].inputs[0]) != floats:
+            if len(users) != 1 or name_of(users[0]) not in SAME_QUANTIZATION_OPS or int(users[0].inputs[0]) != floats:
                 continue
             middle, q_source = users[0], graph.tensors[source].quantization
             quants = {int(o): consumers(int(o)) for o in middle.outputs}
-            if not all(op_name(q) == "QUANTIZE" and _same_quantization(graph.tensors[q.outputs[0]].quantization, q_source)
+            if not all(name_of(q) == "QUANTIZE" and _same_quantization(graph.tensors[q.outputs[0]].quantization, q_source)
                        for qs in quants.values() for q in qs):
                 continue
             if any(int(o) in list(graph.outputs) for o in middle.outputs):

@@ -34,12 +34,11 @@ import numpy as np
 from nas.data.frontend_config import FrontEndConfig
 from nas.export.float_islands import requantize_float_islands
 from nas.export.from_torch import ConversionError, torch_to_ir
+from nas.tflite_model import FIRMWARE_OPCODES, SAME_QUANTIZATION_OPS, op_name, read_model
 
-# Every op an int8 kws-nas model may contain (the firmware implements exactly these).
-ALLOWED_OPS = frozenset({
-    "RESHAPE", "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "PAD",
-    "UNPACK", "PACK", "ADD", "SUB", "MUL", "LOGISTIC", "TANH",
-})
+# Every op an exported int8 kws-nas model may contain: the firmware's ops, less SOFTMAX (the converted
+# models end on logits; argmax does not need the softmax).
+ALLOWED_OPS = frozenset(FIRMWARE_OPCODES) - {"SOFTMAX"}
 REPRESENTATIVE_SAMPLES = 300
 TFLM_HOST_ARENA = 8 << 20  # generous on the host; deploy_footprint measures what a board needs
 
@@ -101,8 +100,6 @@ def convert(model, frontend: FrontEndConfig, representative: np.ndarray, arch: s
     return convert_layers(torch_to_ir(model, frontend.input_shape, arch), frontend, representative, arch)
 
 
-# ops whose output keeps the input's quantization (TFLite requires it), so the pinned scale flows through
-_PASS_THROUGH = {"RESHAPE", "PAD", "UNPACK"}
 _BIASED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
 
@@ -114,17 +111,15 @@ def _pin_input_quantization(model: bytes, scale: float, arch: str) -> bytes:
     """
     from tensorflow.lite.tools import flatbuffer_utils
 
-    _, op_names, _ = _names()
     obj = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
     graph = obj.subgraphs[0]
     old_scale = float(graph.tensors[graph.inputs[0]].quantization.scale[0])
     pinned = {int(graph.inputs[0])}
     for op in graph.operators:  # operators are in execution order
-        code = obj.operatorCodes[op.opcodeIndex]
-        name = op_names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        name = op_name(obj.operatorCodes[op.opcodeIndex])
         if not pinned.intersection(int(i) for i in op.inputs):
             continue
-        if name in _PASS_THROUGH and int(op.inputs[0]) in pinned:
+        if name in SAME_QUANTIZATION_OPS and int(op.inputs[0]) in pinned:
             pinned.update(int(o) for o in op.outputs)
         elif name in _BIASED and int(op.inputs[0]) in pinned and int(op.inputs[1]) not in pinned:
             if op.inputs[2] < 0:
@@ -139,7 +134,7 @@ def _pin_input_quantization(model: bytes, scale: float, arch: str) -> bytes:
             bias.quantization.scale = (np.asarray(bias.quantization.scale, np.float64) * scale / old_scale).astype(np.float32)
         else:
             raise ConversionError(f"{arch}: op {name} reads the model input; expected one of "
-                                  f"{sorted(_PASS_THROUGH | _BIASED)} so the input scale can be pinned")
+                                  f"{sorted(SAME_QUANTIZATION_OPS | _BIASED)} so the input scale can be pinned")
     for index in pinned:
         q = graph.tensors[index].quantization
         q.scale, q.zeroPoint = np.asarray([scale], dtype=np.float32), np.asarray([0], dtype=np.int64)
@@ -169,40 +164,21 @@ def _shrink(model: bytes) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(obj))
 
 
-def _names():
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    ops = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    types = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    return schema, ops, types
-
-
 def op_set(model: bytes) -> Counter:
     """Counts of (op name, input dtypes, output dtypes) in a .tflite; absent optional inputs are skipped."""
-    schema, ops, types = _names()
-    obj = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
-    counts: Counter = Counter()
-    for graph in obj.subgraphs:
-        for op in graph.operators:
-            code = obj.operatorCodes[op.opcodeIndex]
-            name = ops[max(code.builtinCode, code.deprecatedBuiltinCode)]
-            ins = tuple(types[graph.tensors[i].type] for i in op.inputs if i >= 0)
-            outs = tuple(types[graph.tensors[i].type] for i in op.outputs)
-            counts[(name, ins, outs)] += 1
-    return counts
+    graph = read_model(model)
+    return Counter((op.name, tuple(graph.tensors[i].dtype for i in op.inputs if i >= 0),
+                    tuple(graph.tensors[i].dtype for i in op.outputs)) for op in graph.ops)
 
 
 def io_quantization(model: bytes) -> dict:
     """dtype, scale and zero point of the (single) input and output tensors."""
-    schema, _, types = _names()
-    obj = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
-    graph = obj.subgraphs[0]
+    graph = read_model(model)
 
     def describe(index: int) -> dict:
         tensor = graph.tensors[index]
-        q = tensor.quantization
-        return {"dtype": types[tensor.type], "shape": [int(d) for d in tensor.shape],
-                "scale": float(q.scale[0]), "zero_point": int(q.zeroPoint[0])}
+        return {"dtype": tensor.dtype, "shape": list(tensor.shape), "scale": tensor.scale,
+                "zero_point": tensor.zero_point}
 
     return {"input": describe(graph.inputs[0]), "output": describe(graph.outputs[0])}
 
@@ -287,8 +263,8 @@ def _arena_fits(model: bytes, size: int) -> bool:
     return True
 
 
-def deploy_footprint(tflite_path: str | Path) -> dict:
-    """Flash and RAM a TFLite Micro deployment needs for a .tflite file.
+def deploy_footprint(tflite_model: bytes | str | Path) -> dict:
+    """Flash and RAM a TFLite Micro deployment needs for a .tflite (its bytes or its path).
 
     Returns ``flash_bytes`` (the model's size: it is linked in as a const array), ``arena_bytes``
     (the smallest ``arena_size``, to 16 bytes, with which TFLite Micro allocates the model: planned
@@ -298,8 +274,11 @@ def deploy_footprint(tflite_path: str | Path) -> dict:
     """
     from tflite_micro.python.tflite_micro import runtime
 
-    path = Path(tflite_path)
-    model = path.read_bytes()
+    if isinstance(tflite_model, (bytes, bytearray)):
+        path, model = "<bytes>", bytes(tflite_model)
+    else:
+        path = Path(tflite_model)
+        model = path.read_bytes()
     interpreter = runtime.Interpreter.from_bytes(model, arena_size=TFLM_HOST_ARENA)
     with _captured_stderr() as log:
         interpreter.print_allocations()

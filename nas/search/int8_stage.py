@@ -1,11 +1,10 @@
-"""The INT8 stage of a trial (``objective.accuracy=int8``): the trained checkpoint as the board runs it.
+"""The INT8 stage of a trial (``objective.accuracy=int8``): the trained model as the board runs it.
 
-One conversion per trial: the best checkpoint becomes ``trials/<n>/model.tflite`` (written atomically);
-its validation accuracy in the TFLite Micro host interpreter becomes the accuracy objective, and a
-board probe that can time a .tflite (``measure_tflite``) is given this file instead of converting again.
-The representative dataset is the first `REPRESENTATIVE_SAMPLES` training clips, as in any
-``nas.export.int8_accuracy`` call given the training split, so that call on the saved checkpoint
-reproduces the recorded figures.
+One conversion per trial (`convert_trial`, in memory, from the trained model): its bytes are saved as
+``trials/<n>/model.tflite`` (written atomically), scored here, and timed by a board probe when one is
+configured. The representative dataset is a seeded spread of the training features
+(``nas.export.tflite.representative_subset``), as in ``nas.export.int8_accuracy`` given the training
+split as calibration, so that call on the saved checkpoint reproduces the recorded figures.
 
 User attributes: ``val_acc_float`` / ``val_acc_int8`` / ``val_acc_int8_tflite`` (same clips),
 ``tflite`` (path relative to the study folder), ``deploy_footprint`` (flash_bytes = .tflite size,
@@ -16,45 +15,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nas.atomic import write_bytes_atomic
+from nas.cost.budget import Limits
 from nas.errors import BudgetError
 
 
-def deploy_violations(budget, footprint: dict) -> list[str]:
-    """What the measured footprint exceeds: a board profile limits flash and SRAM separately, a budget
-    class with the ``deploy`` convention limits flash + arena; other budgets have no deployment limit."""
-    flash, arena = footprint["flash_bytes"], footprint["arena_bytes"]
-    problems = []
-    if hasattr(budget, "flash_bytes") and hasattr(budget, "sram_bytes"):
-        if flash > budget.flash_bytes:
-            problems.append(f"flash {flash} B > {budget.flash_bytes} B")
-        if arena > budget.sram_bytes:
-            problems.append(f"arena {arena} B > SRAM {budget.sram_bytes} B")
-    elif getattr(budget, "convention", None) == "deploy" and flash + arena > budget.max_memory_bytes:
-        problems.append(f"flash + arena {flash + arena} B > {budget.max_memory_bytes} B")
-    return problems
+def convert_trial(model, candidate, train_set) -> bytes:
+    """The trained model → full-int8 .tflite bytes (ConversionError names the op and architecture)."""
+    from nas.export.accuracy import convert_trained
+
+    return convert_trained(model, candidate, train_set)
 
 
-def score_int8(trial, candidate, checkpoint: Path, train_set, val_set, budget, results_dir: Path) -> tuple[float, Path]:
-    """Convert, score and measure one trained trial; returns (int8 validation accuracy, .tflite path).
+def score_int8(trial, model, candidate, tflite: bytes, val_set, limits: Limits, tflite_path: Path,
+               results_dir: Path) -> float:
+    """Save, score and measure the trial's converted model; returns its int8 validation accuracy.
 
-    Raises the converter's ConversionError (it names the op and architecture) and BudgetError when the
-    measured footprint exceeds a deployment budget; either fails the trial with its attributes kept.
+    Raises BudgetError when the measured footprint exceeds a deployment limit (``limits.deploy_violations``);
+    the trial then fails with its attributes kept.
     """
-    from nas.export import deploy_footprint, int8_accuracy
+    from nas.export.accuracy import score_int8_model
+    from nas.export.tflite import deploy_footprint
 
-    tflite_path = Path(checkpoint).with_name("model.tflite")
-    scores = int8_accuracy(checkpoint, candidate, {"validation": val_set}, tflite_path, calibration=train_set)
-    val = scores["validation"]
+    write_bytes_atomic(tflite_path, tflite)
+    val = score_int8_model(model, tflite, candidate, {"validation": val_set})["validation"]
     trial.set_user_attr("val_acc_float", val["float"])
     trial.set_user_attr("val_acc_int8", val["int8"])
     trial.set_user_attr("val_acc_int8_tflite", val["int8_tflite"])
-    trial.set_user_attr("tflite", str(tflite_path.relative_to(results_dir)))
+    trial.set_user_attr("tflite", str(Path(tflite_path).relative_to(results_dir)))
 
-    footprint = deploy_footprint(tflite_path)
+    footprint = deploy_footprint(tflite)
     trial.set_user_attr("deploy_footprint", footprint)
     trial.set_user_attr("memory_deploy_measured_bytes", footprint["flash_bytes"] + footprint["arena_bytes"])
-    problems = deploy_violations(budget, footprint)
+    problems = limits.deploy_violations(footprint)
     if problems:
-        raise BudgetError(f"{candidate.arch} int8 model {tflite_path.name} does not fit {budget.name}: "
+        raise BudgetError(f"{candidate.arch} int8 model {Path(tflite_path).name} does not fit {limits.name}: "
                           f"{'; '.join(problems)} (measured)")
-    return val["int8"], tflite_path
+    return val["int8"]

@@ -3,8 +3,9 @@
     SAMPLE → COST → CONSTRAIN ─ infeasible → (record costs, never train) → DONE
                               └ feasible → FEATURES → TRAIN → TEST → [INT8] → MEASURE → ARTIFACTS → DONE
 
-INT8 runs with ``objective.accuracy=int8`` (`nas.search.int8_stage`): the int8 accuracy replaces the
-float one as the objective and the board (MEASURE) times that same .tflite when it can.
+The trained model is converted to a full-int8 .tflite once, in memory, when anything needs it
+(`nas.search.int8_stage.convert_trial`): INT8 runs with ``objective.accuracy=int8`` and makes that
+model's TFLite Micro accuracy the objective; MEASURE (a configured board) times the same bytes.
 
 Like ``optuna.study._optimize._run_trial``, outcomes are states: ``optuna.TrialPruned`` from the
 per-epoch check → PRUNED; any other exception → FAIL with ``fail_reason`` = "<stage>: <error>" stored on
@@ -28,6 +29,7 @@ from typing import Any, Callable, Protocol, Sequence
 import optuna
 
 from nas.atomic import write_json_atomic
+from nas.cost.budget import Limits
 from nas.search.pruning import CURVE_ATTR, DominanceMedianPruner
 from nas.search.study import GRID_PARAM
 
@@ -83,15 +85,12 @@ class FeatureProvider(Protocol):
 
 
 class LatencyProbe(Protocol):
-    """A board hook: latency in milliseconds of a trained candidate (``board=...`` configs build one)."""
+    """A board hook (``board=...`` configs build one): latency in ms per inference of a trial's int8
+    .tflite, given as bytes; ``close`` releases the board when the study ends."""
 
-    def measure(self, candidate, checkpoint: Path) -> float: ...
+    def measure(self, tflite: bytes) -> float: ...
 
-
-class TfliteLatencyProbe(LatencyProbe, Protocol):
-    """A board hook that can also time an int8 .tflite already on disk (no second conversion)."""
-
-    def measure_tflite(self, tflite: Path) -> float: ...
+    def close(self) -> None: ...
 
 
 class TrialRunner:
@@ -100,7 +99,8 @@ class TrialRunner:
     Args:
         source: proposes candidates.
         estimate: candidate → CostReport (``nas.cost.estimate``).
-        budget: ``nas.cost.budget.Budget`` giving the constraint values (≤ 0 feasible).
+        budget: a ``nas.cost.budget.Limits`` (budget class or board profile): constraint values
+            (≤ 0 feasible), the memory objective and the measured-footprint check.
         features: feature sets per front end.
         train_config: ``nas.train.TrainConfig``.
         results_dir: the study's folder; artifacts go to ``trials/<number>/``.
@@ -114,7 +114,7 @@ class TrialRunner:
         self,
         source: CandidateSource,
         estimate: Callable,
-        budget,
+        budget: Limits,
         features: FeatureProvider,
         train_config,
         results_dir: Path,
@@ -140,7 +140,7 @@ class TrialRunner:
             self._enter(trial, Stage.COST)
             cost = self.estimate(candidate)
             costs = {k: float(getattr(cost, k)) for k in COST_KEYS}
-            memory = float(memory_of(self.budget, cost))
+            memory = float(self.budget.memory_of(cost))
             trial.set_user_attr("cost", costs)
             trial.set_user_attr("memory_bytes", memory)
             trial.set_user_attr("ops", costs["ops"])
@@ -213,21 +213,21 @@ class TrialRunner:
                         {"trial": trial.number, "val_acc": result.best_val_acc, "test_acc": test_acc})
         trial.set_user_attr("checkpoint", str(checkpoint.relative_to(self.results_dir)))
 
-        accuracy, tflite_path = float(result.best_val_acc), None
-        if self.int8:
-            from nas.search.int8_stage import score_int8
+        accuracy, tflite = float(result.best_val_acc), None
+        if self.int8 or self.probe is not None:
+            from nas.search.int8_stage import convert_trial, score_int8
 
-            self._enter(trial, Stage.INT8)
-            accuracy, tflite_path = score_int8(trial, candidate, checkpoint, train_set, val_set, self.budget,
-                                               self.results_dir)
+            # converted once, in the first stage that needs it: the scorer and the board get the same bytes
+            self._enter(trial, Stage.INT8 if self.int8 else Stage.MEASURE)
+            tflite = convert_trial(model, candidate, train_set)
+            if self.int8:
+                accuracy = score_int8(trial, model, candidate, tflite, val_set, self.budget,
+                                      trial_dir / "model.tflite", self.results_dir)
 
         third = costs["ops"]
         if self.probe is not None:
             self._enter(trial, Stage.MEASURE)
-            if tflite_path is not None and hasattr(self.probe, "measure_tflite"):
-                third = float(self.probe.measure_tflite(tflite_path))  # the model just scored, not a re-conversion
-            else:
-                third = float(self.probe.measure(candidate, checkpoint))
+            third = float(self.probe.measure(tflite))
             trial.set_user_attr("latency_ms", third)
 
         self._enter(trial, Stage.ARTIFACTS)
@@ -242,8 +242,3 @@ class TrialRunner:
     def _enter(trial: optuna.Trial, stage: Stage) -> None:
         trial.set_user_attr("stage", stage.value)
 
-
-def memory_of(budget, cost) -> float:
-    """The memory objective: the budget's convention (Hello Edge by default); a board profile
-    limits flash and RAM separately, so its objective is the deployment total."""
-    return budget.memory_of(cost) if hasattr(budget, "memory_of") else cost.memory_deploy_bytes

@@ -36,15 +36,27 @@ class DataConf:
 
 
 @dataclass
+class ProbeConf:
+    """The board hook of ``nas.board.probe.BoardLatencyProbe``. No clock here: the profile
+    ``constraints/<board>.yaml`` holds it (one place per board)."""
+
+    _target_: str = "nas.board.probe.BoardLatencyProbe"
+    board: str = "mps2_an500"  # the board profile constraints/<board>.yaml
+    port: Optional[str] = None  # null: start the emulator; a pyserial URL for a real or running board
+    count: int = 3  # timed inferences per measurement
+    warmup: int = 1
+
+
+@dataclass
 class BoardConf:
     """Latency measurement for trained feasible trials; ``none`` optimises ops instead of latency.
 
-    ``probe`` is instantiated with ``hydra.utils.instantiate`` and must satisfy
+    ``probe`` is instantiated with ``hydra.utils.instantiate`` and satisfies
     ``nas.search.objective.LatencyProbe``.
     """
 
     name: str = "none"
-    probe: Optional[Any] = None
+    probe: Optional[ProbeConf] = None
 
 
 @dataclass

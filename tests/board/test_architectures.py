@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from .candidate_models import SPECS, cached_tflite
-from nas.board.model_blob import read_tflite, tflite_to_blob
+from nas.board.model_blob import tflite_to_blob
 from nas.export.tflite import ALLOWED_OPS, run_tflm
+from nas.tflite_model import read_model
 
 pytestmark = pytest.mark.firmware
 
@@ -21,7 +22,7 @@ def candidate_models(pytestconfig):
 
 
 def _ops(path) -> set[str]:
-    return {op.name for op in read_tflite(path).ops}
+    return {op.name for op in read_model(path).ops}
 
 
 def test_the_models_cover_every_op_the_converter_emits(candidate_models):
@@ -38,7 +39,7 @@ def test_outputs_equal_the_tflite_micro_host_interpreter(board, candidate_models
     path = candidate_models[name]
     frontend = SPECS[name][2]
     summary = board.load(tflite_to_blob(path))
-    assert summary["ops"] == len(read_tflite(path).ops)
+    assert summary["ops"] == len(read_model(path).ops)
     inputs = np.random.default_rng(11).integers(-128, 128, size=(4, *frontend.input_shape)).astype(np.int8)
     expected = run_tflm(path.read_bytes(), inputs)
     assert len({row.tobytes() for row in expected}) > 1, "degenerate model: every input gives the same output"
@@ -54,7 +55,7 @@ def test_a_preloaded_model_needs_no_upload_and_gives_the_same_outputs(firmware_i
     blob = tflite_to_blob(path)
     inputs = np.random.default_rng(5).integers(-128, 128, size=(2, *SPECS["gru"][2].input_shape)).astype(np.int8)
     with EmulatedBoard(image=firmware_image, model=path) as emulated:
-        assert emulated.preloaded == {"name": path.stem[:15], "ops": len(read_tflite(path).ops),
+        assert emulated.preloaded == {"name": path.stem[:15], "ops": len(read_model(path).ops),
                                       "arena_bytes": emulated.preloaded["arena_bytes"], "blob_bytes": len(blob)}
         for x, want in zip(inputs, run_tflm(path.read_bytes(), inputs)):
             np.testing.assert_array_equal(emulated.infer(x).outputs.reshape(-1), want)

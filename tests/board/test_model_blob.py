@@ -1,11 +1,13 @@
 """The .tflite → model description converter: TFLite's multiplier arithmetic, a sound arena plan,
 and clear refusals."""
 import math
+import re
 
 import pytest
 
 from nas.board import model_blob
 from nas.errors import ConfigError
+from nas.tflite_model import read_model
 
 
 @pytest.mark.parametrize("real", [1e-9, 0.000123, 0.2, 0.5, 0.999999999, 1.0, 3.7, 1234.5])
@@ -22,7 +24,7 @@ def test_quantize_multiplier_zero_and_underflow():
 
 @pytest.mark.parametrize("arch", ["dnn", "cnn", "ds_cnn"])
 def test_arena_plan_never_overlaps_tensors_alive_at_the_same_time(tflite_models, arch):
-    graph = model_blob.read_tflite(tflite_models[arch])
+    graph = read_model(tflite_models[arch])
     offsets, arena = model_blob.plan_arena(graph)
     live = {}
     for i, op in enumerate(graph.ops):
@@ -50,7 +52,7 @@ def test_blob_header_names_the_model_and_its_sizes(tflite_models):
 
 
 def test_unsupported_ops_and_bad_files_are_refused_by_name(tmp_path, tflite_models):
-    graph = model_blob.read_tflite(tflite_models["dnn"])
+    graph = read_model(tflite_models["dnn"])
     graph.ops[0].name = "WHILE"
     with pytest.raises(ConfigError, match=r"\['WHILE'\] are not supported"):
         model_blob.graph_to_blob(graph)
@@ -60,3 +62,11 @@ def test_unsupported_ops_and_bad_files_are_refused_by_name(tmp_path, tflite_mode
         model_blob.tflite_to_blob(junk)
     with pytest.raises(ConfigError, match="no such file"):
         model_blob.tflite_to_blob(tmp_path / "missing.tflite")
+
+
+def test_float_tensors_are_refused_by_name(tflite_models):
+    graph = read_model(tflite_models["dnn"])  # the reader keeps every dtype; the firmware takes integers only
+    graph.tensors[3].dtype = "float32"
+    name = re.escape(graph.tensors[3].name)
+    with pytest.raises(ConfigError, match=rf"tensor 3 \({name}\) has TFLite type float32; expected a full-int8"):
+        model_blob.graph_to_blob(graph)

@@ -2,7 +2,7 @@
 import pytest
 
 from nas.cost import estimate
-from nas.cost.budget import Budget, BoardProfile, load_board, load_budget
+from nas.cost.budget import Budget, BoardProfile, Limits, load_board, load_budget
 from nas.errors import ConfigError
 from nas.spaces import candidate_from_model_size_info
 
@@ -20,7 +20,7 @@ def test_budget_classes_hold_the_papers_limits(name, memory, ops):
 @pytest.mark.parametrize("name, flash, sram, clock", [
     ("stm32f746g_disco", 1024 * 1024, 320 * 1024, 216e6),
     ("nano33ble", 1024 * 1024, 256 * 1024, 64e6),
-    ("mps2_an500", 4 * 1024 * 1024, 4 * 1024 * 1024, 25e6),
+    ("mps2_an500", 4 * 1024 * 1024, 4 * 1024 * 1024, 216e6),  # the emulator's memory, the STM32F746's clock
 ])
 def test_board_profiles_hold_the_datasheet_figures(name, flash, sram, clock):
     board = load_board(name)
@@ -51,7 +51,10 @@ def test_board_usage_latency_and_constraints():
     c = board.constraints(cost)
     assert c["flash"] == pytest.approx(-0.75) and c["ram"] == pytest.approx(-0.5)
     assert c["latency"] == pytest.approx(cost.macs * 2 / 1e6 * 10 - 1)
-    assert board.instructions_to_ms(2_000_000) == pytest.approx(2000.0)
+    assert board.to_ms(2_000_000, "instructions") == pytest.approx(2000.0)
+    assert board.to_ms(1500, "us") == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="unknown time unit 'cycles'"):
+        board.to_ms(1, "cycles")
 
 
 def test_unknown_names_and_bad_files_are_one_config_error(tmp_path):
@@ -67,3 +70,31 @@ def test_unknown_names_and_bad_files_are_one_config_error(tmp_path):
         "_target_: nas.cost.budget.Budget\nname: c\nmax_memory_bytes: 5\nmax_ops: 10\nconvention: paper\n")
     with pytest.raises(ConfigError, match="convention must be one of"):
         load_budget("conv", tmp_path)
+
+
+def test_budgets_and_boards_satisfy_the_limits_protocol():
+    cost = estimate(candidate_from_model_size_info("dnn", [144, 144, 144]))
+    small, board = load_budget("small"), load_board("stm32f746g_disco")
+    for limits in (small, board, Budget("d", 80_000, 6_000_000, convention="deploy")):
+        assert isinstance(limits, Limits)
+        assert limits.constraints(cost) and limits.name
+    assert not isinstance(object(), Limits)
+    # the memory objective: the budget's convention; a board limits flash and RAM apart, so the deploy total
+    assert small.memory_of(cost) == cost.memory_hello_edge_bytes
+    assert Budget("d", 1, 1, convention="deploy").memory_of(cost) == cost.memory_deploy_bytes
+    assert board.memory_of(cost) == cost.memory_deploy_bytes
+    # the Pareto figure draws a class's limits on its memory and ops axes; a board's are not on them
+    assert small.plot_limits() == {"memory_bytes": 80_000, "ops": 6_000_000}
+    assert board.plot_limits() == {}
+
+
+def test_deploy_violations_per_budget_kind():
+    footprint = {"flash_bytes": 60_000, "arena_bytes": 30_000}
+    assert Budget("small", 80_000, 6_000_000).deploy_violations(footprint) == []  # Hello Edge convention: no deploy limit
+    assert Budget("small", 80_000, 6_000_000, convention="deploy").deploy_violations(footprint) == [
+        "flash + arena 90000 B > 80000 B"]
+    assert Budget("big", 90_000, 6_000_000, convention="deploy").deploy_violations(footprint) == []
+    board = BoardProfile("b", "m4", 50_000, 40_000, 8e7, 1, 1, 1)
+    assert board.deploy_violations(footprint) == ["flash 60000 B > 50000 B"]
+    assert BoardProfile("b", "m4", 50_000, 20_000, 8e7, 1, 1, 1).deploy_violations(footprint) == [
+        "flash 60000 B > 50000 B", "arena 30000 B > SRAM 20000 B"]

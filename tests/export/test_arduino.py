@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas.board.firmware_build import FIRMWARE_DIR
+from nas.paths import FIRMWARE_DIR
 from nas.cli import main
 from nas.export import c_array
 

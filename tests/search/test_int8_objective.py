@@ -1,5 +1,4 @@
 """`objective.accuracy=int8`: trained trials are converted once, scored in TFLite Micro, and measured."""
-from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -8,7 +7,6 @@ from optuna.trial import TrialState
 
 from nas.cli import main
 from nas.cost.budget import BoardProfile, Budget
-from nas.search.int8_stage import deploy_violations
 
 
 @pytest.fixture(scope="module")
@@ -59,23 +57,33 @@ def test_trials_csv_has_the_int8_columns(int8_search):
         assert row["tflite"] == t.user_attrs["tflite"]
 
 
-def test_a_board_probe_times_the_scored_tflite_instead_of_converting_again(tmp_path, tiny_dataset_dir):
+def test_a_board_probe_times_the_scored_tflite_instead_of_converting_again(tmp_path, tiny_dataset_dir, monkeypatch):
     from nas.cost import estimate
+    from nas.export import tflite
     from nas.search.features import CachedFeatures
     from nas.search.objective import ListSource, TrialRunner
     from nas.search.study import DIRECTIONS_OPS
     from nas.spaces import hello_edge_candidates
     from nas.train import TrainConfig
 
-    class TfliteProbe:  # a board stand-in that only accepts a ready .tflite
-        timed: list[Path] = []
+    class TfliteProbe:  # a board stand-in: records the bytes it is given
+        timed: list[bytes] = []
 
-        def measure(self, candidate, checkpoint):
-            raise AssertionError("converted a second time")
-
-        def measure_tflite(self, tflite):
-            self.timed.append(Path(tflite))
+        def measure(self, tflite: bytes) -> float:
+            self.timed.append(tflite)
             return 3.0
+
+        def close(self) -> None:
+            pass
+
+    conversions = []
+    real_convert = tflite.convert
+
+    def counted_convert(*args, **kwargs):
+        conversions.append(args[-1] if len(args) > 3 else kwargs.get("arch"))
+        return real_convert(*args, **kwargs)
+
+    monkeypatch.setattr(tflite, "convert", counted_convert)
 
     small = [c for _, c in hello_edge_candidates("dnn")][:1]
     features = CachedFeatures(tiny_dataset_dir, cache_dir=tmp_path / "cache")
@@ -86,7 +94,8 @@ def test_a_board_probe_times_the_scored_tflite_instead_of_converting_again(tmp_p
     study.optimize(runner, n_trials=1)
     t = study.trials[0]
     assert t.state == TrialState.COMPLETE and t.values[2] == 3.0
-    assert TfliteProbe.timed == [tmp_path / t.user_attrs["tflite"]]
+    assert TfliteProbe.timed == [(tmp_path / t.user_attrs["tflite"]).read_bytes()]  # the scored model, timed
+    assert conversions == ["dnn"]  # converted once for both
 
 
 def test_a_measured_footprint_over_the_board_fails_the_trial_and_the_study_goes_on(tmp_path, tiny_dataset_dir):
@@ -112,15 +121,6 @@ def test_a_measured_footprint_over_the_board_fails_the_trial_and_the_study_goes_
         assert t.state == TrialState.FAIL
         assert t.user_attrs["fail_reason"].startswith("int8: BudgetError: dnn int8 model model.tflite does not fit tight")
         assert t.user_attrs["deploy_footprint"]["arena_bytes"] > board.sram_bytes  # the figures are kept
-
-
-def test_deploy_violations_per_budget_kind():
-    footprint = {"flash_bytes": 60_000, "arena_bytes": 30_000}
-    assert deploy_violations(Budget("small", 80_000, 6_000_000), footprint) == []  # Hello Edge convention: no deploy limit
-    assert deploy_violations(Budget("small", 80_000, 6_000_000, convention="deploy"), footprint) == [
-        "flash + arena 90000 B > 80000 B"]
-    board = BoardProfile("b", "m4", 50_000, 40_000, 8e7, 1, 1, 1)
-    assert deploy_violations(board, footprint) == ["flash 60000 B > 50000 B"]
 
 
 def test_a_conversion_failure_fails_the_trial_naming_op_and_arch(tmp_path, tiny_dataset_dir, monkeypatch):

@@ -85,10 +85,16 @@ class RecordingProbe:
     def __init__(self):
         self.measured = []
 
-    def measure(self, candidate, checkpoint):
-        assert checkpoint.is_file()  # the board gets the trained model, already on disk
-        self.measured.append(candidate.to_dict())
+    def measure(self, tflite: bytes) -> float:
+        from nas.tflite_model import read_model
+
+        graph = read_model(tflite)  # the board gets the trained model as int8 .tflite bytes
+        first_fc = next(op for op in graph.ops if op.name == "FULLY_CONNECTED")
+        self.measured.append(graph.tensors[first_fc.inputs[1]].shape[0])  # its first layer's width
         return 12.5
+
+    def close(self) -> None:
+        pass
 
 
 def test_a_configured_board_measures_trained_feasible_trials_only(tmp_path, tiny_dataset_dir):
@@ -112,4 +118,4 @@ def test_a_configured_board_measures_trained_feasible_trials_only(tmp_path, tiny
         t = by_size[width]
         assert t.values[2] == 12.5 == t.user_attrs["latency_ms"] and t.user_attrs["stage"] == "done"
         assert (tmp_path / t.user_attrs["checkpoint"]).is_file()
-    assert sorted(m["spec"]["widths"][0] for m in probe.measured) == [144, 256]
+    assert sorted(probe.measured) == [144, 256]
