@@ -24,7 +24,7 @@ import pandas as pd
 from nas.search.pareto import pareto_mask
 
 COLUMNS = [
-    "study", "number", "state", "feasible", "trained", "arch", "budget_class", "val_acc", "test_acc",
+    "study", "number", "state", "feasible", "trained", "arch", "budget_class", "hello_edge", "accuracy", "val_acc", "test_acc",
     "val_acc_float", "val_acc_int8", "val_acc_int8_tflite",
     "memory_bytes", "ops", "latency_ms", "params", "macs", "memory_hello_edge_bytes", "memory_deploy_bytes",
     "tflite_flash_bytes", "tflite_arena_bytes", "memory_deploy_measured_bytes",
@@ -46,6 +46,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         fe = cand.get("frontend", {})
         violation = sum(max(v, 0.0) for v in t.constraints.values())
         history = a.get("history", [])
+        best_val_acc = a.get("best_val_acc", max((h["val_acc"] for h in history), default=np.nan))
         rows.append({
             "study": study.study_name,
             "number": t.number,
@@ -54,7 +55,9 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "trained": bool(history),
             "arch": a.get("arch", ""),
             "budget_class": budget_class,
-            "val_acc": a.get("best_val_acc", max((h["val_acc"] for h in history), default=np.nan)),
+            "hello_edge": "hello_edge" in a,
+            "accuracy": a.get("val_acc_int8", np.nan) if study.user_attrs.get("accuracy_objective") == "int8" else best_val_acc,
+            "val_acc": best_val_acc,
             "test_acc": a.get("test_acc", np.nan),
             # objective.accuracy=int8 only: float and TFLite Micro / TFLite int8 accuracy on the same clips
             "val_acc_float": a.get("val_acc_float", np.nan),
