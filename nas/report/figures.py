@@ -72,7 +72,8 @@ def pareto_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str, limits:
                                 hovertext=[f"{h}<br>{x_key}: {v:g}" for h, v in zip(_hover(df[mask]), x[mask])],
                                 marker={"color": INFEASIBLE, "symbol": symbol, "size": 8})
         if mine.any():
-            label = [f"Hello Edge {a} {c}" for a, c in zip(df.loc[mine, "arch"], df.loc[mine, "budget_class"])]
+            label = [f"Hello Edge {a} {c}" + (" (over budget)" if strip else "")
+                     for a, c, strip in zip(df.loc[mine, "arch"], df.loc[mine, "budget_class"], in_strip[mine])]
             right = x[mine] < 0.6 * x_max  # a label on the far side of the panel would be cut at its edge
             fig.add_scatter(x=x[mine].clip(upper=x_max), y=100 * y[mine].fillna(0.0), mode="markers+text", name="Hello Edge (this study)",
                             legendgroup="hello_edge", showlegend=col == 1, text=label, cliponaxis=False,
