@@ -60,7 +60,7 @@ def sweep_figure(df: pd.DataFrame, title: str, x_title: str = "weight bits", spl
 
     Colour = method, dash and symbol = model. Legend entries stay short (label and method) and sit
     under the plot, so long model descriptions cannot squeeze it: each description is in its lines'
-    hover text and in a note under the legend.
+    hover text and in the legend's title.
     """
     import plotly.express as px
     import plotly.graph_objects as go
@@ -85,15 +85,11 @@ def sweep_figure(df: pd.DataFrame, title: str, x_title: str = "weight bits", spl
         float_acc = 100 * df.loc[df["model"] == model, "float_accuracy"].iloc[0]
         fig.add_hline(y=float_acc, line_dash="dot", line_color="#777777", annotation_position="top left",
                       annotation_text=f"{labels[model]} float {float_acc:.2f} %" if len(labels) > 1 else f"float {float_acc:.2f} %")
-    described = [m if m != "model" else "" for m in labels]
-    note = "<br>".join(_shorten(m) for m in described if m)
+    note = "<br>".join(_shorten(m) for m in labels if m != "model")
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=f"{split} accuracy (%)", template="plotly_white",
-                      width=900, height=600 + 16 * len(labels),
-                      legend={"orientation": "h", "x": 0, "y": -0.14, "xanchor": "left", "yanchor": "top"},
-                      margin={"b": 110 + 18 * len(labels)})
-    if note:
-        fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.3, xanchor="left", yanchor="top",
-                           showarrow=False, align="left", font={"size": 11})
+                      width=900, height=560 + 16 * len(labels),
+                      legend={"orientation": "h", "x": 0, "y": -0.14, "xanchor": "left", "yanchor": "top",
+                              "title": {"text": note, "side": "top", "font": {"size": 11}}})
     return fig
 
 

@@ -104,7 +104,7 @@ def test_sweep_figure_keeps_legend_entries_short_and_under_the_plot():
     assert names == ["small ptq", "small qat", "large ptq", "large qat"]
     assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0  # under the plot, not beside it
     assert all(t.hovertemplate.startswith(t.name.split()[0] + ": ") for t in fig.data)  # the description, on hover
-    (note,) = [a.text for a in fig.layout.annotations if "mfcc=" in a.text]
+    note = fig.layout.legend.title.text
     assert all(m in note for m in models)
     assert len({t.line.color for t in fig.data if t.name.endswith("ptq")}) == 1  # colour = method
     assert [t.line.dash for t in fig.data] == ["solid", "solid", "dash", "dash"]  # dash = model
