@@ -37,7 +37,8 @@ def _plot(rows, title: str, out: Path) -> None:
 
     fig = go.Figure(go.Bar(x=[r["stage"] for r in rows], y=[r["ms"] for r in rows],
                            text=[f"{r['ms']:.2f} ms" for r in rows]))
-    fig.update_layout(title=title, yaxis_title="ms per inference", xaxis_title="stage", template="plotly_white")
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, yaxis_title="ms per inference", xaxis_title="stage",
+                      template="plotly_white", width=900, height=500)
     write_figure(fig, out / "breakdown")  # HTML always; the PNG unless Chrome is missing (logged)
 
 
