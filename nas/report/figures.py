@@ -1,7 +1,8 @@
 """Figures of a search (plotly): Pareto fronts with the study's own Hello Edge trial, training curves.
 
-Every figure is written twice, ``<name>.html`` (interactive) and ``<name>.png`` (kaleido; it drives
-Chrome, so ``BROWSER_PATH`` is pointed at Debian's ``/usr/bin/chromium`` when that exists).
+Every figure is written twice, ``<name>.html`` (interactive; plotly.js from one shared copy per results
+tree, :func:`shared_plotlyjs`) and ``<name>.png`` (kaleido; it drives Chrome, so ``BROWSER_PATH`` is
+pointed at Debian's ``/usr/bin/chromium`` when that exists).
 """
 from __future__ import annotations
 
@@ -138,10 +139,8 @@ def combined_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str):
     fig.update_xaxes(title_text="ops (MOps)", type="log", row=1, col=2)
     fig.update_yaxes(title_text=f"{_accuracy_name(df)} (%)", row=1, col=1)
     fig.update_layout(title=title, width=1300, height=600, template="plotly_white", margin={"b": 110})
-    if not reference.empty:
-        searched = pd.Series(list(zip(reference["arch"], reference["budget_class"])), index=reference.index).isin(cells)
-        reference = reference[searched]
-    _paper_note(fig, reference)
+    searched = [cell in cells for cell in zip(reference["arch"], reference["budget_class"])]
+    _paper_note(fig, reference[searched] if searched else reference)
     return fig
 
 
@@ -207,11 +206,16 @@ def shared_plotlyjs(folder: Path) -> Path:
 
     script = _tree_root(Path(folder).absolute()) / PLOTLY_JS
     version = f"plotly.js v{get_plotlyjs_version()}"
-    if not script.is_file() or version not in script.read_text(errors="replace")[:200]:
+    if not script.is_file() or version not in _head(script):
         script.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(script) as tmp:
             Path(tmp).write_text(get_plotlyjs())
     return script
+
+
+def _head(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read(200)  # the banner naming the version, not all 4.8 MB
 
 
 def _tree_root(folder: Path) -> Path:
