@@ -61,6 +61,8 @@ def pareto_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str, limits:
                 fig.add_scatter(x=x[mask], y=100 * y[mask], mode="markers", name=name, legendgroup=name,
                                 showlegend=col == 1, text=_hover(df[mask]), row=1, col=col,
                                 marker={"color": color, "symbol": symbol, "size": 9 if name == "Pareto front" else 7})
+        # An empty trace keeps the strip's axis (ticks and title) drawn when no sample was infeasible.
+        fig.add_scatter(x=[], y=[], showlegend=False, hoverinfo="skip", row=2, col=col)
         for name, mask, symbol in (("infeasible (not trained)", in_strip & (x <= x_max), "x"),
                                    ("infeasible, past the axis (→)", in_strip & (x > x_max), "triangle-right")):
             if mask.any():

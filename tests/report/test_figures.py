@@ -173,3 +173,11 @@ def test_curves_and_files(df, tmp_path):
     assert (tmp_path / "plotly.min.js").is_file()  # shared beside the HTML: opens offline
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_strip_axes_stay_drawn_without_infeasible_samples(df):
+    trained_only = df[df["feasible"] | (df["state"] != "COMPLETE")]
+    fig = figures.pareto_figure(trained_only, PAPER, "t", LIMITS)
+    for axis in ("x3", "x4"):  # plotly leaves out the ticks and title of an axis holding no trace
+        assert [t for t in fig.data if t.xaxis == axis]
+    assert fig.layout.xaxis3.title.text.startswith("memory") and fig.layout.xaxis4.title.text.startswith("ops")
