@@ -51,9 +51,11 @@ def pareto_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str, limits:
         ("Pareto front", df["pareto"], FRONT, "diamond"),
     ]
     mine = df["hello_edge"] & (y.notna() | in_strip)
-    legend: set[str] = set()  # strip groups may show in one panel only
-    for col, (x_key, scale) in enumerate((("memory_bytes", 1e3), (third, 1 if third == "latency_ms" else 1e6)), start=1):
-        x = df[x_key] / scale
+    legend: set[str] = set()  # a strip group may show in one panel only: its legend entry comes once
+    axes = (("memory_bytes", 1e3, "memory (KB)"),
+            (third, 1, "latency (ms)") if third == "latency_ms" else (third, 1e6, "ops (MOps)"))
+    for col, (x_key, scale, unit) in enumerate(axes, start=1):
+        x = (df[x_key] / scale).rename(unit)
         limit = (limits or {}).get(x_key)
         x_max = _axis_end(x[y.notna()], x[in_strip], limit / scale if limit else None)
         for name, mask, color, symbol in groups:
@@ -61,36 +63,16 @@ def pareto_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str, limits:
                 fig.add_scatter(x=x[mask], y=100 * y[mask], mode="markers", name=name, legendgroup=name,
                                 showlegend=col == 1, text=_hover(df[mask]), row=1, col=col,
                                 marker={"color": color, "symbol": symbol, "size": 9 if name == "Pareto front" else 7})
-        # An empty trace keeps the strip's axis (ticks and title) drawn when no sample was infeasible.
-        fig.add_scatter(x=[], y=[], showlegend=False, hoverinfo="skip", row=2, col=col)
-        for name, mask, symbol in (("infeasible (not trained)", in_strip & (x <= x_max), "x"),
-                                   ("infeasible, past the axis (→)", in_strip & (x > x_max), "triangle-right")):
-            if mask.any():
-                show = name not in legend
-                legend.add(name)
-                count = [f"{int(mask.sum())}" if symbol != "x" and i == 0 else "" for i in range(int(mask.sum()))]
-                fig.add_scatter(x=x[mask].clip(upper=x_max), y=[0.0] * int(mask.sum()), mode="markers+text", name=name,
-                                legendgroup=name, showlegend=show, row=2, col=col, cliponaxis=False,
-                                text=count, textposition="top center",
-                                hovertext=[f"{h}<br>{x_key}: {v:g}" for h, v in zip(_hover(df[mask]), x[mask])],
-                                marker={"color": INFEASIBLE, "symbol": symbol, "size": 8})
+        _add_strip(fig, df, x, in_strip, x_max, col, legend)
         if mine.any():
-            label = [f"Hello Edge {a} {c}" + (" (over budget)" if strip else "")
-                     for a, c, strip in zip(df.loc[mine, "arch"], df.loc[mine, "budget_class"], in_strip[mine])]
-            right = x[mine] < 0.6 * x_max  # a label on the far side of the panel would be cut at its edge
-            fig.add_scatter(x=x[mine].clip(upper=x_max), y=100 * y[mine].fillna(0.0), mode="markers+text", name="Hello Edge (this study)",
-                            legendgroup="hello_edge", showlegend=col == 1, text=label, cliponaxis=False,
-                            textposition=["middle right" if r else "middle left" for r in right],
-                            hovertext=_hover(df[mine]), row=2 if in_strip[mine].all() else 1, col=col,
-                            marker={"color": REFERENCE, "symbol": "star", "size": 14,  # red rim: on the front
-                                    "line": {"width": 2, "color": [FRONT if p else "#333333" for p in df.loc[mine, "pareto"]]}})
+            _add_hello_edge(fig, df[mine], x[mine], y[mine], in_strip[mine], x_max, col)
         fig.update_xaxes(range=[0, x_max], col=col)
         if limit:
             xref = "x" if col == 1 else "x2"
             fig.add_shape(type="line", x0=limit / scale, x1=limit / scale, xref=xref, y0=0, y1=1, yref="paper",
                           line={"dash": "dash", "color": INFEASIBLE})
     fig.update_xaxes(title_text="memory (KB, Hello Edge convention)", row=2, col=1)
-    fig.update_xaxes(title_text="latency (ms)" if third == "latency_ms" else "ops (MOps)", row=2, col=2)
+    fig.update_xaxes(title_text=axes[1][2], row=2, col=2)
     shown = 100 * y.dropna()
     pad = max(2.0, 0.08 * (shown.max() - shown.min())) if len(shown) else 0.0
     fig.update_yaxes(range=[shown.min() - pad, shown.max() + pad] if len(shown) else [0, 100], row=1)
@@ -101,6 +83,37 @@ def pareto_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str, limits:
     fig.update_layout(title=title, width=1200, height=600, template="plotly_white", margin={"b": 110})
     _paper_note(fig, reference)
     return fig
+
+
+def _add_strip(fig, df: pd.DataFrame, x: pd.Series, in_strip: pd.Series, x_max: float, col: int, legend: set[str]) -> None:
+    """Infeasible samples at their cost in the strip; those past ``x_max`` as arrows at its edge, counted."""
+    # An empty trace keeps the strip's axis (ticks and title) drawn when no sample was infeasible.
+    fig.add_scatter(x=[], y=[], showlegend=False, hoverinfo="skip", row=2, col=col)
+    for name, mask, symbol in (("infeasible (not trained)", in_strip & (x <= x_max), "x"),
+                               ("infeasible, past the axis (→)", in_strip & (x > x_max), "triangle-right")):
+        n = int(mask.sum())
+        if n:
+            count = [str(n) if symbol != "x" and i == 0 else "" for i in range(n)]
+            fig.add_scatter(x=x[mask].clip(upper=x_max), y=[0.0] * n, mode="markers+text", name=name, legendgroup=name,
+                            showlegend=name not in legend, row=2, col=col, cliponaxis=False, text=count,
+                            textposition="top center",
+                            hovertext=[f"{h}<br>{x.name}: {v:g}" for h, v in zip(_hover(df[mask]), x[mask])],
+                            marker={"color": INFEASIBLE, "symbol": symbol, "size": 8})
+            legend.add(name)
+
+
+def _add_hello_edge(fig, rows: pd.DataFrame, x: pd.Series, y: pd.Series, in_strip: pd.Series, x_max: float,
+                    col: int) -> None:
+    """The study's own Hello Edge trial as a star (red rim when on the front), labelled inside the panel."""
+    label = [f"Hello Edge {a} {c}" + (" (over budget)" if strip else "")
+             for a, c, strip in zip(rows["arch"], rows["budget_class"], in_strip)]
+    right = x < 0.6 * x_max  # a label on the far side of the panel would be cut at its edge
+    fig.add_scatter(x=x.clip(upper=x_max), y=100 * y.fillna(0.0), mode="markers+text", name="Hello Edge (this study)",
+                    legendgroup="hello_edge", showlegend=col == 1, text=label, cliponaxis=False,
+                    textposition=["middle right" if r else "middle left" for r in right],
+                    hovertext=_hover(rows), row=2 if in_strip.all() else 1, col=col,
+                    marker={"color": REFERENCE, "symbol": "star", "size": 14,
+                            "line": {"width": 2, "color": [FRONT if p else "#333333" for p in rows["pareto"]]}})
 
 
 def combined_figure(df: pd.DataFrame, reference: pd.DataFrame, title: str):

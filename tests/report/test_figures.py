@@ -55,7 +55,7 @@ def test_infeasible_samples_sit_in_a_strip_and_far_ones_do_not_stretch_the_axis(
     far = _traces(fig, "infeasible, past the axis (→)", 1, row=2)[0]  # trial 3: 300 KB against an 80 KB budget
     end = fig.layout.xaxis3.range[1]
     assert 80 <= end < 100 and list(far.x) == [end] and list(far.y) == [0.0]
-    assert "300" in far.hovertext[0]  # its real memory, where a reader looks for it
+    assert "memory (KB): 300" in far.hovertext[0]  # its real memory, where a reader looks for it
     assert fig.layout.xaxis.range[1] == end  # the accuracy panel shares the clipped axis
     low, high = fig.layout.yaxis.range
     assert 0 < low <= 35 and 90 <= high < 100  # the accuracy axis is not stretched down to 0 for them
