@@ -33,14 +33,13 @@ def synthetic_clip(samples: int) -> np.ndarray:
 def _plot(rows, title: str, out: Path) -> None:
     import plotly.graph_objects as go
 
+    from nas.report.figures import write_figure
+
     fig = go.Figure(go.Bar(x=[r["stage"] for r in rows], y=[r["ms"] for r in rows],
                            text=[f"{r['ms']:.2f} ms" for r in rows]))
-    fig.update_layout(title=title, yaxis_title="ms per inference", xaxis_title="stage")
-    fig.write_html(out / "breakdown.html")
-    try:
-        fig.write_image(out / "breakdown.png")
-    except Exception as err:  # kaleido needs Chrome; the HTML is still written
-        print(f"kws-nas bench: PNG not written ({err}); set BROWSER_PATH=/usr/bin/chromium")
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, yaxis_title="ms per inference", xaxis_title="stage",
+                      template="plotly_white", width=900, height=500)
+    write_figure(fig, out / "breakdown")  # HTML always; the PNG unless Chrome is missing (logged)
 
 
 def run(args) -> int:

@@ -63,15 +63,18 @@ def audio_figures(waveform: np.ndarray, config: FrontEndConfig, title: str = "")
                                             colorbar={"title": "dB"}, name="power")),
         "mel_spectrogram": go.Figure(go.Heatmap(x=a["frame_s"], y=a["mel_center_hz"], z=a["log_mel"],
                                                 colorbar={"title": "ln"}, name="log mel")),
-        "mfcc": go.Figure(go.Heatmap(x=a["frame_s"], y=np.arange(config.n_mfcc), z=a["mfcc"],
-                                     colorscale="RdBu", zmid=0, name="MFCC")),
+        # One colour scale would let coefficient 0 (log energy, tens of units) swamp the rest.
+        "mfcc": go.Figure(go.Heatmap(x=a["frame_s"], y=np.arange(config.n_mfcc), z=per_coefficient(a["mfcc"]),
+                                     customdata=a["mfcc"], colorscale="RdBu", zmid=0, name="MFCC",
+                                     colorbar={"title": "z-score"},
+                                     hovertemplate="t %{x:.3f} s, c%{y}: %{customdata:.3f} (z %{z:.2f})<extra></extra>")),
     }
     axes = {
         "waveform": ("time (s)", "amplitude", "waveform"),
         "spectrum": ("frequency (Hz)", "magnitude (dB)", "magnitude spectrum of the whole clip (Hann)"),
         "spectrogram": ("time (s)", "frequency (Hz)", f"power spectrogram, {config.n_fft}-point FFT"),
         "mel_spectrogram": ("time (s)", "mel band centre (Hz)", "log mel spectrogram"),
-        "mfcc": ("time (s)", "coefficient", "MFCC (what the model is fed, before int8)"),
+        "mfcc": ("time (s)", "coefficient", "MFCC fed to the model, colour = z-score per coefficient"),
     }
     for name, fig in figures.items():
         x_title, y_title, what = axes[name]
@@ -82,6 +85,12 @@ def audio_figures(waveform: np.ndarray, config: FrontEndConfig, title: str = "")
     # Log frequency spaces the mel bands nearly evenly, as the filterbank sees them.
     figures["mel_spectrogram"].update_yaxes(type="log", tickvals=[50, 100, 200, 500, 1000, 2000, 4000])
     return figures
+
+
+def per_coefficient(mfcc: np.ndarray) -> np.ndarray:
+    """Each row [n_mfcc, T] as its z-score over time (a constant row becomes 0): one colour scale for all."""
+    spread = mfcc.std(axis=1, keepdims=True)
+    return (mfcc - mfcc.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
 
 
 def write_audio_plots(wav: str | Path, out_dir: str | Path, config: FrontEndConfig) -> list[Path]:

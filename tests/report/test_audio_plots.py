@@ -78,7 +78,17 @@ def test_html_holds_the_clip_and_its_mfcc(plots, tone_wav):
     (mfcc,) = plotly_traces(plots / "mfcc.html")
     expected = MfccFrontEnd(cfg)(torch.from_numpy(samples[None]))[0].numpy().T
     assert mfcc["z"].shape == (13, cfg.num_frames) == (13, 98)
-    np.testing.assert_allclose(mfcc["z"], expected, atol=1e-5)
+    np.testing.assert_allclose(mfcc["customdata"], expected, atol=1e-5)  # the values, shown on hover
+
+
+def test_mfcc_colours_each_coefficient_on_its_own_scale(plots):
+    (mfcc,) = plotly_traces(plots / "mfcc.html")
+    raw, z = mfcc["customdata"], mfcc["z"]
+    assert np.ptp(raw[0]) > 5 * np.median(np.ptp(raw[1:], axis=1))  # c0 would swamp one shared scale
+    np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(z.std(axis=1), 1, atol=1e-3)
+    np.testing.assert_allclose(z, (raw - raw.mean(1, keepdims=True)) / raw.std(1, keepdims=True), atol=1e-4)
+    assert "z-score" in (plots / "mfcc.html").read_text()
 
 
 def test_spectra_put_the_tone_where_it_is(plots):

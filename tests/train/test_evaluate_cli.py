@@ -58,7 +58,10 @@ def test_a_results_folder_scores_the_best_model_of_each_budget_class(tmp_path, c
     small = out["classes"]["small"]
     assert small["trial"] == 3 and small["checkpoint"] == str(study / "trials" / "3" / "model.pt")
     assert out["split"] == "validation"
-    assert 0.0 <= small["accuracy"] <= 1.0
+    alone = _run_json(capsys, study / "trials" / "3" / "model.pt", "--data", tiny_dataset_dir,
+                      "--cache-dir", tmp_path / "cache", "--split", "validation")
+    assert small["accuracy"] == alone["accuracy"]  # this run's score, not the one the search recorded
+    assert small["search_accuracy"] == 0.5
 
     assert main(["evaluate", str(study), "--data", str(tiny_dataset_dir), "--cache-dir", str(tmp_path / "cache")]) == 0
     text = capsys.readouterr().out
@@ -105,3 +108,75 @@ def test_real_test_archive_layout_is_scored_clip_for_clip(tmp_path, capsys, real
         per_label = Counter(row["label"] for row in csv.DictReader(handle))
     assert [sum(row) for row in out["confusion"]] == [per_label[label] for label in LABELS]
     assert out["data_kind"].startswith("recorded speech")
+
+
+def test_text_mode_prints_the_confusion_matrix_and_json_names_its_labels(tmp_path, capsys, tiny_dataset_dir):
+    _checkpoint(tmp_path / "model.pt")
+    args = [tmp_path / "model.pt", "--data", tiny_dataset_dir, "--cache-dir", tmp_path / "cache"]
+    out = _run_json(capsys, *args)
+    assert out["labels"] == LABELS and len(out["confusion"]) == len(LABELS)
+    assert main(["evaluate", *map(str, args)]) == 0
+    text = capsys.readouterr().out
+    assert "confusion (rows: true label, columns: predicted)" in text
+    lines = text.splitlines()
+    header = lines[lines.index("  confusion (rows: true label, columns: predicted)") + 1]
+    assert header.split() == [label.strip("_")[:5] for label in LABELS]  # silen unkno yes no ...
+    for label, row in zip(LABELS, out["confusion"]):  # each true label's row, count for count
+        assert any(line.split() == [label, *map(str, row)] for line in text.splitlines())
+
+
+@pytest.fixture(scope="module")
+def int8_trial(tmp_path_factory, tiny_dataset_dir):
+    """A trial folder as an int8 search leaves it: model.pt and its model.tflite side by side."""
+    from nas.export.tflite import convert
+
+    folder = tmp_path_factory.mktemp("trial")
+    model = _checkpoint(folder / "model.pt", seed=1)
+    train = load_features(tiny_dataset_dir, FRONTEND, "train", cache_dir=folder / "cache")
+    (folder / "model.tflite").write_bytes(convert(model, FRONTEND, train.features.numpy(), "ds_cnn"))
+    return folder
+
+
+def test_a_tflite_is_scored_int8_in_tflite_micro(int8_trial, capsys, tiny_dataset_dir):
+    import numpy as np
+
+    from nas.export.tflite import quantize_features, run_tflm
+
+    out = _run_json(capsys, int8_trial / "model.tflite", "--data", tiny_dataset_dir, "--cache-dir", int8_trial / "cache")
+    test = load_features(tiny_dataset_dir, FRONTEND, "test", cache_dir=int8_trial / "cache")
+    predicted = run_tflm((int8_trial / "model.tflite").read_bytes(), quantize_features(test.features.numpy(), FRONTEND)).argmax(1)
+    assert out["accuracy"] == pytest.approx(float(np.mean(predicted == test.labels.numpy())))
+    assert out["clips"] == len(predicted) and out["runtime"] == "int8, TFLite Micro" and out["arch"] == "ds_cnn"
+    assert [sum(r[i] for r in out["confusion"]) for i in range(len(LABELS))] == \
+        [int((predicted == i).sum()) for i in range(len(LABELS))]
+
+
+def test_a_tflite_finds_its_front_end_in_a_model_card_or_from_the_flag(int8_trial, tmp_path, capsys, tiny_dataset_dir):
+    import shutil
+
+    lone = tmp_path / "lone" / "kws.tflite"
+    lone.parent.mkdir()
+    shutil.copy(int8_trial / "model.tflite", lone)
+    data = ["--data", str(tiny_dataset_dir), "--cache-dir", str(int8_trial / "cache")]
+    assert main(["evaluate", str(lone), *data]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot tell which front end feeds it" in err and "--frontend" in err
+    assert "[25, 10]" in err  # what the model itself says: 25 frames of 10 MFCC
+
+    expected = _run_json(capsys, int8_trial / "model.tflite", *data)["accuracy"]
+    assert _run_json(capsys, lone, *data, "--frontend", int8_trial / "model.pt")["accuracy"] == expected
+    candidate = candidate_from_model_size_info("ds_cnn", SPEC, FRONTEND)
+    (lone.parent / "model_card.json").write_text(json.dumps({"candidate": candidate.to_dict()}))
+    assert _run_json(capsys, lone, *data)["accuracy"] == expected  # an export bundle's layout
+
+    other = candidate_from_model_size_info("ds_cnn", SPEC, FrontEndConfig(stride_ms=20.0))
+    (lone.parent / "model_card.json").write_text(json.dumps({"candidate": other.to_dict()}))
+    assert main(["evaluate", str(lone), *data]) == 2
+    assert "its input is [25, 10]" in capsys.readouterr().err
+
+
+def test_frontend_flag_is_for_a_tflite_only(tmp_path, capsys, tiny_dataset_dir):
+    _checkpoint(tmp_path / "model.pt")
+    assert main(["evaluate", str(tmp_path / "model.pt"), "--data", str(tiny_dataset_dir),
+                 "--frontend", str(tmp_path / "model.pt")]) == 2
+    assert "--frontend applies to a .tflite" in capsys.readouterr().err

@@ -56,17 +56,43 @@ def bit_sweep(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], scored
 
 
 def sweep_figure(df: pd.DataFrame, title: str, x_title: str = "weight bits", split: str = "test"):
-    """Accuracy (%) vs bits, one line per method (and per model when a ``model`` column is present)."""
+    """Accuracy (%) vs bits, one line per method and model (a ``model`` column: ``"<label>: <description>"``).
+
+    Colour = method, dash and symbol = model. Legend entries stay short (label and method) and sit
+    under the plot, so long model descriptions cannot squeeze it: each description is in its lines'
+    hover text and in the legend's title.
+    """
+    import plotly.express as px
     import plotly.graph_objects as go
 
+    df = df.assign(model=df["model"] if "model" in df.columns else "model")
+    labels = {m: m.split(": ", 1)[0] for m in df["model"].unique()}
+    methods = list(dict.fromkeys(df["method"]))
+    colours = {m: px.colors.qualitative.D3[i % 10] for i, m in enumerate(methods)}
+    styles = [("solid", "circle"), ("dash", "square"), ("dot", "diamond"), ("dashdot", "triangle-up")]
     fig = go.Figure()
-    groups = df.groupby(["model", "method"] if "model" in df.columns else ["method"], sort=False)
-    for key, group in groups:
-        name = " ".join(key) if isinstance(key, tuple) else str(key)
-        fig.add_trace(go.Scatter(x=group["bits"], y=100 * group["accuracy"], mode="lines+markers", name=name,
-                                 text=group["format"], hovertemplate="%{text}: %{y:.2f} %<extra></extra>"))
-    for value in df["float_accuracy"].unique():
-        fig.add_hline(y=100 * value, line_dash="dot", annotation_text=f"float {100 * value:.2f} %")
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=f"{split} accuracy (%)",
-                      template="plotly_white", width=900, height=550)
+    for i, model in enumerate(labels):
+        dash, symbol = styles[i % len(styles)]
+        for method in methods:
+            group = df[(df["model"] == model) & (df["method"] == method)]
+            if group.empty:
+                continue
+            name = f"{labels[model]} {method}" if len(labels) > 1 else method
+            fig.add_trace(go.Scatter(
+                x=group["bits"], y=100 * group["accuracy"], mode="lines+markers", name=name, text=group["format"],
+                line={"color": colours[method], "dash": dash}, marker={"symbol": symbol, "size": 8},
+                hovertemplate=f"{model}<br>{method} %{{text}}: %{{y:.2f}} %<extra></extra>"))
+        float_acc = 100 * df.loc[df["model"] == model, "float_accuracy"].iloc[0]
+        fig.add_hline(y=float_acc, line_dash="dot", line_color="#777777", annotation_position="top left",
+                      annotation_text=f"{labels[model]} float {float_acc:.2f} %" if len(labels) > 1 else f"float {float_acc:.2f} %")
+    note = "<br>".join(_shorten(m) for m in labels if m != "model")
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=f"{split} accuracy (%)", template="plotly_white",
+                      width=900, height=560 + 16 * len(labels),
+                      legend={"orientation": "h", "x": 0, "y": -0.14, "xanchor": "left", "yanchor": "top",
+                              "title": {"text": note, "side": "top", "font": {"size": 11}}})
     return fig
+
+
+def _shorten(text: str, width: int = 120) -> str:
+    """One line of the note; the whole description stays in the hover text."""
+    return text if len(text) <= width else text[: width - 1] + "…"

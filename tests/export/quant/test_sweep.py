@@ -90,3 +90,23 @@ def test_quant_sweep_refuses_a_bad_activation_width(value, tmp_path, capsys):
         main(["quant-sweep", str(tmp_path), "--data", str(tmp_path), "--activation-bits", value])
     assert exit_info.value.code == 2
     assert "--activation-bits" in capsys.readouterr().err
+
+
+def test_sweep_figure_keeps_legend_entries_short_and_under_the_plot():
+    from nas.export.quant import sweep_figure
+
+    models = {"small: ds_cnn [5 64 10 4 2 2 64 3 3 1 1 64 3 3 1 1 64 3 3 1 1 64 3 3 1 1] mfcc=10 win=40ms stride=20ms": 0.9,
+              "large: dnn [436 436 436] mfcc=10 win=40ms stride=40ms": 0.8}
+    df = pd.DataFrame([{"model": m, "method": method, "bits": b, "format": f"int{b}", "accuracy": f - 0.1 / b,
+                        "float_accuracy": f} for m, f in models.items() for method in ("ptq", "qat") for b in (4, 8)])
+    fig = sweep_figure(df, "t")
+    names = [t.name for t in fig.data]
+    assert names == ["small ptq", "small qat", "large ptq", "large qat"]
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0  # under the plot, not beside it
+    assert all(t.hovertemplate.startswith(t.name.split()[0] + ": ") for t in fig.data)  # the description, on hover
+    note = fig.layout.legend.title.text
+    assert all(m in note for m in models)
+    assert len({t.line.color for t in fig.data if t.name.endswith("ptq")}) == 1  # colour = method
+    assert [t.line.dash for t in fig.data] == ["solid", "solid", "dash", "dash"]  # dash = model
+    floats = sorted(a.text for a in fig.layout.annotations if "float" in a.text)
+    assert floats == ["large float 80.00 %", "small float 90.00 %"]
