@@ -6,9 +6,13 @@ same tensors instead of reloading them.
 """
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from nas.errors import ConfigError
+
+log = logging.getLogger("nas.search")
 
 
 def dataset_root(data_conf) -> Path:
@@ -31,7 +35,7 @@ class CachedFeatures:
         root: dataset folder (Speech Commands layout).
         augment_copies: augmented copies of the training split (``load_features`` caches them).
         seed: augmentation seed.
-        cache_dir: None: the cache module's default folder.
+        cache_dir: None: the user's cache folder (``nas.paths.features_cache_dir``).
     """
 
     def __init__(self, root: Path, augment_copies: int = 0, seed: int = 0, cache_dir: str | None = None):
@@ -44,7 +48,12 @@ class CachedFeatures:
         key = (frontend.fingerprint(), split)
         if key not in self._memo:
             copies = self.augment_copies if split == "train" else 0
-            self._memo[key] = load_features(
-                self.root, frontend, split, augment_copies=copies, seed=self.seed, cache_dir=self.cache_dir
-            )
+            started = time.perf_counter()
+            features = load_features(self.root, frontend, split, augment_copies=copies, seed=self.seed,
+                                     cache_dir=self.cache_dir, progress=False)  # the search has its own display
+            if features.extracted_clips:
+                log.info("MFCC features (%d coefficients, %g/%g ms) of the %s split: %d clips extracted in %.1f s",
+                         frontend.n_mfcc, frontend.window_ms, frontend.stride_ms, split, features.extracted_clips,
+                         time.perf_counter() - started)
+            self._memo[key] = features
         return self._memo[key]

@@ -1,0 +1,60 @@
+"""The search's terminal: one live progress line with log lines printed above it.
+
+One rich ``Console`` (stderr) carries both the progress display (trials done / target, best accuracy
+so far, rejected samples) and a ``RichHandler`` on the root logger, so a log line never overwrites
+the bar nor the bar a log line. Per-epoch lines (logger ``nas.search.epochs``) reach the console only
+when verbose; Hydra's log file in the study folder keeps all of them.
+"""
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+EPOCH_LOGGER = "nas.search.epochs"
+
+
+class SearchConsole:
+    """Context manager: the live display and the console log handler of one search.
+
+    Args:
+        target: trials to finish.
+        done: trials already finished (a resumed study).
+        show_progress: False: log lines only, no live display.
+        verbose: also show per-epoch lines.
+    """
+
+    def __init__(self, target: int, done: int, show_progress: bool, verbose: bool):
+        self.console = Console(stderr=True)
+        self.handler = RichHandler(console=self.console, show_path=False, markup=False, rich_tracebacks=False,
+                                   log_time_format="[%X]")
+        self.handler.setLevel(logging.INFO)
+        if not verbose:
+            self.handler.addFilter(lambda record: not record.name.startswith(EPOCH_LOGGER))
+        self.progress = Progress(
+            TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("best accuracy {task.fields[best]}"), TextColumn("rejected {task.fields[rejected]}"),
+            TimeElapsedColumn(), console=self.console, disable=not show_progress,
+        )
+        self.task = self.progress.add_task("trials", total=target, completed=min(done, target), best="-", rejected=0)
+
+    def update(self, done: int, best_accuracy: float | None, rejected: int) -> None:
+        best = "-" if best_accuracy is None else f"{best_accuracy:.3f}"
+        self.progress.update(self.task, completed=done, best=best, rejected=rejected)
+
+    def __enter__(self) -> "SearchConsole":
+        root = logging.getLogger()
+        self._level = root.level
+        if root.level > logging.INFO or root.level == logging.NOTSET:
+            root.setLevel(logging.INFO)
+        root.addHandler(self.handler)
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+        root = logging.getLogger()
+        root.removeHandler(self.handler)
+        root.setLevel(self._level)
