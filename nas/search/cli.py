@@ -32,23 +32,29 @@ from nas.search.schema import register_configs
 
 PROG = "kws-nas search"
 CONFIG_NAME = "config"
-VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+def argument_parser():
+    """Hydra's own argument parser (overrides, --multirun, --cfg, --help, ...) plus ``-v/--verbose``."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.prog = PROG
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="per-epoch lines and TensorFlow's log lines (same as the override verbose=true)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the search app on ``argv`` (without the verb); returns the exit status."""
-    from hydra._internal.utils import get_args_parser
-
     from nas.cli import quiet_tensorflow
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    verbose = any(a in VERBOSE_FLAGS for a in argv) or "verbose=true" in argv
-    argv = [a for a in argv if a not in VERBOSE_FLAGS] + (["verbose=true"] * any(a in VERBOSE_FLAGS for a in argv))
-    quiet_tensorflow(verbose)
     register_configs()
-    parser = get_args_parser()
-    parser.prog = PROG
-    args = parser.parse_args(argv)
+    parser = argument_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.verbose:
+        args.overrides.append("verbose=true")
+    quiet_tensorflow("verbose=true" in args.overrides)
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
         return _hydra_entry_point(args, parser)
     try:
@@ -143,7 +149,6 @@ def check_overrides(overrides: list[str]) -> None:
                 compose(CONFIG_NAME, overrides=attempt, return_hydra_config=True)
             except (HydraException, OmegaConfBaseException) as err:
                 raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
-    GlobalHydra.instance().clear()
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
