@@ -115,10 +115,8 @@ def run_job(cfg: DictConfig) -> str | None:
         print(f"{PROG}: interrupted; finished trials are stored and the report is written: rerun the same "
               f"command to resume", file=sys.stderr)
         return "interrupted"
-    print(
-        f"{outcome.study_name}: {outcome.finished} trials trained, {outcome.rejected} infeasible samples this run; "
-        f"results in {outcome.results_dir}/ (summary.md, trials.csv, pareto.html, best.json)"
-    )
+    print(f"{outcome.study_name}: {outcome.finished} trials trained, {outcome.rejected} infeasible samples rejected "
+          f"this run; see {outcome.results_dir}/summary.md")
     return None
 
 

@@ -52,8 +52,7 @@ class CachedFeatures:
             features = load_features(self.root, frontend, split, augment_copies=copies, seed=self.seed,
                                      cache_dir=self.cache_dir, progress=False)  # the search has its own display
             if features.extracted_clips:
-                log.info("MFCC features (%d coefficients, %g/%g ms) of the %s split: %d clips extracted in %.1f s",
-                         frontend.n_mfcc, frontend.window_ms, frontend.stride_ms, split, features.extracted_clips,
-                         time.perf_counter() - started)
+                log.info("%s: %d clips to %d MFCCs (%g/%g ms) in %.1f s", split, features.extracted_clips,
+                         frontend.n_mfcc, frontend.window_ms, frontend.stride_ms, time.perf_counter() - started)
             self._memo[key] = features
         return self._memo[key]

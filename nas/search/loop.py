@@ -101,6 +101,10 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     """Run (or resume) the study described by ``cfg`` and write its results folder."""
     from nas.report.study_report import write_study_report
 
+    # Optuna's own warnings (a failed trial) go through the root logger: above the display, into the log file.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
     place = study_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
     study_mod.check_results_dir(place)  # before anything is written there
     if cfg.storage is None:
@@ -132,10 +136,6 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     )
     display = SearchConsole(target, finished, cfg.progress, cfg.verbose)
     monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, display)
-    # Optuna's own warnings (a failed trial) go through the root logger, so above the display too.
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optuna.logging.disable_default_handler()
-    optuna.logging.enable_propagation()
     try:
         with display:
             if finished >= target:
