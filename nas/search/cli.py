@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     register_configs()
     parser = argument_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_intermixed_args(list(sys.argv[1:] if argv is None else argv))  # overrides around flags
     if args.verbose:
         args.overrides.append("verbose=true")
     quiet_tensorflow("verbose=true" in args.overrides)

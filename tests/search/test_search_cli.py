@@ -157,3 +157,9 @@ def test_console_shows_trials_and_hides_epochs_unless_verbose(tmp_path, tiny_dat
     assert main([*_one_trial_search(tmp_path / "loud", tiny_dataset_dir), "-v"]) == 0
     loud = capsys.readouterr()
     assert "trial 0 epoch 1" in loud.err and "trial 0 epoch 2" in loud.err
+
+
+def test_overrides_may_stand_on_either_side_of_flags(capsys):
+    assert main(["search", "trials=1", "--cfg", "job", "trials=2", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "\ntrials: 2\n" in out and "\nverbose: true\n" in out
