@@ -17,16 +17,14 @@ EPOCH_LOGGER = "nas.search.epochs"
 
 
 class SearchConsole:
-    """Context manager: the live display and the console log handler of one search.
+    """Context manager: the console log handler of one search, and its live display once started.
 
     Args:
-        target: trials to finish.
-        done: trials already finished (a resumed study).
         show_progress: False: log lines only, no live display.
         verbose: also show per-epoch lines.
     """
 
-    def __init__(self, target: int, done: int, show_progress: bool, verbose: bool):
+    def __init__(self, show_progress: bool, verbose: bool):
         self.console = Console(stderr=True)
         self.handler = RichHandler(console=self.console, show_path=False, markup=False, rich_tracebacks=False,
                                    log_time_format="[%X]")
@@ -38,23 +36,31 @@ class SearchConsole:
             TextColumn("best accuracy {task.fields[best]}"), TextColumn("rejected {task.fields[rejected]}"),
             TimeElapsedColumn(), console=self.console, disable=not show_progress,
         )
+        self.task = None
+
+    def start(self, target: int, done: int) -> None:
+        """Show the live display: ``done`` of ``target`` trials finished already (a resumed study)."""
         self.task = self.progress.add_task("trials", total=target, completed=min(done, target), best="-", rejected=0)
+        self.progress.start()
 
     def update(self, done: int, best_accuracy: float | None, rejected: int) -> None:
         best = "-" if best_accuracy is None else f"{best_accuracy:.3f}"
         self.progress.update(self.task, completed=done, best=best, rejected=rejected)
 
+    def stop(self) -> None:
+        """End the live display (its last state stays on screen); later lines print below it."""
+        self.progress.stop()
+
     def __enter__(self) -> "SearchConsole":
         root = logging.getLogger()
         self._level = root.level
-        if root.level > logging.INFO or root.level == logging.NOTSET:
+        if root.getEffectiveLevel() > logging.INFO:
             root.setLevel(logging.INFO)
         root.addHandler(self.handler)
-        self.progress.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        self.stop()
         root = logging.getLogger()
         root.removeHandler(self.handler)
         root.setLevel(self._level)

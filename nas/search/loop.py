@@ -78,7 +78,7 @@ class SearchMonitor:
 
 
 def log_trial(trial: optuna.trial.FrozenTrial) -> None:
-    """One line per trained (or pruned, or failed) trial, printed above the progress display."""
+    """One line per trained or pruned trial, printed above the progress display (Optuna reports failed ones)."""
     attrs = trial.user_attrs
     size = f"{attrs['memory_bytes'] / 1000:.1f} KB, {attrs['ops'] / 1e6:.2f} MOps" if "ops" in attrs else ""
     seconds = f" in {attrs['train_seconds']:.0f} s" if "train_seconds" in attrs else ""
@@ -99,12 +99,17 @@ def closest_miss(study: optuna.Study) -> str:
 
 def run_search(cfg: DictConfig) -> SearchOutcome:
     """Run (or resume) the study described by ``cfg`` and write its results folder."""
-    from nas.report.study_report import write_study_report
-
     # Optuna's own warnings (a failed trial) go through the root logger: above the display, into the log file.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
+    with SearchConsole(cfg.progress, cfg.verbose) as display:  # set-up lines (a first dataset) show too
+        return _run_study(cfg, display)
+
+
+def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
+    from nas.report.study_report import write_study_report
+
     place = study_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
     study_mod.check_results_dir(place)  # before anything is written there
     if cfg.storage is None:
@@ -134,15 +139,15 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
         parts.source, parts.estimate, parts.budget, parts.features, parts.train_config,
         place.results_dir, parts.pruner, parts.probe, int8=cfg.objective.accuracy == "int8",
     )
-    display = SearchConsole(target, finished, cfg.progress, cfg.verbose)
     monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, display)
     try:
-        with display:
-            if finished >= target:
-                log.info("study %s already has %d of %d trials: nothing to run", place.name, finished, target)
-            else:
-                study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
+        if finished >= target:
+            log.info("study %s already has %d of %d trials: nothing to run", place.name, finished, target)
+        else:
+            display.start(target, finished)
+            study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
     finally:
+        display.stop()  # the report's own lines (a figure it could not render) go below it
         if parts.probe is not None:
             parts.probe.close()
         write_study_report(place.results_dir, study)

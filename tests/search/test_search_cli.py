@@ -163,3 +163,21 @@ def test_overrides_may_stand_on_either_side_of_flags(capsys):
     assert main(["search", "trials=1", "--cfg", "job", "trials=2", "-v"]) == 0
     out = capsys.readouterr().out
     assert "\ntrials: 2\n" in out and "\nverbose: true\n" in out
+
+
+def test_a_search_on_a_read_only_dataset_caches_features_in_the_user_cache(tmp_path, tiny_dataset_dir, monkeypatch):
+    import shutil
+
+    dataset = shutil.copytree(tiny_dataset_dir, tmp_path / "ds")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    listing = sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*"))
+    for path in [dataset, *dataset.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    argv = [a for a in _one_trial_search(tmp_path, dataset, "progress=false") if not a.startswith("data.cache_dir")]
+    try:
+        assert main(argv) == 0
+    finally:
+        for path in [dataset, *dataset.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*")) == listing
+    assert list((tmp_path / "xdg" / "kws-nas" / "features").glob("train-*.pt"))
