@@ -2,8 +2,8 @@
 
 One rich ``Console`` (stderr) carries both the progress display (trials done / target, best accuracy
 so far, rejected samples) and a ``RichHandler`` on the root logger, so a log line never overwrites
-the bar nor the bar a log line. Per-epoch lines (logger ``nas.search.epochs``) reach the console only
-when verbose; Hydra's log file in the study folder keeps all of them.
+the bar nor the bar a log line. Per-epoch and feature-extraction lines (logger ``nas.search.detail``)
+reach the console only when verbose; Hydra's log file in the study folder keeps all of them.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-EPOCH_LOGGER = "nas.search.epochs"
+DETAIL_LOGGER = "nas.search.detail"  # per-epoch and feature-extraction lines
 
 
 class SearchConsole:
@@ -30,7 +30,7 @@ class SearchConsole:
                                    log_time_format="[%X]")
         self.handler.setLevel(logging.INFO)
         if not verbose:
-            self.handler.addFilter(lambda record: not record.name.startswith(EPOCH_LOGGER))
+            self.handler.addFilter(lambda record: not record.name.startswith(DETAIL_LOGGER))
         self.progress = Progress(
             TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
             TextColumn("best accuracy {task.fields[best]}"), TextColumn("rejected {task.fields[rejected]}"),

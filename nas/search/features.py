@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nas.errors import ConfigError
 
-log = logging.getLogger("nas.search")
+log = logging.getLogger("nas.search.detail")  # on the console only when verbose (nas.search.console)
 
 
 def dataset_root(data_conf) -> Path:

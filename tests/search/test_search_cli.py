@@ -148,7 +148,7 @@ def _one_trial_search(tmp_path, dataset, *extra):
 def test_console_shows_trials_and_hides_epochs_unless_verbose(tmp_path, tiny_dataset_dir, capsys):
     assert main(_one_trial_search(tmp_path / "quiet", tiny_dataset_dir)) == 0
     quiet = capsys.readouterr()
-    assert "trial 0: accuracy" in quiet.err and "epoch 1" not in quiet.err
+    assert "trial 0: accuracy" in quiet.err and "epoch 1" not in quiet.err and "clips to" not in quiet.err
     assert "1/1" in quiet.err  # the progress display's last state
     assert len(quiet.out.strip().splitlines()) == 1 and "dnn_medium: 1 trials trained" in quiet.out
     log_file = tmp_path / "quiet" / "results" / "dnn_medium" / "hydra" / "search.log"
@@ -157,6 +157,7 @@ def test_console_shows_trials_and_hides_epochs_unless_verbose(tmp_path, tiny_dat
     assert main([*_one_trial_search(tmp_path / "loud", tiny_dataset_dir), "-v"]) == 0
     loud = capsys.readouterr()
     assert "trial 0 epoch 1" in loud.err and "trial 0 epoch 2" in loud.err
+    assert "train: " in loud.err and "clips to" in loud.err  # feature extraction (its own cache folder)
 
 
 def test_overrides_may_stand_on_either_side_of_flags(capsys):
