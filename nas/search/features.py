@@ -24,6 +24,9 @@ def dataset_root(data_conf) -> Path:
 
         return Path(ensure_default_dataset())
     if data_conf.kind == "folder":
+        if not data_conf.root:
+            raise ConfigError("data=folder: data.root is not set; expected data.root=DIR, a folder in the Speech "
+                              "Commands layout")
         return Path(data_conf.root)
     raise ConfigError(f"data.kind: expected 'synth' or 'folder', got {data_conf.kind!r}")
 

@@ -182,3 +182,9 @@ def test_a_search_on_a_read_only_dataset_caches_features_in_the_user_cache(tmp_p
             path.chmod(0o755 if path.is_dir() else 0o644)
     assert sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*")) == listing
     assert list((tmp_path / "xdg" / "kws-nas" / "features").glob("train-*.pt"))
+
+
+def test_a_folder_dataset_without_a_root_is_one_clear_error(tmp_path, capsys):
+    assert main(["search", "data=folder", f"results_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert "kws-nas search: error: data=folder: data.root is not set" in err and "Traceback" not in err
