@@ -1,14 +1,15 @@
-"""`kws-nas <verb>`: one module per verb, imported only when that verb runs.
+"""`kws-nas <verb>`: one module per verb; a verb's module is imported when the parser is built.
 
 Each verb module defines ``add_arguments(parser)`` and ``run(args) -> int``; heavy imports
-(torch, tensorflow) stay inside ``run`` so that ``kws-nas --help`` answers at once.
-``search`` is a Hydra app and receives its own argv untouched.
+(torch, tensorflow) stay inside ``run``. Every verb takes ``-v/--verbose`` (TensorFlow's own log
+lines, hidden otherwise). ``search`` is a Hydra app and receives its own argv untouched.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
+import logging
+import os
 import sys
 
 from nas.errors import KwsNasError
@@ -29,40 +30,54 @@ VERBS: dict[str, tuple[str, str]] = {
 PASSTHROUGH_VERBS = {"search"}
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # its parent package is not there either
-        return False
+def quiet_tensorflow(verbose: bool) -> None:
+    """Hide TensorFlow's C++ and absl log lines (about 30 per conversion) unless ``verbose``.
+
+    Must run before tensorflow is imported: its C++ logging reads the level once.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
+    logging.getLogger("absl").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def _available_verbs() -> dict[str, tuple[str, str]]:
-    return {v: spec for v, spec in VERBS.items() if _module_exists(spec[0])}
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    verbs = _available_verbs()
-    if argv and argv[0] in PASSTHROUGH_VERBS and argv[0] in verbs:
-        module = importlib.import_module(verbs[argv[0]][0])
-        return int(module.main(argv[1:]) or 0)
-
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The dispatcher's parser and each non-passthrough verb's module (tests read its subparsers)."""
     parser = argparse.ArgumentParser(
         prog="kws-nas",
         description="Hardware-aware neural architecture search for keyword spotting on Arm Cortex-M.",
     )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     modules = {}
-    for verb, (module_name, help_text) in verbs.items():
+    for verb, (module_name, help_text) in VERBS.items():
         p = sub.add_parser(verb, help=help_text, description=help_text)
         if verb in PASSTHROUGH_VERBS:
             continue
         modules[verb] = importlib.import_module(module_name)
         modules[verb].add_arguments(p)
+        for leaf in leaf_parsers(p):
+            leaf.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines")
+    return parser, modules
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` itself, or the parsers of its subcommands (``data synth``, ``board serve``), recursively."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for action in subs for child in action.choices.values() for leaf in leaf_parsers(child)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASSTHROUGH_VERBS:
+        module = importlib.import_module(VERBS[argv[0]][0])
+        return int(module.main(argv[1:]) or 0)
+
+    parser, modules = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:
         parser.print_help()
         return 2
+    quiet_tensorflow(args.verbose)
     try:
         return int(modules[args.verb].run(args) or 0)
     except KwsNasError as err:

@@ -5,6 +5,8 @@ root (``search_spaces/``, ``constraints/``, ``firmware/``, ``results/reference/`
 package point there, and an installed wheel holds copies at the same package paths. So one set of
 package paths serves both. Generated data and firmware builds go into the checkout when there is
 one, else into the user's data and cache folders (an installed package's folder may be read-only).
+MFCC feature caches always go to the user's cache folder: a dataset folder may be read-only or shared,
+and kws-nas never writes into it unless asked (``--cache-dir``, ``data.cache_dir``).
 """
 from __future__ import annotations
 
@@ -34,8 +36,18 @@ def data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "kws-nas"
 
 
+def cache_home() -> Path:
+    """``$XDG_CACHE_HOME/kws-nas`` (default ``~/.cache/kws-nas``): what can be rebuilt at any time."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kws-nas"
+
+
+def features_cache_dir() -> Path:
+    """``<cache_home>/features``: extracted MFCCs of every dataset, keyed by the dataset's fingerprint."""
+    return cache_home() / "features"
+
+
 def firmware_build_root() -> Path:
-    """``firmware/build`` when writable, else ``$XDG_CACHE_HOME/kws-nas/firmware``."""
+    """``firmware/build`` when writable, else ``<cache_home>/firmware``."""
     if os.access(FIRMWARE_DIR, os.W_OK):
         return FIRMWARE_DIR / "build"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kws-nas" / "firmware"
+    return cache_home() / "firmware"

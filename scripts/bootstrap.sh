@@ -22,11 +22,22 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
+PIP_LOG="$VENV/pip-install.log"
+# pip's output (hundreds of lines, e.g. "WARNING: Location ... is ignored") goes to a log file that is
+# shown only when pip fails.
+pip_quietly() {
+  if ! "$PY" -m pip install --disable-pip-version-check "$@" >>"$PIP_LOG" 2>&1; then
+    echo "[bootstrap] pip install $* failed; its log ($PIP_LOG):" >&2
+    tail -n 60 "$PIP_LOG" >&2
+    exit 1
+  fi
+}
 if ! "$PY" -c "import nas, torch, tensorflow, optuna" 2>/dev/null; then
-  echo "[bootstrap] installing Python packages (first run: a few minutes)"
-  "$PY" -m pip install -q --upgrade pip
+  echo "[bootstrap] installing Python packages (first run: a few minutes; log in $PIP_LOG)"
+  : >"$PIP_LOG"
+  pip_quietly --upgrade pip
   # torch first, from the CPU wheel; the constraints file then holds it for everything after.
-  "$PY" -m pip install -q torch==2.13.0
-  "$PY" -m pip install -q -c constraints.txt -e ".[dev]"
+  pip_quietly torch==2.13.0
+  pip_quietly -c constraints.txt -e ".[dev]"
 fi
 echo "[bootstrap] ready: $VENV"

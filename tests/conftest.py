@@ -34,3 +34,15 @@ def real_data_dir() -> Path:
         pytest.skip(f"real Speech Commands clips not found at {path} (set KWS_NAS_REAL_DATA); "
                     f"they exist beside the repo on development and CI machines only")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_folder(tmp_path_factory):
+    """Feature caches and other rebuildable files of the test session go to a folder of its own."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield
+    if previous is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous

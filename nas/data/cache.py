@@ -21,10 +21,10 @@ from nas.data.augment import AugmentConfig, apply, draw_params
 from nas.data.frontend_config import FrontEndConfig
 from nas.data.speech_commands import SpeechCommands
 from nas.errors import ConfigError
+from nas.paths import features_cache_dir
 
 logger = logging.getLogger(__name__)
 
-CACHE_DIR_NAME = ".kws_cache"
 _FORMAT = 1  # bump when the stored layout changes
 
 
@@ -68,8 +68,8 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
         augment_copies: augmented copies of the train split added after the originals; validation and
             test are never augmented, so the value is ignored for them.
         seed: drives the loader's choice of unknown/silence clips (folder given) and the augmentation.
-        cache_dir: where the cache lives; default ``<dataset>/.kws_cache/`` (a per-user cache folder
-            when the dataset is read-only).
+        cache_dir: where the cache lives; default ``nas.paths.features_cache_dir()`` (the user's cache
+            folder: the dataset folder is never written to, it may be read-only or shared).
         augment: the augmentation recipe.
         batch_size: clips decoded and transformed at once.
         progress: show a tqdm bar while extracting.
@@ -85,7 +85,7 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
            "frontend": frontend.fingerprint(), "split": split, "copies": copies,
            "augment": {**augment.to_dict(), "seed": seed} if copies else None}
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    folder = Path(cache_dir) if cache_dir is not None else _default_cache_dir(dataset.root)
+    folder = Path(cache_dir) if cache_dir is not None else features_cache_dir()
     path = folder / f"{split}-{digest}.pt"
 
     front_end = MfccFrontEnd(frontend)
@@ -98,15 +98,6 @@ def load_features(dataset_root: str | Path | SpeechCommands, frontend: FrontEndC
         _write_atomic(path, stored)
     features = front_end.dequantize_int8(stored["features_int8"])
     return FeatureSet(features, stored["labels"], list(stored["files"]), extracted, path)
-
-
-def _default_cache_dir(root: Path) -> Path:
-    """``<dataset>/.kws_cache``, or a per-user folder when the dataset is read-only (a shared copy)."""
-    if os.access(root, os.W_OK):
-        return root / CACHE_DIR_NAME
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kws-nas" / "features"
-    logger.info("%s is read-only; caching its features in %s", root, base)
-    return base
 
 
 def _read_cache(path: Path) -> dict | None:

@@ -2,7 +2,7 @@
 
     kws-nas data synth --out DIR [--seed S] [--per-word N]   # the generated dataset (espeak-ng, flite)
     kws-nas data check DIR [--json]                          # counts per class and split, bad files
-    kws-nas data features [DIR]                              # extract + cache MFCCs (default: generated set)
+    kws-nas data features [DIR] [--cache-dir C]               # extract + cache MFCCs (default: generated set)
     kws-nas data fetch [--version v0.02] [--dest DIR] [--archive FILE] # the official archive, when a network allows
 """
 from __future__ import annotations
@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     features.add_argument("--n-mfcc", type=int, default=10)
     features.add_argument("--augment-copies", type=int, default=0, help="augmented copies of the train split")
     features.add_argument("--seed", type=int, default=0)
-    features.add_argument("--cache-dir", type=Path, default=None, help="default: DIR/.kws_cache")
+    features.add_argument("--cache-dir", type=Path, default=None,
+                          help="default: the user cache folder (~/.cache/kws-nas/features); DIR is never written to")
 
     fetch = sub.add_parser("fetch", help="download the official archive (checksummed, resumable)")
     fetch.add_argument("--version", default="v0.02", choices=["v0.01", "v0.02", "test_v0.02"])
@@ -50,8 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    quiet = getattr(args, "json", False)  # --json: stdout holds the JSON, stderr stays empty but for errors
     if not logging.getLogger().handlers:  # resampling / down-mixing notes are for the user to see
-        logging.basicConfig(level=logging.INFO, format="kws-nas data: %(message)s", stream=sys.stderr)
+        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="kws-nas data: %(message)s",
+                            stream=sys.stderr)
     return {"synth": _synth, "check": _check, "features": _features, "fetch": _fetch}[args.data_command](args)
 
 
@@ -81,6 +84,9 @@ def _synth(args: argparse.Namespace) -> int:
 def check_dataset(root: Path, progress: bool = True) -> dict:
     """Decodes every clip and noise file; returns counts per split and class, bad and converted files.
 
+    A file that cannot be decoded is listed in ``bad_files`` and left out of ``counts``: the counts are
+    the clips a training run would get.
+
     Raises:
         DataError: the folder is not a dataset at all (missing, empty class folder, one list file).
     """
@@ -95,15 +101,18 @@ def check_dataset(root: Path, progress: bool = True) -> dict:
     noise = sorted((root / BACKGROUND_DIR).glob("*.wav"))
     for path in noise:
         _check_file(root, path, report)
+    clips = sorted(p for p in root.glob("*/*.wav") if not p.parent.name.startswith((".", BACKGROUND_DIR)))
     if not report["bad_files"]:  # the loader reads the noise files to cut silence
         dataset = SpeechCommands(root)  # structural problems: fail before the long scan
-        for split in SPLITS:
-            labels = [ref.label for ref in dataset.index(split)]
-            report["counts"][split] = {name: labels.count(i) for i, name in enumerate(LABELS)}
+        refs = {split: dataset.index(split) for split in SPLITS}
         report["layout"] = dataset.layout
-    clips = sorted(p for p in root.glob("*/*.wav") if not p.parent.name.startswith((".", BACKGROUND_DIR)))
     for path in tqdm(clips, desc="check", unit="file", disable=not progress, file=sys.stderr):
         _check_file(root, path, report)
+    if "layout" in report:
+        bad = {item["file"] for item in report["bad_files"]}
+        for split in SPLITS:
+            labels = [ref.label for ref in refs[split] if ref.file not in bad]
+            report["counts"][split] = {name: labels.count(i) for i, name in enumerate(LABELS)}
     return report
 
 

@@ -6,16 +6,24 @@
     kws-nas search --multirun search_space=dnn,cnn,ds_cnn constraints=small,medium,large
     kws-nas search hydra/launcher=joblib --multirun ...      # cells in parallel processes
     kws-nas search --cfg job                                  # print the composed config
+    kws-nas search -v ...                                     # per-epoch lines (same as verbose=true)
 
-Overrides are checked before anything runs: an unknown group member or key is one ConfigError that
-lists the valid choices, instead of a Hydra traceback.
+How it drives Hydra: ``@hydra.main`` reads ``sys.argv`` and reports every error itself (a traceback
+hint, exit 1), so instead this parses ``argv`` with Hydra's own argument parser and runs the app
+through Hydra's ``Hydra`` object (what ``@hydra.main`` calls underneath; internal API of Hydra 1.3,
+pinned in pyproject). A single run composes its config once, in ``Hydra.run``; a composition error
+is caught there and becomes one ``ConfigError`` line listing the valid choices. A ``--multirun``
+composes each value of each swept override once before launching (each cell composes anyway):
+without it, a typo in the last cell would only show after the first cells' searches had run. Each
+job returns its error text (or None), so the exit status comes from the jobs' return values, also
+from a joblib launcher's worker processes. Help, ``--cfg``, ``--info`` and shell completion go to
+Hydra's own entry point unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml).
 """
 from __future__ import annotations
 
 import re
 import sys
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import ConfigError, KwsNasError
@@ -23,53 +31,93 @@ from nas.paths import CONF_DIR
 from nas.search.schema import register_configs
 
 PROG = "kws-nas search"
-# Flags after which Hydra only prints (help, config, info) or that take no override checking.
-_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--version", "--shell-completion", "-sc"}
-_failures: list[str] = []
+CONFIG_NAME = "config"
+
+
+def argument_parser():
+    """Hydra's own argument parser (overrides, --multirun, --cfg, --help, ...) plus ``-v/--verbose``."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.prog = PROG
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="per-epoch lines and TensorFlow's log lines (same as the override verbose=true)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the Hydra app on ``argv`` (without the verb); returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run the search app on ``argv`` (without the verb); returns the exit status."""
+    from nas.cli import quiet_tensorflow
+
     register_configs()
+    parser = argument_parser()
+    args = parser.parse_intermixed_args(list(sys.argv[1:] if argv is None else argv))  # overrides around flags
+    if args.verbose:
+        args.overrides.append("verbose=true")
+    quiet_tensorflow("verbose=true" in args.overrides)
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
+        return _hydra_entry_point(args, parser)
     try:
-        if not _INFO_FLAGS.intersection(argv):
-            check_overrides([a for a in argv if not a.startswith("-")])
+        failures = _run(args.overrides, multirun=args.multirun)
     except KwsNasError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
-    _failures.clear()
-    saved_argv = sys.argv
-    sys.argv = [PROG, *argv]
+    return 2 if failures else 0
+
+
+def _run(overrides: list[str], multirun: bool) -> list[str]:
+    """Run (or sweep) the app; the error texts of the jobs that failed."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if multirun:
+        check_overrides(overrides)
+    GlobalHydra.instance().clear()
+    hydra = Hydra.create_main_hydra2(task_name="search", config_search_path=create_config_search_path(str(CONF_DIR)))
     try:
-        _hydra_app()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if multirun:
+            cells = hydra.multirun(CONFIG_NAME, run_job, [*overrides, "hydra.mode=MULTIRUN"])
+            returns = [job.return_value for batch in cells for job in batch]
+        else:
+            returns = [hydra.run(CONFIG_NAME, run_job, [*overrides, "hydra.mode=RUN"]).return_value]
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(_explain(err, _default_config)) from None
     finally:
-        sys.argv = saved_argv
-    return 2 if _failures else code
+        GlobalHydra.instance().clear()
+    return [text for text in returns if text is not None]
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-def _hydra_app(cfg: DictConfig) -> None:
+def _hydra_entry_point(args, parser) -> int:
+    """Help, --cfg, --info and shell completion: Hydra's own handling of the parsed arguments."""
+    from hydra._internal.utils import _run_hydra
+
+    try:
+        _run_hydra(args=args, args_parser=parser, task_function=run_job, config_path=str(CONF_DIR),
+                   config_name=CONFIG_NAME)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    return 0
+
+
+def run_job(cfg: DictConfig) -> str | None:
+    """One search (one multirun cell): prints its closing line; returns the error text, or None."""
     from nas.search.loop import run_search
 
     try:
         outcome = run_search(cfg)
     except KwsNasError as err:
-        _failures.append(str(err))
         print(f"{PROG}: error: {err}", file=sys.stderr)
-        return
+        return str(err)
     except KeyboardInterrupt:
-        _failures.append("interrupted")
         print(f"{PROG}: interrupted; finished trials are stored and the report is written: rerun the same "
               f"command to resume", file=sys.stderr)
-        return
-    print(
-        f"{outcome.study_name}: {outcome.finished} trials trained, {outcome.rejected} infeasible samples this run; "
-        f"results in {outcome.results_dir}/ (summary.md, trials.csv, pareto.html, best.json)"
-    )
+        return "interrupted"
+    print(f"{outcome.study_name}: {outcome.finished} trials trained, {outcome.rejected} infeasible samples rejected "
+          f"this run; see {outcome.results_dir}/summary.md")
+    return None
 
 
 def check_overrides(overrides: list[str]) -> None:
@@ -80,6 +128,7 @@ def check_overrides(overrides: list[str]) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    register_configs()
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
@@ -87,17 +136,17 @@ def check_overrides(overrides: list[str]) -> None:
     choices = [[o.input_line] if not o.is_sweep_override() else
                [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] for o in parsed]
     # Each value of each sweep once (with the first value of the others): linear, not a full grid.
-    trials = [list(c[0] for c in choices)]
+    attempts = [list(c[0] for c in choices)]
     for i, values in enumerate(choices):
         for v in values[1:]:
-            trials.append([*trials[0][:i], v, *trials[0][i + 1:]])
+            attempts.append([*attempts[0][:i], v, *attempts[0][i + 1:]])
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        for attempt in trials:
+        for attempt in attempts:
             try:
-                compose("config", overrides=attempt, return_hydra_config=True)
+                compose(CONFIG_NAME, overrides=attempt, return_hydra_config=True)
             except (HydraException, OmegaConfBaseException) as err:
-                raise ConfigError(_explain(err, lambda: compose("config"))) from None
+                raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
@@ -106,17 +155,31 @@ def compose_config(overrides: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.errors import HydraException
     from omegaconf import open_dict
+    from omegaconf.errors import OmegaConfBaseException
 
     register_configs()
-    check_overrides(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+        try:
+            cfg = compose(CONFIG_NAME, overrides=overrides, return_hydra_config=True)
+        except (HydraException, OmegaConfBaseException) as err:
+            raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg["hydra"]  # resolved already; the app's cfg has no hydra node either
     return cfg
+
+
+def _default_config() -> DictConfig:
+    """The config with no overrides, to list the valid keys in an error message."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(CONFIG_NAME)
 
 
 def _explain(err: Exception, compose_default) -> str:

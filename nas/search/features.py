@@ -6,9 +6,13 @@ same tensors instead of reloading them.
 """
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from nas.errors import ConfigError
+
+log = logging.getLogger("nas.search.detail")  # on the console only when verbose (nas.search.console)
 
 
 def dataset_root(data_conf) -> Path:
@@ -20,6 +24,9 @@ def dataset_root(data_conf) -> Path:
 
         return Path(ensure_default_dataset())
     if data_conf.kind == "folder":
+        if not data_conf.root:
+            raise ConfigError("data=folder: data.root is not set; expected data.root=DIR, a folder in the Speech "
+                              "Commands layout")
         return Path(data_conf.root)
     raise ConfigError(f"data.kind: expected 'synth' or 'folder', got {data_conf.kind!r}")
 
@@ -31,7 +38,7 @@ class CachedFeatures:
         root: dataset folder (Speech Commands layout).
         augment_copies: augmented copies of the training split (``load_features`` caches them).
         seed: augmentation seed.
-        cache_dir: None: the cache module's default folder.
+        cache_dir: None: the user's cache folder (``nas.paths.features_cache_dir``).
     """
 
     def __init__(self, root: Path, augment_copies: int = 0, seed: int = 0, cache_dir: str | None = None):
@@ -44,7 +51,11 @@ class CachedFeatures:
         key = (frontend.fingerprint(), split)
         if key not in self._memo:
             copies = self.augment_copies if split == "train" else 0
-            self._memo[key] = load_features(
-                self.root, frontend, split, augment_copies=copies, seed=self.seed, cache_dir=self.cache_dir
-            )
+            started = time.perf_counter()
+            features = load_features(self.root, frontend, split, augment_copies=copies, seed=self.seed,
+                                     cache_dir=self.cache_dir, progress=False)  # the search has its own display
+            if features.extracted_clips:
+                log.info("%s: %d clips to %d MFCCs (%g/%g ms) in %.1f s", split, features.extracted_clips,
+                         frontend.n_mfcc, frontend.window_ms, frontend.stride_ms, time.perf_counter() - started)
+            self._memo[key] = features
         return self._memo[key]

@@ -11,14 +11,24 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import optuna
 from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import BudgetError, ConfigError
+from nas.results import place as place_mod
+from nas.results.storage import open_storage
 from nas.search import study as study_mod
-from nas.search.objective import ListSource, SpaceSource, TrialRunner
+from nas.search.console import SearchConsole
+from nas.search.features import CachedFeatures, dataset_root
+from nas.search.objective import LatencyProbe, ListSource, SpaceSource, TrialRunner
 from nas.search.pruning import DominanceMedianPruner
+from nas.spaces import SearchSpace
+from nas.train import TrainConfig
+
+if TYPE_CHECKING:
+    from nas.cost.budget import Limits
 
 log = logging.getLogger("nas.search")
 
@@ -32,30 +42,29 @@ class SearchOutcome:
 
 
 class SearchMonitor:
-    """Optuna callback: progress bar, stopping at the trial budget, and the infeasible-streak guard."""
+    """Optuna callback: progress display, stopping at the trial budget, and the infeasible-streak guard."""
 
-    def __init__(self, target: int, max_rejected_in_a_row: int, show_progress: bool, initial: int):
-        from tqdm.auto import tqdm
-
+    def __init__(self, target: int, max_rejected_in_a_row: int, display: SearchConsole | None = None):
         self.target, self.max_rejected = target, max_rejected_in_a_row
+        self.display = display
         self.rejected_in_a_row = 0
         self.rejected = 0
         self.best_acc: float | None = None
-        self.bar = tqdm(total=target, initial=min(initial, target), desc="trials", unit="trial", disable=not show_progress)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if study_mod.is_infeasible(trial) and trial.state == optuna.trial.TrialState.COMPLETE:
+        infeasible = study_mod.is_infeasible(trial) and trial.state == optuna.trial.TrialState.COMPLETE
+        if infeasible:
             self.rejected += 1
             self.rejected_in_a_row += 1
         else:
             self.rejected_in_a_row = 0
+            log_trial(trial)
         finished, running = study_mod.budget_used(study)
         feasible_accs = [t.values[0] for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
                          if not study_mod.is_infeasible(t)]
         self.best_acc = max(feasible_accs) if feasible_accs else None
-        self.bar.n = min(finished, self.target)
-        self.bar.set_postfix(best_val_acc="-" if self.best_acc is None else f"{self.best_acc:.3f}", rejected=self.rejected)
-        self.bar.refresh()
+        if self.display is not None:
+            self.display.update(min(finished, self.target), self.best_acc, self.rejected)
         # Other workers' RUNNING trials will finish too: stop when they would fill the budget.
         if finished + running >= self.target:
             study.stop()
@@ -69,8 +78,16 @@ class SearchMonitor:
                 )
             log.warning("%d infeasible samples in a row: stopping the search", self.rejected_in_a_row)
 
-    def close(self) -> None:
-        self.bar.close()
+
+def log_trial(trial: optuna.trial.FrozenTrial) -> None:
+    """One line per trained or pruned trial, printed above the progress display (Optuna reports failed ones)."""
+    attrs = trial.user_attrs
+    size = f"{attrs['memory_bytes'] / 1000:.1f} KB, {attrs['ops'] / 1e6:.2f} MOps" if "ops" in attrs else ""
+    seconds = f" in {attrs['train_seconds']:.0f} s" if "train_seconds" in attrs else ""
+    if trial.state == optuna.trial.TrialState.COMPLETE:
+        log.info("trial %d: accuracy %.3f, %s%s", trial.number, trial.values[0], size, seconds)
+    elif trial.state == optuna.trial.TrialState.PRUNED:
+        log.info("trial %d: pruned at epoch %s (%s)", trial.number, attrs.get("pruned_at_epoch", "?"), size)
 
 
 def closest_miss(study: optuna.Study) -> str:
@@ -84,67 +101,86 @@ def closest_miss(study: optuna.Study) -> str:
 
 def run_search(cfg: DictConfig) -> SearchOutcome:
     """Run (or resume) the study described by ``cfg`` and write its results folder."""
+    # Optuna's own warnings (a failed trial) go through the root logger: above the display, into the log file.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    with SearchConsole(cfg.progress, cfg.verbose) as display:  # set-up lines (a first dataset) show too
+        return _run_study(cfg, display)
+
+
+def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     from nas.report.study_report import write_study_report
 
-    place = study_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
-    study_mod.check_results_dir(place)  # before anything is written there
+    place = place_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
+    place_mod.check_results_dir(place)  # before anything is written there
     if cfg.storage is None:
         place.results_dir.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
-    storage = study_mod.open_storage(place.storage_url, cfg.heartbeat_interval, cfg.grace_period, cfg.max_retry)
-    study_mod.claim_results_dir(place)
+    storage = open_storage(place.storage_url, cfg.heartbeat_interval, cfg.grace_period, cfg.max_retry)
+    place_mod.claim_results_dir(place)
     parts = build_parts(cfg)
     directions = study_mod.DIRECTIONS_OPS
-    n_grid = len(parts["source"].candidates) if isinstance(parts["source"], ListSource) else 0
+    n_grid = len(parts.source.candidates) if isinstance(parts.source, ListSource) else 0
     sampler = study_mod.make_sampler(cfg.sampler, cfg.seed, n_grid)
     study = study_mod.open_study(place, sampler, directions, storage)
     with warnings.catch_warnings():  # experimental since optuna 3.2; only labels the dashboard's axes
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(study_mod.OBJECTIVE_NAMES_LATENCY if parts["probe"] else study_mod.OBJECTIVE_NAMES_OPS)
+        study.set_metric_names(study_mod.OBJECTIVE_NAMES_LATENCY if parts.probe else study_mod.OBJECTIVE_NAMES_OPS)
     study.set_user_attr("search_space", _choice(cfg, "search_space"))
     study.set_user_attr("constraints", _choice(cfg, "constraints"))
     study.set_user_attr("board", cfg.board.name)
-    study.set_user_attr("dataset", parts["dataset"])
-    study.set_user_attr("dataset_root", parts["dataset_root"])
+    study.set_user_attr("dataset", parts.dataset)
+    study.set_user_attr("dataset_root", parts.dataset_root)
     study.set_user_attr("accuracy_objective", "int8" if cfg.objective.accuracy == "int8" else "float")
-    if hasattr(parts["budget"], "max_ops"):
-        study.set_user_attr("limits", {"memory_bytes": parts["budget"].max_memory_bytes, "ops": parts["budget"].max_ops})
+    study.set_user_attr("limits", parts.budget.plot_limits())
 
     if cfg.enqueue_hello_edge and not n_grid:
-        enqueue_hello_edge(study, parts["space"], _choice(cfg, "constraints"))
+        enqueue_hello_edge(study, parts.space, _choice(cfg, "constraints"))
     target = n_grid if n_grid else cfg.trials
     finished, _ = study_mod.budget_used(study)
-    monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, cfg.progress, finished)
     runner = TrialRunner(
-        parts["source"], parts["estimate"], parts["budget"], parts["features"], parts["train_config"],
-        place.results_dir, parts["pruner"], parts["probe"], int8=cfg.objective.accuracy == "int8",
+        parts.source, parts.estimate, parts.budget, parts.features, parts.train_config,
+        place.results_dir, parts.pruner, parts.probe, int8=cfg.objective.accuracy == "int8",
     )
-    if finished >= target:
-        log.info("study %s already has %d of %d trials: nothing to run", place.name, finished, target)
+    monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, display)
     try:
-        if finished < target:
-            optuna.logging.set_verbosity(optuna.logging.WARNING)
-            from tqdm.contrib.logging import logging_redirect_tqdm
-
-            with logging_redirect_tqdm():
-                study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
+        if finished >= target:
+            log.info("study %s already has %d of %d trials: nothing to run", place.name, finished, target)
+        else:
+            display.start(target, finished)
+            study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
     finally:
-        monitor.close()
-        if parts["probe"] is not None and hasattr(parts["probe"], "close"):
-            parts["probe"].close()
+        display.stop()  # the report's own lines (a figure it could not render) go below it
+        if parts.probe is not None:
+            parts.probe.close()
         write_study_report(place.results_dir, study)
     finished, _ = study_mod.budget_used(study)
     return SearchOutcome(place.name, place.results_dir, finished, monitor.rejected)
 
 
-def build_parts(cfg: DictConfig) -> dict:
-    """Everything a TrialRunner needs, built (and validated) before the first trial."""
+@dataclass(frozen=True)
+class SearchParts:
+    """Everything a TrialRunner needs, built (and validated) from the config before the first trial."""
+
+    space: SearchSpace
+    source: ListSource | SpaceSource  # grid specs, or samples of the space
+    estimate: Callable  # nas.cost.estimate
+    budget: Limits  # a budget class or a board profile
+    train_config: TrainConfig
+    features: CachedFeatures
+    pruner: DominanceMedianPruner | None
+    probe: LatencyProbe | None  # None: optimise ops instead of latency
+    dataset: str  # the dataset folder, with a note when it is generated speech
+    dataset_root: str
+
+
+def build_parts(cfg: DictConfig) -> SearchParts:
+    """The search's parts from a composed config (bad values fail here, before any trial)."""
     from nas.cost import estimate
-    from nas.search.features import CachedFeatures, dataset_root
-    from nas.train import TrainConfig
 
     space = instantiate_space(cfg.search_space, _choice(cfg, "search_space"))
     budget = instantiate_budget(cfg.constraints, _choice(cfg, "constraints"))
-    train_config = TrainConfig.from_dict(OmegaConf.to_container(cfg.train, resolve=True))
+    train_config = OmegaConf.to_object(cfg.train)  # the schema's TrainConfig: checked in its __post_init__
     if cfg.sampler.name == "grid":
         source = ListSource(grid_candidates(space.arch, cfg.sampler.specs))
     else:
@@ -161,8 +197,7 @@ def build_parts(cfg: DictConfig) -> dict:
     features = CachedFeatures(root, cfg.data.augment_copies, cfg.seed, cfg.data.cache_dir)
     dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
                            if cfg.data.kind == "synth" else "")
-    return {"space": space, "source": source, "estimate": estimate, "budget": budget, "train_config": train_config,
-            "features": features, "pruner": pruner, "probe": probe, "dataset": dataset, "dataset_root": str(root)}
+    return SearchParts(space, source, estimate, budget, train_config, features, pruner, probe, dataset, str(root))
 
 
 def enqueue_hello_edge(study: optuna.Study, space, budget_class: str) -> None:

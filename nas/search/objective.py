@@ -184,7 +184,7 @@ class TrialRunner:
             curve = [h["val_acc"] for h in history]
             trial.set_user_attr("history", history)
             trial.set_user_attr(CURVE_ATTR, curve)
-            log.info(
+            logging.getLogger("nas.search.detail").info(  # on the console only when verbose
                 "trial %d epoch %d: train_acc %.3f val_acc %.3f loss %.3f (%.1fs)",
                 trial.number, epoch, stats["train_acc"], stats["val_acc"], stats["train_loss"], stats["seconds"],
             )

@@ -1,9 +1,13 @@
 """Structured-config schema of `kws-nas search`, registered in Hydra's ConfigStore.
 
-The YAML files under ``nas/conf/`` give the values; these dataclasses give the types, so a typo'd key
-or ``trials=many`` fails at composition with a message naming the key. Groups whose content belongs to
-other modules (``search_space``, ``constraints``, ``train``) stay free-form dicts here and are checked by
-their owners (``nas.spaces``, ``nas.cost.budget``, ``nas.train.TrainConfig.from_dict``).
+These dataclasses are the one place where the search's defaults live. The YAML files under
+``nas/conf/`` only pick group members and set what differs per member (a sampler's ``name``, a data
+kind's ``root``); they never restate a default (tests/conf/test_compose.py checks it). So a key left
+out of a YAML file takes the default written here, and a typo'd key or ``trials=many`` fails at
+composition with a message naming the key.
+
+``search_space`` and ``constraints`` stay free-form: each member names its own ``_target_`` class,
+which checks its arguments (``nas.spaces``, ``nas.cost.budget``).
 """
 from __future__ import annotations
 
@@ -12,13 +16,20 @@ from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from nas.train import TrainConfig
 
 
 @dataclass
 class SamplerConf:
-    """Which Optuna sampler proposes candidates (built by ``nas.search.study.make_sampler``)."""
+    """Which Optuna sampler proposes candidates (built by ``nas.search.study.make_sampler``).
 
-    name: str = "tpe"  # tpe | nsga2 | random | grid
+    ``name`` comes from the member file (``sampler=tpe|nsga2|random|grid``); the other keys are the
+    members' settings, each read only by its own sampler.
+    """
+
+    name: str = MISSING  # tpe | nsga2 | random | grid
     n_startup_trials: int = 8  # tpe: random trials before the model kicks in
     population_size: int = 8  # nsga2: individuals per generation
     # grid: model_size_info lists to replay exactly; null = Hello Edge's published points of the arch
@@ -29,10 +40,10 @@ class SamplerConf:
 class DataConf:
     """Where clips come from; features are cached by ``nas.data.cache.load_features``."""
 
-    kind: str = "synth"  # synth: generated default dataset | folder: a Speech Commands layout at root
+    kind: str = MISSING  # synth: generated default dataset | folder: a Speech Commands layout at root
     root: Optional[str] = None  # synth: null = nas.data.synth.ensure_default_dataset()
     augment_copies: int = 0  # extra augmented copies of the training clips (cached like the rest)
-    cache_dir: Optional[str] = None  # null = the cache module's default
+    cache_dir: Optional[str] = None  # null = nas.paths.features_cache_dir() (a user cache folder)
 
 
 @dataclass
@@ -64,7 +75,7 @@ class PrunerConf:
     """Dominance-aware median pruning of weak trials (``nas.search.pruning``)."""
 
     enabled: bool = True
-    warmup_epochs: int = 2  # never prune before this many epochs
+    warmup_epochs: int = 3  # never prune before this many epochs
     min_peers: int = 3  # cheaper finished trials needed before comparing
 
 
@@ -79,9 +90,24 @@ class AccuracyKind(str, Enum):
 class ObjectiveConf:
     """``accuracy=int8``: every trained trial is converted to int8 (``trials/<n>/model.tflite``), its
     TFLite Micro accuracy becomes the objective and its measured flash + arena are checked against a
-    deployment budget (``nas.search.int8_stage``)."""
+    deployment budget (a board profile, or a class with ``convention: deploy``). About 1-3 s per trial."""
 
     accuracy: AccuracyKind = AccuracyKind.float
+
+
+# The search's training recipe: short, enough to rank candidates on generated speech within the demo's
+# 15 minutes (Hello Edge's small DS-CNN reaches about 88 % validation accuracy on the default set in
+# 12 epochs). TrainConfig's own defaults stay Hello Edge's full recipe for other callers.
+SEARCH_TRAINING = TrainConfig(
+    epochs=10,
+    batch_size=100,
+    schedule="cosine",
+    lr_phases=(0.003, 0.0001),
+    early_stopping_patience=3,
+    time_shift_frames=5,
+    time_mask_frames=4,
+    freq_mask_bins=2,
+)
 
 
 @dataclass
@@ -95,19 +121,20 @@ class SearchConf:
     board: BoardConf = field(default_factory=BoardConf)
     pruner: PrunerConf = field(default_factory=PrunerConf)
     objective: ObjectiveConf = field(default_factory=ObjectiveConf)
-    train: dict[str, Any] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=lambda: SEARCH_TRAINING)
     trials: int = 24  # trained trials (feasible candidates); infeasible samples do not count
     timeout: Optional[float] = None  # seconds for this worker; null = no limit
     seed: int = 0
-    study_name: str = "study"
-    results_dir: str = "results"
+    study_name: str = MISSING  # config.yaml: <search_space>_<constraints>
+    results_dir: str = "results"  # the study lives in <results_dir>/<study_name>/
     storage: Optional[str] = None  # null = sqlite:///<results_dir>/<study_name>/study.db
     heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
     grace_period: int = 30  # a RUNNING trial silent this long is failed and retried
     max_retry: int = 2  # retries of a trial whose worker died
     enqueue_hello_edge: bool = True  # first trial: Hello Edge's published model for this arch and class
     max_rejected_in_a_row: int = 300  # infeasible samples in a row before giving up (BudgetError)
-    progress: bool = True
+    progress: bool = True  # the live progress display (trials, best accuracy, rejected)
+    verbose: bool = False  # per-epoch lines and TensorFlow's converter log on the console (also: -v)
 
 
 def register_configs() -> None:

@@ -13,7 +13,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.errors import ConfigError
-from nas.results.place import StudyPlace, check_results_dir, claim_results_dir, place_for, redact  # noqa: F401 (the loop's)
+from nas.results.place import StudyPlace, redact
 from nas.results.storage import open_storage
 
 DIRECTIONS_OPS = ["maximize", "minimize", "minimize"]  # accuracy, memory, ops (or latency)

@@ -181,7 +181,8 @@ class SearchSpace(ABC):
 
     Subclasses read their ranges in ``__init__`` (keyword arguments straight from the YAML) and
     implement `sample_spec` and its inverse `spec_params`. Parameter names are stable so that
-    Optuna's samplers can learn across trials and `enqueue_points` can replay known configurations.
+    Optuna's samplers can learn across trials and `to_params` + ``study.enqueue_trial`` can replay known
+    configurations (the search enqueues Hello Edge's published model this way).
     """
 
     arch: ClassVar[str]
@@ -228,9 +229,3 @@ class SearchSpace(ABC):
         resampled = self.sample(trial)
         in_range = all(_inside(dist, trial.params[name]) for name, dist in trial.distributions.items())
         return in_range and resampled == candidate and set(trial.params) == set(params)
-
-    def enqueue_points(self) -> list[dict[str, Any]]:
-        """Trial parameters of Hello Edge's best configurations of this architecture that lie inside."""
-        from nas.spaces.hello_edge import hello_edge_candidates
-
-        return [self.to_params(c) for _, c in hello_edge_candidates(self.arch) if self.contains(c)]

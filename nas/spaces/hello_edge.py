@@ -2,8 +2,7 @@
 
 Source: Zhang et al. 2017, "Hello Edge: Keyword Spotting on Microcontrollers" (arXiv:1711.07128),
 Table 5 accuracies; ``model_size_info`` and front end from ARM-software/ML-KWS-for-MCU
-train_commands.txt (window 40 ms; stride 20 ms unless noted). Copied in
-/work/shared/design/search_spaces.md.
+train_commands.txt (window 40 ms; stride 20 ms unless noted).
 """
 from __future__ import annotations
 

@@ -48,7 +48,11 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    """How to train one candidate. Defaults follow Hello Edge (batch 100, Adam, 3-phase lr)."""
+    """How to train one candidate. Defaults follow Hello Edge (batch 100, Adam, 3-phase lr).
+
+    It is also the search's structured config for ``train`` (Hydra types every field from it); the
+    search's own shorter recipe is ``nas.search.schema.SEARCH_TRAINING``.
+    """
 
     epochs: int = 30
     batch_size: int = 100

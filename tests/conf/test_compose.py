@@ -112,3 +112,63 @@ def test_int8_accuracy_objective_composes_and_bad_values_are_refused(composer):
     assert cfg.objective.accuracy == AccuracyKind.int8 and cfg.objective.accuracy == "int8"
     with pytest.raises(ConfigError, match="objective.accuracy=int4"):
         check_overrides(["objective.accuracy=int4"])
+
+
+# --- defaults live in one place: the schema (nas/search/schema.py) -----------------------------------
+
+def _leaves(node, prefix=""):
+    """(dotted key, value) of every leaf of a plain dict, lists taken whole."""
+    for key, value in node.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+OWN_YAML = {  # the files whose keys the schema types: config.yaml (minus defaults/hydra) and two groups
+    "": [CONF_DIR / "config.yaml"],
+    "sampler.": sorted((CONF_DIR / "sampler").glob("*.yaml")),
+    "data.": sorted((CONF_DIR / "data").glob("*.yaml")),
+}
+
+
+@pytest.mark.parametrize("prefix, path", [(p, f) for p, files in OWN_YAML.items() for f in files],
+                         ids=lambda v: v.name if isinstance(v, Path) else v)
+def test_no_yaml_file_restates_a_schema_default(prefix, path):
+    """A value equal to the schema's default is a second copy that can drift (it did: 30 vs 10 epochs)."""
+    from nas.search.schema import SearchConf
+
+    defaults = dict(_leaves(OmegaConf.to_container(OmegaConf.structured(SearchConf), resolve=False)))
+    text = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    text = {k: v for k, v in text.items() if k not in ("defaults", "hydra")}
+    assert text, f"{path.name} sets nothing"
+    for key, value in _leaves(text):
+        full = prefix + key
+        assert full in defaults, f"{path.name}: {key} is not in the schema"
+        if defaults[full] == "???" or str(value).startswith("${"):
+            continue  # nothing to restate: a member's own name, or an interpolation
+        assert value != defaults[full], f"{path.name}: {key}: {value!r} restates the schema default"
+
+
+def test_a_key_left_out_of_the_yaml_takes_the_one_default(composer):
+    from nas.search.schema import SEARCH_TRAINING, PrunerConf, SamplerConf
+
+    cfg = composer([])
+    trained = OmegaConf.to_object(cfg.train)
+    assert trained == type(SEARCH_TRAINING)(**{**SEARCH_TRAINING.__dict__, "seed": cfg.seed})
+    assert cfg.train.epochs == SEARCH_TRAINING.epochs != type(SEARCH_TRAINING)().epochs  # the search's, not the library's
+    assert cfg.pruner.warmup_epochs == PrunerConf().warmup_epochs
+    assert cfg.sampler.n_startup_trials == SamplerConf().n_startup_trials
+    assert composer(["sampler=nsga2"]).sampler.population_size == SamplerConf().population_size
+    assert composer(["seed=7"]).train.seed == 7
+
+
+def test_train_is_typed_and_checked_by_the_trainers_config(composer):
+    from nas.train import TrainConfig
+
+    cfg = composer(["train.schedule=linear"])
+    with pytest.raises(ConfigError, match="schedule must be one of"):
+        OmegaConf.to_object(cfg.train)
+    assert isinstance(OmegaConf.to_object(composer(["train.lr_phases=[0.01]"]).train), TrainConfig)
+    with pytest.raises(ConfigError, match="train.epochs=many.*could not be converted to Integer"):
+        check_overrides(["train.epochs=many"])

@@ -18,9 +18,14 @@ FE = FrontEndConfig()
 
 
 @pytest.fixture
-def dataset(tiny_dataset_dir, tmp_path):
-    # A pristine copy: other tests featurise the shared session dataset with its default cache folder.
-    return shutil.copytree(tiny_dataset_dir, tmp_path / "ds", ignore=shutil.ignore_patterns(".kws_cache"))
+def dataset(tiny_dataset_dir, tmp_path, monkeypatch):
+    # A pristine copy, and a user cache folder of its own: other tests featurise the shared dataset.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return shutil.copytree(tiny_dataset_dir, tmp_path / "ds")
+
+
+def _files(folder):
+    return sorted((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns) for p in folder.rglob("*"))
 
 
 def test_features_are_the_front_ends_int8_features_of_the_clips(dataset):
@@ -39,7 +44,8 @@ def test_second_call_extracts_nothing(dataset):
     assert first.extracted_clips == len(first.labels) > 0
     assert second.extracted_clips == 0
     assert torch.equal(first.features, second.features) and torch.equal(first.labels, second.labels)
-    assert first.cache_file == second.cache_file and first.cache_file.parent == dataset / ".kws_cache"
+    assert first.cache_file == second.cache_file
+    assert first.cache_file.parent == dataset.parent / "xdg" / "kws-nas" / "features"  # the user's cache folder
     assert not [p for p in first.cache_file.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -89,7 +95,7 @@ def test_validation_is_never_augmented(dataset):
 def test_cache_dir_is_honoured(dataset, tmp_path):
     fs = load_features(dataset, FE, "test", cache_dir=tmp_path / "elsewhere", progress=False)
     assert fs.cache_file.parent == tmp_path / "elsewhere" and fs.cache_file.is_file()
-    assert not (dataset / ".kws_cache").exists()
+    assert not (tmp_path / "xdg").exists()
 
 
 def test_a_damaged_cache_file_is_extracted_again(dataset):
@@ -111,11 +117,12 @@ def test_real_clips_featurise(real_data_dir, tmp_path):
     assert np.isfinite(fs.features.numpy()).all() and fs.features.std() > 0.5
 
 
-def test_a_read_only_dataset_is_cached_in_the_user_cache(dataset, tmp_path, monkeypatch):
-    real_access = os.access
-    # running as root makes every folder writable, so read-only is simulated for the dataset root only
-    monkeypatch.setattr("nas.data.cache.os.access", lambda p, mode: False if p == dataset else real_access(p, mode))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    fs = load_features(dataset, FE, "test", progress=False)
-    assert fs.cache_file.parent == tmp_path / "xdg" / "kws-nas" / "features"
-    assert not (dataset / ".kws_cache").exists()
+def test_the_dataset_folder_is_never_written_to(dataset, tmp_path):
+    before = _files(dataset)
+    os.chmod(dataset, 0o555)  # read-only (root writes anyway: the file listing is what is checked)
+    try:
+        fs = load_features(dataset, FE, "test", progress=False)
+    finally:
+        os.chmod(dataset, 0o755)
+    assert fs.cache_file.parent == tmp_path / "xdg" / "kws-nas" / "features" and fs.cache_file.is_file()
+    assert _files(dataset) == before

@@ -127,3 +127,40 @@ def test_check_accepts_a_minimal_dataset_with_one_keyword(tmp_path, capsys):
     rc, report = _check_json(capsys, tmp_path)
     assert rc == 0 and report["layout"] == "archive"
     assert sum(report["counts"][s]["yes"] for s in report["counts"]) == 1
+
+
+def test_check_json_prints_only_json_and_leaves_stderr_empty(dataset):
+    """Run as a user would (a real process): stdout parses as JSON, stderr holds no progress bar."""
+    proc = subprocess.run([sys.executable, "-m", "nas", "data", "check", str(dataset), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["bad_files"] == []
+    assert proc.stderr == ""
+
+
+def test_bad_files_are_listed_but_not_counted(dataset, capsys):
+    _, before = _check_json(capsys, dataset)
+    victim = sorted((dataset / "yes").iterdir())[0]
+    victim.write_text("not audio")  # same name: still in the loader's index, but unreadable
+    rc, after = _check_json(capsys, dataset)
+    assert rc == 1 and [b["file"] for b in after["bad_files"]] == [f"yes/{victim.name}"]
+    assert sum(after["counts"][s]["yes"] for s in after["counts"]) == sum(before["counts"][s]["yes"] for s in before["counts"]) - 1
+    main(["data", "check", str(dataset)])
+    text = capsys.readouterr().out
+    total_yes = int(next(line for line in text.splitlines() if line.startswith("yes ")).split()[1:][0])
+    assert total_yes == after["counts"]["train"]["yes"]
+
+
+def test_features_of_a_read_only_dataset_go_to_the_user_cache(dataset, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    listing = sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*"))
+    for path in [dataset, *dataset.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        assert main(["data", "features", str(dataset)]) == 0
+    finally:
+        for path in [dataset, *dataset.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    out = capsys.readouterr().out
+    assert out.count(f"→ {tmp_path / 'xdg' / 'kws-nas' / 'features'}") == 3
+    assert sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*")) == listing  # nothing written there

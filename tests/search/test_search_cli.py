@@ -127,3 +127,66 @@ def test_multirun_runs_one_study_per_cell_and_a_combined_report(tmp_path, tiny_d
     assert set(combined["study"]) == {"dnn_medium", "basic_lstm_medium"}
     assert set(combined["arch"]) == {"dnn", "basic_lstm"}
     assert (results / "pareto.png").is_file() and "| basic_lstm | medium |" in (results / "summary.md").read_text()
+
+
+def test_help_says_what_the_search_does_and_lists_the_groups(capsys):
+    from nas.search.schema import SearchConf
+
+    assert main(["search", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "powered by Hydra" not in out and len(out.splitlines()) < 60
+    groups = dict(line.split(": ", 1) for line in out.splitlines() if line.split(":")[0] in
+                  ("search_space", "constraints", "sampler", "data", "board"))
+    assert set(groups) == {"search_space", "constraints", "sampler", "data", "board"}
+    assert "tc_resnet" in groups["search_space"] and groups["sampler"] == "grid, nsga2, random, tpe"
+    assert f"default {SearchConf.trials})" in out  # the help quotes the schema's default, not a copy
+
+
+def _one_trial_search(tmp_path, dataset, *extra):
+    return ["search", "search_space=dnn", "constraints=medium", "trials=1", "train.epochs=2",
+            *[a for a in _base(tmp_path, dataset) if a not in ("progress=false", "train.epochs=1")], *extra]
+
+
+def test_console_shows_trials_and_hides_epochs_unless_verbose(tmp_path, tiny_dataset_dir, capsys):
+    assert main(_one_trial_search(tmp_path / "quiet", tiny_dataset_dir)) == 0
+    quiet = capsys.readouterr()
+    assert "trial 0: accuracy" in quiet.err and "epoch 1" not in quiet.err and "clips to" not in quiet.err
+    assert "1/1" in quiet.err  # the progress display's last state
+    assert len(quiet.out.strip().splitlines()) == 1 and "dnn_medium: 1 trials trained" in quiet.out
+    log_file = tmp_path / "quiet" / "results" / "dnn_medium" / "hydra" / "search.log"
+    assert "trial 0 epoch 2" in log_file.read_text()  # the log file keeps every line
+
+    assert main([*_one_trial_search(tmp_path / "loud", tiny_dataset_dir), "-v"]) == 0
+    loud = capsys.readouterr()
+    assert "trial 0 epoch 1" in loud.err and "trial 0 epoch 2" in loud.err
+    assert "train: " in loud.err and "clips to" in loud.err  # feature extraction (its own cache folder)
+
+
+def test_overrides_may_stand_on_either_side_of_flags(capsys):
+    assert main(["search", "trials=1", "--cfg", "job", "trials=2", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "\ntrials: 2\n" in out and "\nverbose: true\n" in out
+
+
+def test_a_search_on_a_read_only_dataset_caches_features_in_the_user_cache(tmp_path, tiny_dataset_dir, monkeypatch):
+    import shutil
+
+    dataset = shutil.copytree(tiny_dataset_dir, tmp_path / "ds")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    listing = sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*"))
+    for path in [dataset, *dataset.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    argv = [a for a in _one_trial_search(tmp_path, dataset, "progress=false") if not a.startswith("data.cache_dir")]
+    try:
+        assert main(argv) == 0
+    finally:
+        for path in [dataset, *dataset.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*")) == listing
+    assert list((tmp_path / "xdg" / "kws-nas" / "features").glob("train-*.pt"))
+
+
+def test_a_folder_dataset_without_a_root_is_one_clear_error(tmp_path, capsys):
+    assert main(["search", "data=folder", f"results_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert "kws-nas search: error: data=folder: data.root is not set" in err and "Traceback" not in err
