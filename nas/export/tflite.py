@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import tempfile
 import warnings
 from collections import Counter
@@ -84,9 +85,13 @@ def convert_layers(layers, frontend: FrontEndConfig, representative: np.ndarray,
     converter.inference_output_type = tf.int8
     converter._experimental_disable_per_channel_quantization_for_dense_layers = True  # see module doc
     try:
-        with warnings.catch_warnings():  # "statistics for quantized inputs were expected": we pin the input
-            warnings.simplefilter("ignore", UserWarning)
+        # The converter's C++ prints a line per call ("fully_quantize: ...") straight to fd 2: shown only
+        # when TensorFlow's own logging is on (`-v`), like its other log lines.
+        with warnings.catch_warnings(), _captured_stderr() as chatter:
+            warnings.simplefilter("ignore", UserWarning)  # "statistics for quantized inputs were expected": pinned
             model = converter.convert()
+        if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") == "0":
+            sys.stderr.write(chatter["text"])
     except Exception as err:  # the converter raises ConverterError, ValueError, ... with its own text
         raise _converter_error(err, arch) from None
     model = requantize_float_islands(model)  # the quantizer's occasional float UNPACK (see float_islands)
@@ -233,8 +238,6 @@ def run_tflite(model: bytes, inputs: np.ndarray) -> np.ndarray:
 @contextlib.contextmanager
 def _captured_stderr():
     """Collects what C++ writes to file descriptor 2 (print_allocations has no other output)."""
-    import sys
-
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as sink:

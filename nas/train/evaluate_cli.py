@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=1000, help="clips per forward pass (default: 1000)")
     parser.add_argument("--seed", type=int, default=0,
                         help="loader seed choosing _unknown_/_silence_ clips of a full archive (default: 0)")
-    parser.add_argument("--cache-dir", type=Path, help="feature cache folder (default: <data>/.kws_cache)")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="feature cache folder (default: $XDG_CACHE_HOME/kws-nas/features, ~/.cache/...)")
     parser.add_argument("--frontend", type=Path,
                         help="for a .tflite: the checkpoint (.pt) or model_card.json whose front end feeds it "
                              "(default: model.pt or model_card.json beside it)")
