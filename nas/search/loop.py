@@ -11,7 +11,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import optuna
 from omegaconf import DictConfig, OmegaConf
@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from nas.errors import BudgetError, ConfigError
 from nas.results import place as place_mod
 from nas.results.storage import open_storage
+from nas.cost.budget import Limits
 from nas.search import study as study_mod
 from nas.search.console import SearchConsole
 from nas.search.features import CachedFeatures, dataset_root
@@ -26,9 +27,6 @@ from nas.search.objective import LatencyProbe, ListSource, SpaceSource, TrialRun
 from nas.search.pruning import DominanceMedianPruner
 from nas.spaces import SearchSpace
 from nas.train import TrainConfig
-
-if TYPE_CHECKING:
-    from nas.cost.budget import Limits
 
 log = logging.getLogger("nas.search")
 
@@ -178,8 +176,10 @@ def build_parts(cfg: DictConfig) -> SearchParts:
     """The search's parts from a composed config (bad values fail here, before any trial)."""
     from nas.cost import estimate
 
-    space = instantiate_space(cfg.search_space, _choice(cfg, "search_space"))
-    budget = instantiate_budget(cfg.constraints, _choice(cfg, "constraints"))
+    space = instantiate_group(cfg.search_space, "search_space", _choice(cfg, "search_space"), SearchSpace,
+                              "a nas.spaces.SearchSpace")
+    budget = instantiate_group(cfg.constraints, "constraints", _choice(cfg, "constraints"), Limits,
+                               "a nas.cost.budget.Budget or BoardProfile")
     train_config = OmegaConf.to_object(cfg.train)  # the schema's TrainConfig: checked in its __post_init__
     if cfg.sampler.name == "grid":
         source = ListSource(grid_candidates(space.arch, cfg.sampler.specs))
@@ -235,38 +235,22 @@ def grid_candidates(arch: str, specs) -> list:
     return candidates
 
 
-def instantiate_budget(budget_cfg: DictConfig, name: str):
-    """The Budget (or BoardProfile) of the composed ``constraints`` group."""
+def instantiate_group(node: DictConfig, group: str, name: str, expected: type, what: str):
+    """The object the composed config group ``group`` (member ``name``) builds with its ``_target_``.
+
+    ConfigError naming ``group=name`` when it cannot be built or builds something other than ``expected``.
+    """
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
-    from nas.cost.budget import BoardProfile, Budget
-
     try:
-        budget = instantiate(budget_cfg, _convert_="all")
+        built = instantiate(node, _convert_="all")
     except InstantiationException as err:
         cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else err
-        raise ConfigError(f"constraints={name}: {cause}") from None
-    if not isinstance(budget, (Budget, BoardProfile)):
-        raise ConfigError(f"constraints={name}: _target_ must build a nas.cost.budget.Budget or BoardProfile")
-    return budget
-
-
-def instantiate_space(space_cfg: DictConfig, name: str):
-    """The SearchSpace of the composed ``search_space`` group (its ``_target_`` and ranges)."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    from nas.spaces import SearchSpace
-
-    try:
-        space = instantiate(space_cfg, _convert_="all")
-    except InstantiationException as err:
-        cause = err.__cause__ if isinstance(err.__cause__, ConfigError) else err
-        raise ConfigError(f"search_space={name}: {cause}") from None
-    if not isinstance(space, SearchSpace):
-        raise ConfigError(f"search_space={name}: _target_ must build a nas.spaces.SearchSpace, got {type(space).__name__}")
-    return space
+        raise ConfigError(f"{group}={name}: {cause}") from None
+    if not isinstance(built, expected):
+        raise ConfigError(f"{group}={name}: _target_ must build {what}, got {type(built).__name__}")
+    return built
 
 
 def _choice(cfg: DictConfig, group: str) -> str:
