@@ -180,6 +180,8 @@ class TrialRunner:
         trial.set_user_attr(CURVE_ATTR, [])  # a retried trial inherits its dead predecessor's attributes
 
         def on_epoch(epoch: int, stats: dict) -> None:
+            if epoch == 1:
+                history.clear()  # a float32 retry after a diverged run starts over
             history.append({k: float(v) if isinstance(v, (int, float)) else v for k, v in stats.items()})
             curve = [h["val_acc"] for h in history]
             trial.set_user_attr("history", history)
@@ -201,6 +203,8 @@ class TrialRunner:
                 self.on_trained(trial.number)
         trial.set_user_attr("best_val_acc", float(result.best_val_acc))
         trial.set_user_attr("best_epoch", int(result.best_epoch))
+        if result.fallback:
+            trial.set_user_attr("precision_fallback", result.fallback)
 
         self._enter(trial, Stage.TEST)
         test_acc = float(evaluate(model, self.features.split(candidate.frontend, "test"))["accuracy"])

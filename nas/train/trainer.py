@@ -15,6 +15,7 @@ left out (20-30 s of compilation per architecture, no faster afterwards on two c
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import time
@@ -142,6 +143,8 @@ class TrainResult:
     stopped_early: bool = False
     train_samples_per_s: float = 0.0
     bf16: bool = False  # whether training autocast to bfloat16
+    channels_last: bool = False  # whether conv weights were laid out channels-last
+    fallback: str = ""  # why training ran in float32 / the default layout although the config asked otherwise
 
 
 class FeatureAugmenter:
@@ -243,22 +246,65 @@ def train(
     Returns:
         TrainResult; ``model`` is left holding the weights of the best validation epoch.
 
+    Reduced precision and the channels-last layout are used only where they compute what float32 in the
+    default layout computes: some CPU kernels return wrong or non-finite values for a few layer shapes
+    (measured with oneDNN: a 9×6 conv with frequency stride 3 over 8 MFCCs, whose output is one column
+    wide, is wrong in bfloat16 and in float32 channels-last). `safe_precision` checks one batch before
+    training; a run whose loss still turns non-finite is retried once in float32, default layout, from
+    the same initial weights and seed (``on_epoch`` then sees epoch 1 again).
+
     Raises:
-        TrainingDiverged: the training loss became NaN or infinite.
+        TrainingDiverged: the training loss became NaN or infinite in float32.
     """
     _check_sets(train_set, val_set)
     previous_threads = torch.get_num_threads()
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
+    initial = _copy_state(model)
     try:
-        return _train(model, train_set, val_set, config, on_epoch)
+        bf16, channels_last, fallback = safe_precision(model, train_set.features[: config.batch_size], config)
+        try:
+            result = _train(model, train_set, val_set, config, on_epoch, bf16, channels_last)
+        except TrainingDiverged as err:
+            if not (bf16 or channels_last):
+                raise
+            model.to(memory_format=torch.contiguous_format).load_state_dict(initial)
+            result = _train(model, train_set, val_set, config, on_epoch, bf16=False, channels_last=False)
+            fallback = f"float32, default layout after {err}"
+        result.fallback = fallback
+        return result
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _train(model, train_set, val_set, config: TrainConfig, on_epoch) -> TrainResult:
+def safe_precision(model: nn.Module, batch: torch.Tensor, config: TrainConfig) -> tuple[bool, bool, str]:
+    """(bf16, channels_last, why any was dropped): the config's precision and layout where ``model``'s
+    outputs on ``batch`` under them match float32 in the default layout, else the safe ones."""
+    reference = _outputs(model, batch, bf16=False, channels_last=False)
+    tries = ((config.use_bf16, config.channels_last), (False, config.channels_last), (False, False))
+    for bf16, channels_last in tries:
+        out = _outputs(model, batch, bf16, channels_last)
+        scale = reference.abs().max().item() + 1e-6
+        if torch.isfinite(out).all() and (out - reference).abs().max().item() <= 0.25 * scale:
+            break
+    asked_used = (("bfloat16", config.use_bf16, bf16), ("channels-last", config.channels_last, channels_last))
+    dropped = [name for name, asked, used in asked_used if asked and not used]
+    why = f"{' and '.join(dropped)} gave wrong outputs for this model's layers" if dropped else ""
+    return bf16, channels_last, why
+
+
+def _outputs(model: nn.Module, batch: torch.Tensor, bf16: bool, channels_last: bool) -> torch.Tensor:
+    probe = copy.deepcopy(model).eval()  # eval: the check must not move batch-norm statistics
+    if channels_last:
+        probe.to(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        return probe(batch).float()
+
+
+def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
+           channels_last: bool) -> TrainResult:
     torch.manual_seed(config.seed)  # dropout and any other global-RNG use inside the model
-    if config.channels_last:
+    if channels_last:
         model.to(memory_format=torch.channels_last)  # only 4-D weights change; others are left as they are
     generator = torch.Generator().manual_seed(config.seed)
     features, labels = train_set.features, train_set.labels
@@ -269,7 +315,8 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch) -> TrainRes
     steps_per_epoch = n // config.batch_size + (n % config.batch_size > 1)  # as _batches yields them
     total_steps = steps_per_epoch * config.epochs
 
-    result = TrainResult(best_val_acc=-1.0, best_state_dict=_copy_state(model), bf16=config.use_bf16)
+    result = TrainResult(best_val_acc=-1.0, best_state_dict=_copy_state(model), bf16=bf16,
+                         channels_last=channels_last)
     step, epochs_since_best, train_seconds, samples_trained = 0, 0, 0.0, 0
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()

@@ -1,6 +1,7 @@
 """The trainer: learning, determinism, early stopping, divergence, callbacks, schedule, augmentation."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import pytest
@@ -9,7 +10,7 @@ from torch import nn
 
 from nas.errors import ConfigError
 from nas.train import TrainConfig, TrainingDiverged, train
-from nas.train.trainer import FeatureAugmenter, loss_and_accuracy
+from nas.train.trainer import FeatureAugmenter, loss_and_accuracy, safe_precision
 
 FRAMES, COEFFS, CLASSES = 8, 4, 4
 
@@ -87,6 +88,71 @@ def test_nan_loss_raises_training_diverged_with_its_epoch():
         train(tiny_model(), train_set, val_set, TrainConfig(epochs=3, **FAST))
     assert caught.value.epoch == 1
     assert "epoch 1" in str(caught.value)
+
+
+class NanUnderBf16(nn.Module):
+    """The tiny model, but its output turns NaN under bfloat16 autocast from its ``after``-th call on:
+    a stand-in for a CPU bfloat16 kernel that breaks on some layer shapes."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.inner, self.after, self.calls = tiny_model(), after, 0
+
+    def forward(self, x):
+        out = self.inner(x)
+        if torch.is_autocast_cpu_enabled():
+            self.calls += 1
+            if self.calls > self.after:
+                out = out * float("nan")
+        return out
+
+
+def test_a_run_that_diverges_in_bfloat16_is_retrained_in_float32_from_the_same_start():
+    train_set, val_set = separable(320, seed=1), separable(128, seed=2)
+    config = TrainConfig(epochs=3, bf16=True, **FAST)
+    epochs_seen = []
+    model = NanUnderBf16(after=15)  # 10 batches an epoch: diverges in epoch 2
+    result = train(model, train_set, val_set, config, on_epoch=lambda epoch, stats: epochs_seen.append(epoch))
+    assert result.fallback.startswith("float32, default layout after training diverged")
+    assert not result.bf16 and not result.channels_last
+    assert epochs_seen == [1, 1, 2, 3]  # the bfloat16 epoch 1, then the float32 run from the start
+
+    reference = NanUnderBf16(after=15)
+    expected = train(reference, train_set, val_set, TrainConfig(epochs=3, bf16=False, channels_last=False, **FAST))
+    assert curve(result.history) == curve(expected.history)
+    assert expected.fallback == ""
+
+
+def test_a_conv_shape_whose_bfloat16_kernel_gives_nan_still_trains():
+    """A CNN candidate that lost its trial to 'non-finite loss in epoch 1 (step 0)' in a search."""
+    from nas.spaces import Candidate, build_model
+
+    candidate = Candidate.from_dict({
+        "arch": "cnn", "spec": {"conv1": {"filters": 14, "kernel_t": 9, "kernel_f": 6, "stride_t": 1, "stride_f": 3},
+                                "conv2": {"filters": 46, "kernel_t": 5, "kernel_f": 1, "stride_t": 1, "stride_f": 1},
+                                "linear": 17, "fc": 114},
+        "frontend": {"window_ms": 50.0, "stride_ms": 30.0, "n_mfcc": 8}})
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 12, (400,), generator=g)
+    features = 5 * torch.randn(400, *candidate.input_shape, generator=g)
+    features[:, :, 0] += labels.unsqueeze(1).float()
+    train_set, val_set = Features(features[:300], labels[:300]), Features(features[300:], labels[300:])
+    torch.manual_seed(0)
+    model = build_model(candidate)
+    probe = copy.deepcopy(model).to(memory_format=torch.channels_last)  # as the trainer lays it out
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        breaks_in_bf16 = not torch.isfinite(probe(features[:100])).all()
+    bf16, channels_last, why = safe_precision(model, features[:32], TrainConfig(bf16=True, channels_last=True))
+    reference = model.eval()(features[:32]).detach()
+    model.train()
+    probe = copy.deepcopy(model).eval().to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        assert torch.allclose(probe(features[:32]).float(), reference, atol=0.25 * reference.abs().max())
+    assert bool(why) == bool(breaks_in_bf16) and (not bf16 if breaks_in_bf16 else bf16)
+
+    result = train(model, train_set, val_set, TrainConfig(epochs=2, bf16=True, **FAST))
+    assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in result.history)
+    assert result.fallback == why and result.bf16 == bf16
 
 
 def test_an_exception_from_on_epoch_stops_training_and_propagates():
