@@ -104,7 +104,7 @@ def _check_duration(size: int, fmt: tuple[int, int, int, int], name: str, max_se
     _, rate, channels, bits = fmt
     seconds = size // max(1, bits // 8 * channels) / rate
     if max_seconds is not None and seconds > max_seconds:
-        raise DataError(f"{name}: {seconds:.1f} s of audio; expected a clip of at most {max_seconds:g} s")
+        raise DataError(f"{name}: {seconds:.4g} s of audio; expected a clip of at most {max_seconds:g} s")
 
 
 def _samples(raw: bytes, fmt: tuple[int, int, int, int], name: str) -> np.ndarray:
