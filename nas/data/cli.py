@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     synth.add_argument("--no-flite", action="store_true", help="espeak-ng voices only, even if flite is installed")
 
-    check = sub.add_parser("check", help="counts per class and split, and the files that cannot be read")
+    check = sub.add_parser("check", help="counts per class and split, and the files training refuses")
     check.add_argument("dir", type=Path, help="dataset folder")
     check.add_argument("--json", action="store_true", help='print {"counts": {split: {class: n}}, "bad_files": [...]}')
 
