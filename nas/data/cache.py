@@ -136,18 +136,18 @@ def _extract(dataset: SpeechCommands, split: str, front_end, copies: int, seed: 
     # Drawn for the whole split up front: the result depends on the seed, not on batch_size.
     params = [draw_params(n, dataset.clip_samples, noises, np.random.default_rng([seed, 7, c]), augment,
                           dataset.sample_rate) for c in range(copies)]
-    bar = tqdm(total=(copies + 1) * n, desc=f"MFCC {split}", unit="clip", disable=not progress)
     files: list[str] = []
-    for start in range(0, n, batch_size):
-        clips = dataset.load(refs[start : start + batch_size])
-        files += clips.files
-        stop = start + len(clips.labels)
-        out[start:stop] = front_end.quantize_int8(front_end(torch.from_numpy(clips.waveforms)))
-        bar.update(stop - start)
-        for c, drawn in enumerate(params, start=1):
-            augmented = apply(clips.waveforms, noises, drawn[start:stop])
-            out[c * n + start : c * n + stop] = front_end.quantize_int8(front_end(torch.from_numpy(augmented)))
+    # a context: a bad clip's error then starts a line of its own, not the bar's
+    with tqdm(total=(copies + 1) * n, desc=f"MFCC {split}", unit="clip", disable=not progress) as bar:
+        for start in range(0, n, batch_size):
+            clips = dataset.load(refs[start : start + batch_size])
+            files += clips.files
+            stop = start + len(clips.labels)
+            out[start:stop] = front_end.quantize_int8(front_end(torch.from_numpy(clips.waveforms)))
             bar.update(stop - start)
-    bar.close()
+            for c, drawn in enumerate(params, start=1):
+                augmented = apply(clips.waveforms, noises, drawn[start:stop])
+                out[c * n + start : c * n + stop] = front_end.quantize_int8(front_end(torch.from_numpy(augmented)))
+                bar.update(stop - start)
     labels = torch.from_numpy(np.array([r.label for r in refs], dtype=np.int64)).repeat(copies + 1)
     return {"features_int8": out, "labels": labels, "files": files * (copies + 1)}

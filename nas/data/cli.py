@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     synth.add_argument("--no-flite", action="store_true", help="espeak-ng voices only, even if flite is installed")
 
-    check = sub.add_parser("check", help="counts per class and split, and the files that cannot be read")
+    check = sub.add_parser("check", help="counts per class and split, and the files training refuses")
     check.add_argument("dir", type=Path, help="dataset folder")
     check.add_argument("--json", action="store_true", help='print {"counts": {split: {class: n}}, "bad_files": [...]}')
 
@@ -84,8 +84,9 @@ def _synth(args: argparse.Namespace) -> int:
 def check_dataset(root: Path, progress: bool = True) -> dict:
     """Decodes every clip and noise file; returns counts per split and class, bad and converted files.
 
-    A file that cannot be decoded is listed in ``bad_files`` and left out of ``counts``: the counts are
-    the clips a training run would get.
+    A file training cannot use (``nas.data.speech_commands.check_file``: unreadable, NaN samples, an
+    implausible rate, a clip far too long) is listed in ``bad_files`` and left out of ``counts``: the
+    counts are the clips the dataset holds once the bad files are removed (training refuses them).
 
     Raises:
         DataError: the folder is not a dataset at all (missing, empty class folder, one list file).
@@ -117,16 +118,14 @@ def check_dataset(root: Path, progress: bool = True) -> dict:
 
 
 def _check_file(root: Path, path: Path, report: dict) -> None:
-    from nas.data.wav import decode_wav
+    from nas.data.speech_commands import check_file
 
     rel = path.relative_to(root).as_posix()
     try:
-        samples, rate = decode_wav(path.read_bytes(), rel)
+        notes = check_file(root, rel)
     except DataError as err:
         report["bad_files"].append({"file": rel, "problem": str(err).removeprefix(f"{rel}: ")})
         return
-    notes = [f"{rate} Hz, resampled to 16000 Hz"] * (rate != 16000)
-    notes += [f"{samples.shape[1]} channels, down-mixed to mono"] * (samples.shape[1] > 1)
     if notes:
         report["converted"].append({"file": rel, "note": "; ".join(notes)})
 
@@ -149,6 +148,8 @@ def _check(args: argparse.Namespace) -> int:
     for item in report["bad_files"]:
         print(f"bad file: {item['file']}: {item['problem']}")
     print(f"{len(report['bad_files'])} bad files")
+    if report["bad_files"]:
+        print("training refuses a split that holds a bad file: remove or replace them")
     return 1 if report["bad_files"] else 0
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from nas.data.splits import SPLITS, hash_split, read_split_lists, speaker_of
-from nas.data.wav import fit_length, read_wav
+from nas.data.wav import conversion_notes, decode_wav, fit_length, read_wav
 from nas.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,40 @@ BACKGROUND_DIR = "_background_noise_"
 # The official rule put every test-set speaker between 10 % and 20 %; re-splitting the test-set archive
 # hashes salted names instead, which spreads its speakers over the whole range again.
 _RESPLIT_SALT = "kws-nas-resplit:"
+# Speech Commands clips last at most one clip (1 s); the loader pads short ones and crops long ones. A
+# file up to twice that loses under half of itself (another recorder's slack): cropped, and `data check`
+# says so. A longer one is no one-word clip (a sentence, a session, a noise bed in a word folder): its
+# label may lie anywhere in it, so it is refused, not cut to its first second.
+MAX_CLIP_FACTOR = 2
+
+
+def check_file(root: Path, rel: str, sample_rate: int = 16000, clip_samples: int = 16000) -> list[str]:
+    """Decodes one file of a dataset folder as training would: the one verdict on whether it can be used.
+
+    Returns:
+        What loading changes about it (resampled, down-mixed, cropped); empty when nothing.
+
+    Raises:
+        DataError: naming the file, when it cannot be trained on: unreadable, not a WAV, NaN or infinite
+            samples, an implausible sample rate, or (clips, not ``_background_noise_`` files) longer than
+            ``MAX_CLIP_FACTOR`` clips.
+    """
+    clip = not rel.startswith(f"{BACKGROUND_DIR}/")
+    try:
+        data = (root / rel).read_bytes()
+    except OSError as err:
+        raise DataError(f"{rel}: cannot read ({err.strerror})") from err
+    samples, rate = decode_wav(data, rel, max_clip_seconds(sample_rate, clip_samples) if clip else None)
+    notes = conversion_notes(rate, samples.shape[1], sample_rate)
+    seconds, clip_seconds = len(samples) / rate, clip_samples / sample_rate
+    if clip and seconds > clip_seconds:
+        notes.append(f"{seconds:.2f} s, cropped to its first {clip_seconds:g} s")
+    return notes
+
+
+def max_clip_seconds(sample_rate: int, clip_samples: int) -> float:
+    """The longest clip file a split may hold (see ``MAX_CLIP_FACTOR``)."""
+    return MAX_CLIP_FACTOR * clip_samples / sample_rate
 
 
 @dataclass
@@ -132,11 +166,19 @@ class SpeechCommands:
         return self.load(refs)
 
     def load(self, refs: list[ClipRef]) -> ClipSet:
-        """Decodes the given clips into one ClipSet."""
+        """Decodes the given clips into one ClipSet.
+
+        Raises:
+            DataError: a clip cannot be trained on (see ``check_file``); the message names it.
+        """
         waveforms = np.zeros((len(refs), self.clip_samples), dtype=np.float32)
+        longest = max_clip_seconds(self.sample_rate, self.clip_samples)
         for row, ref in enumerate(refs):
             if ref.silence_offset < 0:
-                audio = read_wav(self.root / ref.file, self.sample_rate)
+                try:
+                    audio = read_wav(self.root / ref.file, self.sample_rate, max_seconds=longest)
+                except DataError as err:  # a bad file is never trained on: name it and where to see all
+                    raise DataError(f"{err}; `kws-nas data check {self.root}` lists every bad file") from err
                 waveforms[row] = fit_length(audio, self.clip_samples)
             elif ref.file:
                 noise = self.background_noise[ref.file]

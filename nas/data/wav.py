@@ -20,34 +20,46 @@ WAVE_FORMAT_PCM = 0x0001
 WAVE_FORMAT_IEEE_FLOAT = 0x0003
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 _EXPECTED = "a RIFF/WAVE file with PCM 8/16/24/32-bit or float samples"
+# Audio is recorded at 8 kHz (telephone) to 384 kHz (studio interfaces). A header outside that is damaged,
+# and resampling from it to 16 kHz would make the clip silence (4 GHz) or a smear (10 Hz).
+MIN_RATE, MAX_RATE = 8000, 384000
 
 
-def read_wav(path: str | Path, expected_rate: int = 16000) -> np.ndarray:
+def read_wav(path: str | Path, expected_rate: int = 16000, max_seconds: float | None = None) -> np.ndarray:
     """Reads a WAV file as mono float32 in [-1, 1] at ``expected_rate``.
 
     Stereo (or more channels) is averaged to mono and other sample rates are resampled; both are
     logged, because either usually means the file did not come from the dataset it sits in.
 
     Raises:
-        DataError: the file is missing, truncated, not a WAV, or in an encoding we cannot read.
+        DataError: the file is missing, truncated, not a WAV, in an encoding we cannot read, holds NaN or
+            infinite samples, claims an implausible sample rate, or lasts longer than ``max_seconds``.
     """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as err:
         raise DataError(f"{path}: cannot read ({err.strerror}); expected {_EXPECTED}") from err
-    samples, rate = decode_wav(data, str(path))
-    if samples.shape[1] > 1:
-        logger.warning("%s: %d channels, down-mixed to mono", path, samples.shape[1])
+    samples, rate = decode_wav(data, str(path), max_seconds)
+    for note in conversion_notes(rate, samples.shape[1], expected_rate):
+        logger.warning("%s: %s", path, note)
     mono = samples.mean(axis=1, dtype=np.float32)
     if rate != expected_rate:
-        logger.warning("%s: %d Hz, resampled to %d Hz", path, rate, expected_rate)
         mono = resample(mono, rate, expected_rate)
     return mono
 
 
-def decode_wav(data: bytes, name: str) -> tuple[np.ndarray, int]:
-    """Decodes WAV bytes to float32 samples [frames, channels] in [-1, 1] and the sample rate."""
+def conversion_notes(rate: int, channels: int, expected_rate: int) -> list[str]:
+    """What ``read_wav`` changes about a file of ``rate`` Hz and ``channels`` channels."""
+    notes = [f"{rate} Hz, resampled to {expected_rate} Hz"] * (rate != expected_rate)
+    return notes + [f"{channels} channels, down-mixed to mono"] * (channels > 1)
+
+
+def decode_wav(data: bytes, name: str, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Decodes WAV bytes to float32 samples [frames, channels] in [-1, 1] and the sample rate.
+
+    ``max_seconds`` refuses longer audio from the header's length, before decoding it.
+    """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise DataError(f"{name}: not a WAV file (no RIFF/WAVE header); expected {_EXPECTED}")
     fmt = None
@@ -68,6 +80,7 @@ def decode_wav(data: bytes, name: str) -> tuple[np.ndarray, int]:
                     f"{name}: truncated: header announces {size} bytes of audio, the file holds "
                     f"{len(data) - body}; expected a complete WAV file"
                 )
+            _check_duration(size, fmt, name, max_seconds)
             return _samples(data[body : body + size], fmt, name), fmt[1]
         pos = body + size + (size & 1)  # chunks are word-aligned
     what = "'fmt ' chunk" if fmt is None else "'data' chunk"
@@ -79,9 +92,19 @@ def _parse_fmt(body: bytes, name: str) -> tuple[int, int, int, int]:
     tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body, 0)
     if tag == WAVE_FORMAT_EXTENSIBLE and len(body) >= 26:
         (tag,) = struct.unpack_from("<H", body, 24)  # first two bytes of the sub-format GUID
-    if channels < 1 or rate < 1:
-        raise DataError(f"{name}: {channels} channels at {rate} Hz; expected {_EXPECTED}")
+    if channels < 1:
+        raise DataError(f"{name}: {channels} channels; expected {_EXPECTED}")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise DataError(f"{name}: header claims a sample rate of {rate} Hz; expected {MIN_RATE} to {MAX_RATE} Hz "
+                        f"(a damaged header: resampling would make the clip silence or noise)")
     return tag, rate, channels, bits
+
+
+def _check_duration(size: int, fmt: tuple[int, int, int, int], name: str, max_seconds: float | None) -> None:
+    _, rate, channels, bits = fmt
+    seconds = size // max(1, bits // 8 * channels) / rate
+    if max_seconds is not None and seconds > max_seconds:
+        raise DataError(f"{name}: {seconds:.4g} s of audio; expected a clip of at most {max_seconds:g} s")
 
 
 def _samples(raw: bytes, fmt: tuple[int, int, int, int], name: str) -> np.ndarray:
@@ -100,7 +123,12 @@ def _samples(raw: bytes, fmt: tuple[int, int, int, int], name: str) -> np.ndarra
     elif tag == WAVE_FORMAT_PCM and bits == 32:
         x = (np.frombuffer(raw, "<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
     elif tag == WAVE_FORMAT_IEEE_FLOAT and bits in (32, 64):
-        x = np.clip(np.frombuffer(raw, "<f4" if bits == 32 else "<f8"), -1.0, 1.0).astype(np.float32)
+        x = np.frombuffer(raw, "<f4" if bits == 32 else "<f8")
+        bad = np.flatnonzero(~np.isfinite(x))
+        if bad.size:  # NaN would pass the clip below and become all-zero int8 features
+            raise DataError(f"{name}: {bad.size} of {x.size} samples are NaN or infinite (the first at sample "
+                            f"{bad[0] // channels}); expected finite float samples")
+        x = np.clip(x, -1.0, 1.0).astype(np.float32)
     else:
         raise DataError(f"{name}: format tag {tag:#06x} with {bits}-bit samples; expected {_EXPECTED}")
     if x.size == 0:

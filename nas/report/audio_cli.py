@@ -5,12 +5,14 @@ import argparse
 from pathlib import Path
 
 from nas.data.frontend_config import FrontEndConfig
+from nas.report.audio_plots import MAX_PLOT_SECONDS
 
 _DEFAULTS = FrontEndConfig()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("wav", type=Path, help="a wav file (resampled to 16 kHz and down-mixed if needed)")
+    parser.add_argument("wav", type=Path, help="a wav file (resampled to 16 kHz and down-mixed if needed; "
+                                               f"of a longer file, the first {MAX_PLOT_SECONDS:g} s)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the .html and .png files")
     parser.add_argument("--window-ms", type=float, default=_DEFAULTS.window_ms,
                         help=f"analysis window (default {_DEFAULTS.window_ms:g})")

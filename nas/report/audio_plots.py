@@ -6,6 +6,7 @@ a model is fed, step by step.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,12 @@ import numpy as np
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import DataError
 
+log = logging.getLogger("nas.report")
+
 FIGURE_NAMES = ("waveform", "spectrum", "spectrogram", "mel_spectrogram", "mfcc")
+# Five clips' worth shows a noise bed's character; a 10-minute file in full made 353 MB of HTML (every
+# sample a point). Longer files are plotted from their start, and the titles say so: ≤ ~1.5 MB a figure.
+MAX_PLOT_SECONDS = 5.0
 
 
 def analyse_clip(waveform: np.ndarray, config: FrontEndConfig) -> dict[str, np.ndarray]:
@@ -94,7 +100,10 @@ def per_coefficient(mfcc: np.ndarray) -> np.ndarray:
 
 
 def write_audio_plots(wav: str | Path, out_dir: str | Path, config: FrontEndConfig) -> list[Path]:
-    """Reads ``wav`` and writes ``<name>.html`` and ``<name>.png`` for each figure into ``out_dir``."""
+    """Reads ``wav`` and writes ``<name>.html`` and ``<name>.png`` for each figure into ``out_dir``.
+
+    Only the first ``MAX_PLOT_SECONDS`` of a longer file are plotted (logged, and named in every title).
+    """
     from nas.data.wav import read_wav
     from nas.report.figures import write_figure
 
@@ -105,9 +114,16 @@ def write_audio_plots(wav: str | Path, out_dir: str | Path, config: FrontEndConf
             f"{wav}: {len(waveform)} samples, expected at least one {config.window_ms:g} ms window "
             f"({config.window_samples} samples at {config.sample_rate} Hz)"
         )
+    title = wav.name
+    shown = int(MAX_PLOT_SECONDS * config.sample_rate)
+    if len(waveform) > shown:
+        title += f" (first {MAX_PLOT_SECONDS:g} s of {len(waveform) / config.sample_rate:.1f} s)"
+        log.warning("%s: %.1f s long; plotting its first %g s", wav, len(waveform) / config.sample_rate,
+                    MAX_PLOT_SECONDS)
+        waveform = waveform[:shown]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, fig in audio_figures(waveform, config, title=wav.name).items():
+    for name, fig in audio_figures(waveform, config, title=title).items():
         written += write_figure(fig, out_dir / name)
     return written

@@ -16,6 +16,7 @@ import pytest
 
 from nas.cli import main
 from nas.data.wav import write_wav
+from tests.data.bad_wavs import write_long_wav, write_nan_wav, write_wav_claiming_rate
 
 
 @pytest.fixture
@@ -164,3 +165,43 @@ def test_features_of_a_read_only_dataset_go_to_the_user_cache(dataset, tmp_path,
     out = capsys.readouterr().out
     assert out.count(f"→ {tmp_path / 'xdg' / 'kws-nas' / 'features'}") == 3
     assert sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*")) == listing  # nothing written there
+
+
+def test_check_names_nan_implausible_rate_and_far_too_long_clips(dataset, capsys):
+    """Each was decoded without a word before: trained on as zeros, silence, or its first second."""
+    write_nan_wav(dataset / "yes" / "nan_nohash_0.wav")
+    write_wav_claiming_rate(dataset / "no" / "ghz_nohash_0.wav", 4_000_000_000)
+    write_long_wav(dataset / "up" / "session_nohash_0.wav", 600.0)
+    write_long_wav(dataset / "down" / "slack_nohash_0.wav", 1.5)  # cropped, as before, but said
+    write_long_wav(dataset / "_background_noise_" / "bed.wav", 60.0)  # noise beds are long by design
+    rc, report = _check_json(capsys, dataset)
+    assert rc == 1
+    bad = {item["file"]: item["problem"] for item in report["bad_files"]}
+    assert bad == {
+        "yes/nan_nohash_0.wav": "101 of 16000 samples are NaN or infinite (the first at sample 4000); "
+                                "expected finite float samples",
+        "no/ghz_nohash_0.wav": "header claims a sample rate of 4000000000 Hz; expected 8000 to 384000 Hz "
+                               "(a damaged header: resampling would make the clip silence or noise)",
+        "up/session_nohash_0.wav": "600 s of audio; expected a clip of at most 2 s",
+    }
+    converted = {item["file"]: item["note"] for item in report["converted"]}
+    assert converted == {"down/slack_nohash_0.wav": "1.50 s, cropped to its first 1 s"}
+    main(["data", "check", str(dataset)])
+    out = capsys.readouterr().out
+    assert "bad file: up/session_nohash_0.wav: 600 s of audio" in out and "3 bad files" in out
+
+
+@pytest.mark.parametrize("write_bad", [
+    lambda path: write_nan_wav(path),
+    lambda path: write_wav_claiming_rate(path, 4_000_000_000),
+    lambda path: write_long_wav(path, 600.0),
+])
+def test_features_refuse_a_bad_clip_in_one_line_naming_it(dataset, tmp_path, capsys, write_bad):
+    """`data features` (and so the search's features) never train on a bad clip: one line, no cache."""
+    bad = write_bad(dataset / "yes" / "bad_nohash_0.wav")  # yes/: a keyword, in a split whatever its hash
+    capsys.readouterr()
+    assert main(["data", "features", str(dataset), "--cache-dir", str(tmp_path / "cache")]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after the progress bar of the split it stopped
+    assert last.startswith(f"kws-nas data: error: {bad}: ")
+    assert last.endswith(f"`kws-nas data check {dataset}` lists every bad file")
+    assert not list((tmp_path / "cache").glob("*.pt"))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nas.data.augment import AugmentConfig, augment
-from nas.data.speech_commands import KEYWORDS, LABELS, SpeechCommands
+from nas.data.speech_commands import KEYWORDS, LABELS, ClipRef, SpeechCommands
 from nas.data.splits import hash_split
 from nas.data.wav import write_wav
 from nas.errors import DataError
@@ -234,3 +234,16 @@ def test_corrupt_clip_is_named_when_loading(dataset_copy):
     (dataset_copy / ds_files[0]).write_bytes(b"RIFF\x00\x00")
     with pytest.raises(DataError, match=ds_files[0].split("/")[1]):
         SpeechCommands(dataset_copy).clips("train")
+
+
+def test_clips_up_to_twice_a_clip_are_cropped_and_longer_ones_refused(tmp_path):
+    """A 10-minute file in a word folder was cut to its first second and trained on; 2 s is the bound."""
+    (tmp_path / "yes").mkdir()
+    write_wav(tmp_path / "yes" / "aaaa_nohash_0.wav", np.full(32000, 0.25))  # 2.0 s: cropped
+    write_wav(tmp_path / "yes" / "bbbb_nohash_0.wav", np.full(32016, 0.25))  # 2.001 s: refused
+    dataset = SpeechCommands(tmp_path, silence_percent=0)
+    cropped = dataset.load([ClipRef("yes/aaaa_nohash_0.wav", LABELS.index("yes"))])
+    assert cropped.waveforms.shape == (1, 16000) and np.allclose(cropped.waveforms, 0.25, atol=1e-4)
+    with pytest.raises(DataError, match=r"bbbb_nohash_0\.wav: 2\.001 s of audio; expected a clip of at most 2 s; "
+                                        r"`kws-nas data check .*` lists every bad file"):
+        dataset.load([ClipRef("yes/bbbb_nohash_0.wav", LABELS.index("yes"))])

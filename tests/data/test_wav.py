@@ -10,6 +10,7 @@ import pytest
 
 from nas.data.wav import fit_length, read_wav, write_wav
 from nas.errors import DataError
+from tests.data.bad_wavs import write_long_wav, write_nan_wav, write_wav_claiming_rate
 
 
 def _sine(rate: int, hz: float = 440.0, seconds: float = 1.0, amplitude: float = 0.5) -> np.ndarray:
@@ -124,3 +125,27 @@ def test_fit_length_pads_short_clips_and_crops_long_ones():
     padded = fit_length(short, 16000)
     assert padded.shape == (16000,) and padded[:12000].all() and not padded[12000:].any()
     assert fit_length(np.arange(20000.0), 16000)[-1] == 15999
+
+
+def test_nan_samples_are_refused_naming_the_file(tmp_path):
+    """NaN passed the clip to [-1, 1] and became all-zero features that were trained on."""
+    write_nan_wav(tmp_path / "nan.wav")
+    with pytest.raises(DataError, match=r"nan\.wav: 101 of 16000 samples are NaN or infinite \(the first at "
+                                        r"sample 4000\); expected finite float samples"):
+        read_wav(tmp_path / "nan.wav")
+
+
+@pytest.mark.parametrize("rate", [4_000_000_000, 100, 400_000])
+def test_an_implausible_sample_rate_is_refused_naming_the_file_and_the_rate(tmp_path, rate):
+    """A header claiming 4 GHz was resampled to 16 kHz: 1 s of audio became 0 samples, then silence."""
+    write_wav_claiming_rate(tmp_path / "ghz.wav", rate)
+    with pytest.raises(DataError, match=rf"ghz\.wav: header claims a sample rate of {rate} Hz; expected 8000 to "
+                                        rf"384000 Hz"):
+        read_wav(tmp_path / "ghz.wav")
+
+
+def test_max_seconds_refuses_longer_audio_and_none_reads_it(tmp_path):
+    write_long_wav(tmp_path / "long.wav", 3.0)
+    with pytest.raises(DataError, match=r"long\.wav: 3 s of audio; expected a clip of at most 2 s"):
+        read_wav(tmp_path / "long.wav", max_seconds=2.0)
+    assert len(read_wav(tmp_path / "long.wav", max_seconds=3.0)) == len(read_wav(tmp_path / "long.wav")) == 48000

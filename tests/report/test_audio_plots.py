@@ -15,6 +15,7 @@ from nas.cli import main
 from nas.data.frontend import MfccFrontEnd
 from nas.data.frontend_config import FrontEndConfig
 from nas.report.audio_plots import FIGURE_NAMES
+from tests.data.bad_wavs import write_long_wav, write_nan_wav
 
 RATE = 16000
 TONE_HZ = 1000.0
@@ -127,3 +128,24 @@ def test_clip_shorter_than_a_window_is_one_clear_error(tmp_path, capsys):
 def test_bad_front_end_setting_is_a_config_error(tone_wav, tmp_path, capsys):
     assert main(["plot-audio", str(tone_wav[0]), "--out", str(tmp_path), "--n-mfcc", "60"]) == 2
     assert "n_mfcc 60 exceeds n_mels 40" in capsys.readouterr().err
+
+
+def test_a_ten_minute_file_is_plotted_from_its_start_in_small_files(tmp_path, caplog):
+    """In full it made 353 MB of HTML (every sample a point); now 5 s of it, and every title says so."""
+    long_wav = write_long_wav(tmp_path / "session.wav", 600.0)
+    assert main(["plot-audio", str(long_wav), "--out", str(tmp_path / "out")]) == 0
+    assert "session.wav: 600.0 s long; plotting its first 5 s" in caplog.text
+    for name in FIGURE_NAMES:
+        html = tmp_path / "out" / f"{name}.html"
+        assert html.stat().st_size < 2_000_000, f"{html}: {html.stat().st_size} bytes"
+        assert "session.wav (first 5 s of 600.0 s)" in html.read_text()
+    (waveform,) = plotly_traces(tmp_path / "out" / "waveform.html")
+    assert len(waveform["y"]) == 5 * RATE and waveform["x"][-1] < 5.0
+
+
+def test_a_wav_with_nan_samples_is_one_clear_error(tmp_path, capsys):
+    bad = write_nan_wav(tmp_path / "nan.wav")
+    assert main(["plot-audio", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kws-nas plot-audio: error: {bad}: 101 of 16000 samples are NaN or infinite")
+    assert not (tmp_path / "out").exists()
