@@ -43,17 +43,24 @@ def load_cases() -> list[dict]:
     return cases
 
 
-def classify(expect: str, returncode: int, stderr: str) -> tuple[str, str]:
-    """(outcome, the line a user reads) of a finished command."""
+def classify(case: dict, returncode: int, stdout: str, stderr: str) -> tuple[str, str]:
+    """(outcome, the line a user reads) of a finished command.
+
+    A bad input is clearly refused by a non-zero exit with an error line on stderr, or, for a report
+    command such as ``data check``, with a stdout line naming ``case["names"]`` (the bad file).
+    """
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     last = lines[-1].strip() if lines else ""
+    named = next((line.strip() for line in stdout.splitlines() if case.get("names") and case["names"] in line), "")
     if "Traceback (most recent call last)" in stderr:
         return "traceback", last
     if returncode == 0:
-        return ("ok", last) if expect == "ok" else ("silent", "exit 0 on bad input")
-    if expect == "ok":
+        return ("ok", last) if case.get("expect", "error") == "ok" else ("silent", "exit 0 on bad input")
+    if case.get("expect", "error") == "ok":
         return "silent", f"failed on good input: {last}"
-    return ("error", last) if "error" in last.lower() else ("silent", f"exit {returncode} without an error line")
+    if "error" in last.lower():
+        return "error", last
+    return ("error", named) if named else ("silent", f"exit {returncode} without an error line")
 
 
 def run_command(case: dict, tmp: Path, timeout: float) -> tuple[str, str, int | None]:
@@ -64,7 +71,7 @@ def run_command(case: dict, tmp: Path, timeout: float) -> tuple[str, str, int | 
                               timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return "hang", f"no answer in {timeout:.0f} s", None
-    outcome, line = classify(case.get("expect", "error"), done.returncode, done.stderr)
+    outcome, line = classify(case, done.returncode, done.stdout, done.stderr)
     return outcome, line, done.returncode
 
 

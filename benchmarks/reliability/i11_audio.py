@@ -65,7 +65,8 @@ BAD_FILES = {"wav with NaN samples": _nan_wav, "wav whose header claims 4 GHz": 
 
 CASES = [
     *({"name": f"data check: a {what} in a class folder is listed as bad",
-       "argv": ["data", "check", "{root}"], "setup": lambda tmp, w=write: _dataset(tmp, w), "expect": "error"}
+       "argv": ["data", "check", "{root}"], "setup": lambda tmp, w=write: _dataset(tmp, w), "expect": "error",
+       "names": "bad_nohash_0.wav"}
       for what, write in BAD_FILES.items()),
     *({"name": f"data features: a {what} is refused, not trained on",
        "argv": ["data", "features", "{root}", "--cache-dir", "{cache}"],
