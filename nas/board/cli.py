@@ -41,12 +41,12 @@ def run(args) -> int:
     from nas.board.relay import BoardRelay, listen_socket
 
     host, port = _listen(args.listen)
-    blob = tflite_to_blob(args.model)  # refuse unsupported models before starting anything
     listener = listen_socket(host, port)
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
-    board = EmulatedBoard(args.board, model=blob)  # QEMU on a private port: only the relay connects
-    relay = None
+    board = relay = None
     try:
+        blob = tflite_to_blob(args.model)  # refuse unsupported models before starting QEMU
+        board = EmulatedBoard(args.board, model=blob)  # on a private port: only the relay connects
         board.open()
         board.close_connection()
         relay = BoardRelay(listener, (board.host, board.port))
@@ -62,5 +62,6 @@ def run(args) -> int:
         if relay is not None:
             relay.close()
         listener.close()
-        board.close()
+        if board is not None:
+            board.close()
         signal.signal(signal.SIGTERM, previous_handler)

@@ -7,7 +7,8 @@ serve`` lets QEMU serve a private port that only this relay connects to, and acc
 itself:
 
 - the listening socket is bound before anything starts, so a port in use is one clear error;
-- one client at a time; another one gets ``e-[busy: ...]`` and is closed;
+- one client at a time; another one gets ``e-[busy: ...]`` and is closed (after a short grace, so
+  that a client reconnecting at once is not refused for its own old connection);
 - when a client leaves (and once at start), the relay sends the firmware's resync byte
   (``KWS_PROTO_RESET``, firmware/src/protocol.h): the board drops the partial command, abandons an
   upload in progress and answers ``m-reset-done``. Everything the board sends until then (replies to
@@ -49,16 +50,19 @@ class BoardRelay:
         listener: a bound, listening socket (``listen_socket``); the relay owns it from now on.
         board_address: (host, port) of QEMU's serial server; the relay stays its only client.
         sync_timeout_s: how long the board may take to acknowledge the first resync.
+        handover_s: how long a new client waits for the current one's disconnect to be noticed
+            before it is refused as busy (a client that reconnects at once is not refused).
     """
 
-    def __init__(self, listener: socket.socket, board_address: tuple[str, int], sync_timeout_s: float = 30.0) -> None:
+    def __init__(self, listener: socket.socket, board_address: tuple[str, int], sync_timeout_s: float = 30.0,
+                 handover_s: float = 1.0) -> None:
         self.listener = listener
         self.board_address = board_address
         self.sync_timeout_s = sync_timeout_s
+        self.handover_s = handover_s
         self._board: socket.socket | None = None
         self._client: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._synced = threading.Condition(self._lock)
+        self._synced = threading.Condition()  # guards _client, _syncing, _board_output
         self._syncing = False
         self._board_output = b""  # read while syncing, scanned for RESET_ACK
         self._board_lost = threading.Event()
@@ -98,7 +102,8 @@ class BoardRelay:
                 client, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            with self._lock:
+            with self._synced:  # a client that just left may not have been noticed yet
+                self._synced.wait_for(lambda: self._client is None, timeout=self.handover_s)
                 busy = self._client is not None
                 if not busy:
                     self._client = client
@@ -116,16 +121,19 @@ class BoardRelay:
     def _refuse(client: socket.socket) -> None:
         try:
             client.sendall(BUSY)
-        except OSError:
+            client.setblocking(False)
+            client.recv(65536)  # what it sent already: closing with unread bytes would reset the
+        except OSError:         # connection and could discard BUSY before the client read it
             pass
         client.close()
 
     def _resync(self) -> None:
         """Forget the client; the next one gets only what the board sends after RESET_ACK."""
-        with self._lock:
+        with self._synced:
             self._client = None  # in the same step as _syncing, so a new client waits for the ack
             self._syncing = True
             self._board_output = b""
+            self._synced.notify_all()
         self._board.sendall(RESET)  # outside the lock: a busy board may not read for a while
 
     def _read_client(self, client: socket.socket) -> None:

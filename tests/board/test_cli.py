@@ -14,6 +14,8 @@ import pytest
 import serial
 
 from nas.board.emulated import EmulatedBoard, free_tcp_port
+from nas.board.serial_board import SerialBoard
+from nas.errors import BoardError
 from nas.cli import main
 from .tf_models import run_tflm
 
@@ -127,6 +129,8 @@ def test_a_second_simultaneous_client_gets_a_busy_error_and_the_first_keeps_the_
     second.settimeout(5)
     reply = second.recv(4096)
     assert reply.startswith(b"e-[busy") and second.recv(4096) == b""  # then closed
+    with pytest.raises(BoardError, match="busy: another client is connected"):
+        SerialBoard(f"socket://127.0.0.1:{served}", ready_timeout_s=5).open()
     assert _command(first, b"name%") == ["m-name-dut-[kws-nas mps2_an500]"]
     first.close()
 
