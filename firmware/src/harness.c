@@ -331,6 +331,7 @@ static void cmd_help(void)
         "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
         "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
         "m-help-stages N W%  (features + network + post-processing, timed per stage)",
+        "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) out_line(lines[i]);
 }

@@ -23,10 +23,10 @@ import socket
 import threading
 import time
 
+from nas.board.protocol import READY, RESET, RESET_DONE
 from nas.errors import BoardError, ConfigError
 
-RESET = b"\x18"  # KWS_PROTO_RESET, firmware/src/protocol.h
-RESET_ACK = b"m-reset-done\r\nm-ready\r\n"
+RESET_ACK = f"{RESET_DONE}\r\n{READY}\r\n".encode()
 BUSY = b"e-[busy: another client is connected to this board; try again when it disconnects]\r\n"
 
 

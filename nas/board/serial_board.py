@@ -59,9 +59,10 @@ class SerialBoard(Board):
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        """Poll with `name%` until a reply: output sent before we connected is lost, and a boot
-        banner may still arrive first, so lines are read until `m-name-dut-...` and its m-ready."""
+        """Resync, then poll with `name%` until a reply: output sent before we connected is lost, and
+        a boot banner may still arrive first, so lines are read until `m-name-dut-...` and its m-ready."""
         deadline = time.monotonic() + self.ready_timeout_s
+        self._write(protocol.RESET, "resyncing")  # drop what an earlier host left half-sent
         while time.monotonic() < deadline:
             self._write(protocol.encode_command("name"), "polling with `name%`")
             poll_deadline = min(deadline, time.monotonic() + 0.5)

@@ -209,3 +209,22 @@ def test_an_abandoned_or_refused_model_upload_keeps_the_running_model(board, tfl
         board.load(b"\0" * 100)
     np.testing.assert_array_equal(board.infer(x).outputs, before)
     assert board.command("profile").lines[1] == f"m-model-[{summary['name']}]"
+
+
+def test_serial_board_open_resyncs_what_an_earlier_host_left_half_sent(firmware_image):
+    from nas.board.serial_board import SerialBoard
+
+    emulated = EmulatedBoard(image=firmware_image)
+    emulated.start()
+    try:
+        earlier = SerialBoard(emulated.url)
+        earlier.open()
+        earlier.command("db load 4").raise_for_error()
+        earlier._write(b"db 0102%db 03", "test")  # an upload and a command, both unfinished
+        earlier.close()
+        later = SerialBoard(emulated.url)
+        later.open()
+        assert later.command("db 04").errors[0].startswith("e-[db-without-load")
+        later.close()
+    finally:
+        emulated.close()
