@@ -12,7 +12,8 @@ itself:
 - when a client leaves (and once at start), the relay sends the firmware's resync byte
   (``KWS_PROTO_RESET``, firmware/src/protocol.h): the board drops the partial command, abandons an
   upload in progress and answers ``m-reset-done``. Everything the board sends until then (replies to
-  the departed client) is discarded, and the next client's bytes are forwarded only after it;
+  the departed client) is discarded, and the next client's bytes are forwarded only after it (a
+  board still running a departed client's long `infer` finishes it first);
 - a client's own resync bytes are dropped, so that the relay's acknowledgement is the only one.
 
 An abandoned ``model load`` keeps the model that was running: the firmware stages uploads (harness.c).
