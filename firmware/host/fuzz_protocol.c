@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (line.len > KWS_PROTO_MAX_LINE) abort();
         if (status != KWS_LINE_READY) {
             if (status == KWS_LINE_TOO_LONG) kws_line_reset(&line);
+            if (status == KWS_LINE_RESET) kws_loader_abort(&loader);
             continue;
         }
         kws_cmd_t cmd;

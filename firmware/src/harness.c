@@ -1,6 +1,7 @@
 /* Command handlers: the MLPerf Tiny / EEMBC harness replies plus the kws-nas extensions.
  * Every command, accepted or not, ends with `m-ready`; errors are one `e-[...]` line and leave
- * the board's state as it was (an upload in progress is abandoned only by an overflow). */
+ * the board's state as it was (an upload in progress is abandoned only by an overflow or a
+ * KWS_PROTO_RESET byte). */
 #include "harness.h"
 
 #include <string.h>
@@ -24,6 +25,17 @@
 /* Global and never zeroed at reset, so that an emulator can preload a model description at this
  * symbol's address (`model mem N%`; nas/board/emulated.py reads it with arm-none-eabi-nm). */
 uint8_t kws_model_buf[KWS_MODEL_BYTES] __attribute__((aligned(16), section(".noinit")));
+/* Serial model uploads land in a staging buffer and replace the running model only once complete
+ * and valid, so an abandoned or refused upload keeps the model that was there. A port without RAM
+ * for a second buffer sets KWS_MODEL_STAGING=0: uploads then overwrite the model in place. */
+#ifndef KWS_MODEL_STAGING
+#define KWS_MODEL_STAGING 1
+#endif
+#if KWS_MODEL_STAGING
+static uint8_t model_staging_buf[KWS_MODEL_BYTES] __attribute__((aligned(16)));
+#else
+#define model_staging_buf kws_model_buf
+#endif
 static uint8_t arena[KWS_ARENA_BYTES] __attribute__((aligned(16)));
 static uint8_t input_buf[KWS_INPUT_BYTES] __attribute__((aligned(16)));
 static int16_t audio_buf[KWS_FE_CLIP_SAMPLES];
@@ -230,12 +242,12 @@ static void cmd_load(kws_target_t target, uint32_t n)
         uint32_t capacity;
     } targets[] = {
         [KWS_TARGET_INPUT] = {input_buf, sizeof input_buf},
-        [KWS_TARGET_MODEL] = {kws_model_buf, sizeof kws_model_buf},
+        [KWS_TARGET_MODEL] = {model_staging_buf, KWS_MODEL_BYTES},
         [KWS_TARGET_AUDIO] = {(uint8_t *)audio_buf, KWS_AUDIO_BYTES},
     };
     /* A new upload invalidates what that buffer held before. */
     if (target == KWS_TARGET_INPUT) input_len = 0;
-    if (target == KWS_TARGET_MODEL) model_ready = results_valid = 0;
+    if (target == KWS_TARGET_MODEL && !KWS_MODEL_STAGING) model_ready = results_valid = 0;
     if (target == KWS_TARGET_AUDIO) audio_len = 0;
     kws_load_status_t status =
         kws_loader_begin(&loader, target, targets[target].buf, targets[target].capacity, n);
@@ -250,14 +262,23 @@ static void cmd_load(kws_target_t target, uint32_t n)
     }
 }
 
-static void accept_model(uint32_t bytes)
+/* Validates the description in `blob`, then makes it the running model (copied into kws_model_buf,
+ * where `model mem` finds it too); a refused one leaves the running model as it was. */
+static void accept_model(const uint8_t *blob, uint32_t bytes)
 {
     const char *why = 0;
-    if (kws_model_load(&model, kws_model_buf, bytes, arena, sizeof arena, &why) != 0) {
+    kws_model_t candidate;
+    if (kws_model_load(&candidate, blob, bytes, arena, sizeof arena, &why) != 0) {
         error(why);
         return;
     }
+    if (blob != kws_model_buf) {
+        memcpy(kws_model_buf, blob, bytes);
+        kws_model_load(&candidate, kws_model_buf, bytes, arena, sizeof arena, &why); /* same bytes: valid */
+    }
+    model = candidate;
     model_ready = 1;
+    results_valid = 0;
     out_str("m-model-[");
     out_str(model.header->name);
     out_str("]-ops-");
@@ -272,20 +293,20 @@ static void upload_complete(kws_target_t target, uint32_t bytes)
     if (target == KWS_TARGET_INPUT) input_len = bytes;
     if (target == KWS_TARGET_AUDIO) audio_len = bytes;
     out_line("m-load-done");
-    if (target == KWS_TARGET_MODEL) accept_model(bytes);
+    if (target == KWS_TARGET_MODEL) accept_model(model_staging_buf, bytes);
 }
 
 /* `model mem N%`: the model is already in kws_model_buf (written by the emulator's loader). */
 static void cmd_model_mem(uint32_t n)
 {
     model_ready = results_valid = 0;
-    if (loader.target == KWS_TARGET_MODEL) loader.target = KWS_TARGET_NONE; /* abandon a serial upload */
+    if (loader.target == KWS_TARGET_MODEL) kws_loader_abort(&loader); /* the preloaded model wins */
     if (n == 0 || n > sizeof kws_model_buf) {
         error_u32("model-mem-size", n, sizeof kws_model_buf);
         return;
     }
     out_line("m-load-done");
-    accept_model(n);
+    accept_model(kws_model_buf, n);
 }
 
 static void cmd_db_data(const kws_cmd_t *cmd)
@@ -310,6 +331,7 @@ static void cmd_help(void)
         "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
         "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
         "m-help-stages N W%  (features + network + post-processing, timed per stage)",
+        "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) out_line(lines[i]);
 }
@@ -361,7 +383,10 @@ void kws_harness_byte(char c)
 {
     kws_line_status_t status = kws_line_feed(&line, c);
     if (status == KWS_LINE_PENDING) return;
-    if (status == KWS_LINE_TOO_LONG) {
+    if (status == KWS_LINE_RESET) {
+        kws_loader_abort(&loader);
+        out_line("m-reset-done");
+    } else if (status == KWS_LINE_TOO_LONG) {
         error("command-too-long: at most 80 characters before '%'");
     } else {
         kws_cmd_t cmd;

@@ -18,6 +18,10 @@ kws_line_status_t kws_line_feed(kws_line_t *line, char c)
         line->overflow = 0;
         return status; /* the caller reads text/len, then calls kws_line_reset */
     }
+    if (c == KWS_PROTO_RESET) {
+        kws_line_reset(line);
+        return KWS_LINE_RESET;
+    }
     if (c == '\r' || c == '\n') return KWS_LINE_PENDING;
     if (line->len >= KWS_PROTO_MAX_LINE) {
         line->overflow = 1;
@@ -197,3 +201,5 @@ kws_load_status_t kws_loader_append(kws_loader_t *ld, const uint8_t *data, uint3
     }
     return KWS_LOAD_MORE;
 }
+
+void kws_loader_abort(kws_loader_t *ld) { ld->target = KWS_TARGET_NONE; }

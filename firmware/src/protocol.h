@@ -11,6 +11,11 @@
  *   mfcc%           front end on the loaded audio; its int8 features replace the db buffer
  *   stages N W%     features + network + post-processing N times (after W warm-ups), timed per stage
  * A command is at most KWS_PROTO_MAX_LINE characters before its terminating '%'.
+ *
+ * Resync: the byte KWS_PROTO_RESET (ASCII CAN, "cancel") discards a partial command and abandons an
+ * upload in progress; the board replies `m-reset-done` and `m-ready`. A host sends it when a new
+ * client takes over the link (`kws-nas board serve`), so nothing a dropped client left half-sent
+ * is glued to the next client's commands.
  */
 #ifndef KWS_PROTOCOL_H
 #define KWS_PROTOCOL_H
@@ -20,6 +25,7 @@
 
 #define KWS_PROTO_MAX_LINE 80
 #define KWS_PROTO_MAX_DATA 38 /* bytes of hex in one `db` command: (80 - 3) / 2 */
+#define KWS_PROTO_RESET '\x18'
 
 /* ---- line assembly: bytes in, whole commands out ---- */
 typedef struct {
@@ -28,10 +34,11 @@ typedef struct {
     uint8_t overflow; /* the current command exceeded the limit: discard up to its '%' */
 } kws_line_t;
 
-typedef enum { KWS_LINE_PENDING = 0, KWS_LINE_READY, KWS_LINE_TOO_LONG } kws_line_status_t;
+typedef enum { KWS_LINE_PENDING = 0, KWS_LINE_READY, KWS_LINE_TOO_LONG, KWS_LINE_RESET } kws_line_status_t;
 
 void kws_line_reset(kws_line_t *line);
-/* '%' ends a command; CR and LF are ignored so that terminals and line-based tools both work. */
+/* '%' ends a command; CR and LF are ignored so that terminals and line-based tools both work;
+ * KWS_PROTO_RESET discards the partial command (KWS_LINE_RESET, the line is already empty). */
 kws_line_status_t kws_line_feed(kws_line_t *line, char c);
 
 /* ---- command parsing ---- */
@@ -93,5 +100,7 @@ typedef enum {
 kws_load_status_t kws_loader_begin(kws_loader_t *ld, kws_target_t target, uint8_t *buf,
                                    uint32_t capacity, uint32_t n);
 kws_load_status_t kws_loader_append(kws_loader_t *ld, const uint8_t *data, uint32_t len);
+/* Abandons the upload in progress, if any: later `db <hex>%` are refused until the next load. */
+void kws_loader_abort(kws_loader_t *ld);
 
 #endif

@@ -17,7 +17,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from nas.board.firmware_build import FirmwareImage, build_firmware
@@ -173,6 +172,6 @@ class EmulatedBoard(SerialBoard):
         self._log = self._preload_file = None
 
     def close_connection(self) -> None:
-        """Disconnect but keep QEMU running, so another client can connect (``board serve``)."""
+        """Disconnect but keep QEMU running, so another client can connect (``board serve``'s relay;
+        QEMU accepts it from its backlog once it noticed this one left)."""
         super().close()
-        time.sleep(0.05)  # QEMU accepts the next client once it noticed this one left

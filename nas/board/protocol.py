@@ -3,7 +3,9 @@
 MLPerf Tiny / EEMBC harness commands (``name%``, ``profile%``, ``timestamp%``, ``db load N%``,
 ``db <hex>%``, ``db print%``, ``infer N W%``, ``results%``, ``help%``) plus the kws-nas extensions in
 the same style (``model load N%``, ``model mem N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``).
-Every command's reply ends with ``m-ready``; errors are ``e-[...]`` lines.
+Every command's reply ends with ``m-ready``; errors are ``e-[...]`` lines. The byte ``RESET``
+(ASCII CAN) drops a partial command and abandons an upload in progress; the board replies
+``m-reset-done`` and ``m-ready``.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from nas.errors import BoardError
 MAX_COMMAND_CHARS = 80  # before the terminating '%' (firmware KWS_PROTO_MAX_LINE)
 MAX_DB_BYTES = (MAX_COMMAND_CHARS - len("db ")) // 2  # 38 bytes of hex per `db` command
 READY = "m-ready"
+RESET = b"\x18"  # firmware KWS_PROTO_RESET
+RESET_DONE = "m-reset-done"
 
 _LAP = re.compile(r"^m-lap-us-(\d+)$")
 _LIST = re.compile(r"^\[(.*)\]$")
@@ -22,8 +26,8 @@ _LIST = re.compile(r"^\[(.*)\]$")
 
 def encode_command(text: str) -> bytes:
     """``text`` + '%' as ASCII, refusing what the board would reject as malformed or oversize."""
-    if "%" in text or not text.isascii() or any(c in text for c in "\r\n"):
-        raise ValueError(f"command {text!r}: '%', CR, LF and non-ASCII are not allowed")
+    if "%" in text or not text.isascii() or any(c in text for c in "\r\n\x18"):
+        raise ValueError(f"command {text!r}: '%', CR, LF, CAN and non-ASCII are not allowed")
     if len(text) > MAX_COMMAND_CHARS:
         raise ValueError(f"command {text[:20]!r}...: {len(text)} characters, at most {MAX_COMMAND_CHARS}")
     return text.encode("ascii") + b"%"

@@ -59,24 +59,28 @@ class SerialBoard(Board):
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        """Poll with `name%` until a reply: output sent before we connected is lost, and a boot
-        banner may still arrive first, so lines are read until `m-name-dut-...` and its m-ready."""
+        """Resync, then poll with `name%` until a reply: output sent before we connected is lost, and
+        a boot banner may still arrive first, so lines are read until `m-name-dut-...` and its m-ready."""
         deadline = time.monotonic() + self.ready_timeout_s
+        self._write(protocol.RESET, "resyncing")  # drop what an earlier host left half-sent
         while time.monotonic() < deadline:
             self._write(protocol.encode_command("name"), "polling with `name%`")
             poll_deadline = min(deadline, time.monotonic() + 0.5)
             name = None
-            try:
-                while True:
+            while True:
+                try:
                     line = self._read_line(poll_deadline, "waiting for the board to answer `name%`")
-                    if line.startswith("m-name-dut-"):
-                        name = line[len("m-name-dut-") :]
-                    elif line == protocol.READY and name is not None:
-                        self.name = name
-                        self._discard_stale()
-                        return
-            except BoardError:
-                self._check_alive("waiting for the board to answer `name%`")
+                except BoardError:
+                    self._check_alive("waiting for the board to answer `name%`")
+                    break  # poll again
+                if line.startswith("e-[busy"):  # another client holds the board (`board serve`)
+                    raise BoardError(f"board {self.url}: {line[3:-1]}")
+                if line.startswith("m-name-dut-"):
+                    name = line[len("m-name-dut-") :]
+                elif line == protocol.READY and name is not None:
+                    self.name = name
+                    self._discard_stale()
+                    return
         raise BoardError(f"board {self.url}: no answer to `name%` within {self.ready_timeout_s:.0f} s")
 
     def _discard_stale(self) -> None:

@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import serial
 
-from nas.board.emulated import free_tcp_port
+from nas.board.emulated import EmulatedBoard, free_tcp_port
+from nas.board.serial_board import SerialBoard
+from nas.errors import BoardError
 from nas.cli import main
 from .tf_models import run_tflm
 
@@ -65,3 +69,103 @@ def test_board_serve_is_ready_then_answers_an_outside_client_with_no_unprompted_
     finally:
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=20) == 0
+
+
+def _serve(model, port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nas", "board", "serve", str(model), "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _client(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def _command(link: socket.socket, data: bytes) -> list[str]:
+    link.sendall(data)
+    reply = b""
+    while not reply.endswith(b"m-ready\r\n"):
+        chunk = link.recv(4096)
+        assert chunk, f"connection closed after {reply!r}"
+        reply += chunk
+    return reply.decode().splitlines()[:-1]
+
+
+@pytest.fixture(scope="module")
+def served(firmware_image, tflite_models):
+    """One `board serve` of the cnn model for the tests that leave it usable; stopped with Ctrl-C."""
+    port = free_tcp_port()
+    serve = _serve(tflite_models["cnn"], port)
+    assert "ready at" in serve.stdout.readline()
+    yield port
+    serve.send_signal(signal.SIGINT)
+    assert serve.wait(timeout=20) == 0
+
+
+def test_a_client_that_drops_mid_command_and_mid_upload_leaves_the_next_one_a_clean_board(served, tflite_models):
+    x = np.random.default_rng(5).integers(-128, 128, size=(49, 10)).astype(np.int8)
+    first = _client(served)
+    _command(first, b"db load 490%")
+    first.sendall(b"db " + b"00" * 31 + b"%mod")  # an upload and a command, both half-sent
+    first.close()
+    second = _client(served)
+    assert _command(second, b"name%") == ["m-name-dut-[kws-nas mps2_an500]"]
+    assert _command(second, b"db 00%")[0].startswith("e-[db-without-load")  # no mixing into the old upload
+    second.sendall(b"model load 5000%db " + b"00" * 38 + b"%")  # an abandoned model upload
+    second.close()
+    third = _client(served)
+    _command(third, b"db load 490%")
+    for start in range(0, 490, 38):
+        reply = _command(third, b"db " + x.reshape(-1)[start:start + 38].tobytes().hex().encode() + b"%")
+        assert not any(line.startswith("e-") for line in reply)
+    outputs = [line for line in _command(third, b"infer 1 0%") if line.startswith("m-output-int8-")]
+    assert outputs == ["m-output-int8-[" + ",".join(map(str, run_tflm(tflite_models["cnn"], x[None])[0])) + "]"]
+    third.close()
+
+
+def test_a_second_simultaneous_client_gets_a_busy_error_and_the_first_keeps_the_board(served):
+    first = _client(served)
+    assert _command(first, b"name%") == ["m-name-dut-[kws-nas mps2_an500]"]
+    second = _client(served)
+    second.settimeout(5)
+    reply = second.recv(4096)
+    assert reply.startswith(b"e-[busy") and second.recv(4096) == b""  # then closed
+    with pytest.raises(BoardError, match="busy: another client is connected"):
+        SerialBoard(f"socket://127.0.0.1:{served}", ready_timeout_s=5).open()
+    assert _command(first, b"name%") == ["m-name-dut-[kws-nas mps2_an500]"]
+    first.close()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def test_board_serve_stops_qemu_and_frees_the_port_on_sigterm(firmware_image, tflite_models):
+    port = free_tcp_port()
+    serve = _serve(tflite_models["cnn"], port)
+    qemu = []
+    try:
+        assert "ready at" in serve.stdout.readline()
+        qemu = [pid for pid in _children(serve.pid) if "qemu" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert qemu
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=20) == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in qemu)
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", port))
+    finally:
+        serve.kill()
+        for pid in qemu:
+            if Path(f"/proc/{pid}").exists():
+                subprocess.run(["kill", "-9", str(pid)])
+
+
+def test_board_serve_refuses_a_port_in_use_before_reporting_ready(firmware_image, tflite_models):
+    port = free_tcp_port()
+    with EmulatedBoard(image=firmware_image, port=port) as other:  # e.g. a QEMU left by an earlier serve
+        other.close_connection()
+        serve = _serve(tflite_models["cnn"], port)
+        out, err = serve.communicate(timeout=60)
+    assert serve.returncode != 0 and "ready" not in out
+    assert err.strip().splitlines()[-1] == (f"kws-nas board: error: --listen 127.0.0.1:{port}: cannot listen there "
+                                            "(Address already in use); pick another port or stop what holds it")

@@ -179,3 +179,52 @@ def test_on_board_mfcc_and_stages_match_the_front_end_and_the_host_interpreter(b
     assert all(v > 0 for v in measurement.stages.values())
     assert measurement.stages["features"] > 10 * measurement.stages["post"]
     assert measurement.extra["top_class"] == int(np.argmax(measurement.outputs))
+
+
+RESET = b"\x18"  # KWS_PROTO_RESET (firmware/src/protocol.h)
+
+
+def _send_raw(board, data: bytes) -> list[str]:
+    board._write(data, "test")
+    return board._collect(repr(data), time.monotonic() + 10).lines
+
+
+def test_reset_byte_drops_a_partial_command_and_abandons_the_upload(board):
+    assert _send_raw(board, b"db load 4%") == ["m-[Expecting 4 bytes]"]
+    assert _send_raw(board, b"db 0102%") == []
+    assert _send_raw(board, b"db lo" + RESET) == ["m-reset-done"]
+    assert board.command("db 03").errors[0].startswith("e-[db-without-load")
+    assert board.command("name").lines == ["m-name-dut-[kws-nas mps2_an500]"]
+
+
+def test_an_abandoned_or_refused_model_upload_keeps_the_running_model(board, tflite_models):
+    summary = board.load(tflite_models["cnn"])
+    x = np.random.default_rng(3).integers(-128, 128, size=(49, 10)).astype(np.int8)
+    before = board.infer(x).outputs
+    assert _send_raw(board, b"model load 5000%") == ["m-[Expecting 5000 bytes]"]
+    assert _send_raw(board, b"db " + b"00" * 38 + b"%") == []
+    assert _send_raw(board, RESET) == ["m-reset-done"]
+    np.testing.assert_array_equal(board.infer(x).outputs, before)
+    with pytest.raises(BoardError, match="model-magic"):
+        board.load(b"\0" * 100)
+    np.testing.assert_array_equal(board.infer(x).outputs, before)
+    assert board.command("profile").lines[1] == f"m-model-[{summary['name']}]"
+
+
+def test_serial_board_open_resyncs_what_an_earlier_host_left_half_sent(firmware_image):
+    from nas.board.serial_board import SerialBoard
+
+    emulated = EmulatedBoard(image=firmware_image)
+    emulated.start()
+    try:
+        earlier = SerialBoard(emulated.url)
+        earlier.open()
+        earlier.command("db load 4").raise_for_error()
+        earlier._write(b"db 0102%db 03", "test")  # an upload and a command, both unfinished
+        earlier.close()
+        later = SerialBoard(emulated.url)
+        later.open()
+        assert later.command("db 04").errors[0].startswith("e-[db-without-load")
+        later.close()
+    finally:
+        emulated.close()

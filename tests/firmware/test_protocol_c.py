@@ -107,3 +107,20 @@ def test_loader_accepts_exactly_the_announced_bytes(lib):
     assert lib.kws_loader_begin(ctypes.byref(ld), 1, buf, 16, 2) == LOAD_MORE
     assert lib.kws_loader_append(ctypes.byref(ld), b"\x01\x02\x03", 3) == LOAD_OVERFLOW
     assert lib.kws_loader_append(ctypes.byref(ld), b"\x01", 1) == LOAD_IDLE  # abandoned
+
+
+RESET_BYTE, LINE_RESET = b"\x18", 3  # KWS_PROTO_RESET, KWS_LINE_RESET
+
+
+def test_reset_byte_discards_a_partial_or_oversize_command(lib):
+    assert feed(lib, b"db lo" + RESET_BYTE + b"name%") == [(LINE_RESET, b""), (READY, b"name")]
+    assert feed(lib, b"x" * 200 + RESET_BYTE + b"name%") == [(LINE_RESET, b""), (READY, b"name")]
+
+
+def test_loader_abort_refuses_the_rest_of_the_upload(lib):
+    buf = (ctypes.c_uint8 * 16)()
+    ld = Loader()
+    assert lib.kws_loader_begin(ctypes.byref(ld), 1, buf, 16, 4) == LOAD_MORE
+    assert lib.kws_loader_append(ctypes.byref(ld), b"\x01\x02", 2) == LOAD_MORE
+    lib.kws_loader_abort(ctypes.byref(ld))
+    assert lib.kws_loader_append(ctypes.byref(ld), b"\x03\x04", 2) == LOAD_IDLE
