@@ -98,6 +98,8 @@ def main() -> int:
                      "seconds": round(time.perf_counter() - started, 1), "what the user reads": line[:110]})
         print(f"[{i}/{len(cases)}] {case['name']}: {outcome}", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows)
+    if len(table):
+        table["exit"] = table["exit"].astype("Int64")  # a socket case has no exit code
     with pd.option_context("display.max_colwidth", 110, "display.width", 250):
         print(table.to_string(index=False))
     counts = table["outcome"].value_counts() if len(table) else pd.Series(dtype=int)
