@@ -7,8 +7,8 @@ compare every trial as if it were made under one definition:
   ranges; budget limits or board profile);
 - ``data``: the dataset folder (absolute), its kind and its augmented copies: accuracies on other
   clips are other numbers;
-- ``train``: the training recipe, minus the knobs that only change speed: an accuracy after 10 epochs
-  does not compare with one after 40;
+- ``train``: the training recipe, minus its seed and the knobs that only change speed: an accuracy
+  after 10 epochs does not compare with one after 40;
 - ``objective`` (float or int8 accuracy) and ``board`` (ops or measured latency as third objective).
 
 The sampler, its seed, the pruner, ``trials``, ``timeout`` and the storage's heartbeats do not define a
@@ -28,8 +28,9 @@ from nas.errors import ConfigError
 log = logging.getLogger("nas.search")
 
 DEFINITION_ATTR = "definition"
-# TrainConfig fields that change how fast a candidate trains, not its accuracy (bench_train.py).
-TRAIN_SPEED_KEYS = ("num_threads", "channels_last", "bf16", "eval_batch_size")
+# TrainConfig fields that do not define a study: the seed (it follows the search's ``seed``: another
+# draw of the same recipe) and what only changes how fast a candidate trains (bench_train.py).
+TRAIN_KEYS_NOT_DEFINING = ("seed", "num_threads", "channels_last", "bf16", "eval_batch_size")
 
 
 def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
@@ -40,7 +41,7 @@ def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
         "constraints": OmegaConf.to_container(cfg.constraints, resolve=True),
         "data": {"root": str(Path(dataset_root).resolve()), "kind": cfg.data.kind,
                  "augment_copies": cfg.data.augment_copies},
-        "train": {k: v for k, v in train.items() if k not in TRAIN_SPEED_KEYS},
+        "train": {k: v for k, v in train.items() if k not in TRAIN_KEYS_NOT_DEFINING},
         "objective": "int8" if cfg.objective.accuracy == "int8" else "float",
         "board": cfg.board.name,
     }

@@ -67,8 +67,8 @@ def retry_trials_of_dead_local_workers(study: optuna.Study) -> list[int]:
     here. A retry is what the heartbeat's ``RetryHeartbeatStaleTrialCallback`` makes: a WAITING trial
     with the same parameters, run before any new proposal. Returns the failed trials' numbers.
     """
-    storage = study._storage
-    retry = storage.get_heartbeat_stale_trial_callback() if isinstance(storage, RDBStorage) else None
+    storage = study._storage  # Optuna's cached wrapper of the RDBStorage, as in ``fail_stale_trials``
+    retry = getattr(storage, "get_heartbeat_stale_trial_callback", lambda: None)()  # None: heartbeats off
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
