@@ -6,9 +6,11 @@ read and written by ``nas.results``; the loop reaches them through this module's
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import socket
 import warnings
+from pathlib import Path
 from typing import Callable
 
 import optuna
@@ -20,6 +22,8 @@ from nas.errors import ConfigError
 from nas.results.place import StudyPlace, redact
 from nas.results.storage import open_storage
 from nas.search.identity import check_definition
+
+log = logging.getLogger("nas.search")
 
 HOST = socket.gethostname()
 WORKER = f"{HOST}:{os.getpid()}"  # which process runs a trial (the ``worker`` user attribute)
@@ -59,17 +63,16 @@ def open_study(
     return study
 
 
-def retry_trials_of_dead_local_workers(study: optuna.Study) -> list[int]:
+def retry_trials_of_dead_local_workers(study: optuna.Study) -> None:
     """Fail and retry now the RUNNING trials whose worker ran on this host and is gone.
 
     The heartbeat would find them only after its grace period; until then a rerun counts them as
     running and stops short. Trials of other hosts are left to the heartbeat: their pids mean nothing
     here. A retry is what the heartbeat's ``RetryHeartbeatStaleTrialCallback`` makes: a WAITING trial
-    with the same parameters, run before any new proposal. Returns the failed trials' numbers.
+    with the same parameters, run before any new proposal.
     """
     storage = study._storage  # Optuna's cached wrapper of the RDBStorage, as in ``fail_stale_trials``
     retry = getattr(storage, "get_heartbeat_stale_trial_callback", lambda: None)()  # None: heartbeats off
-    failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
         if host != HOST or not pid.isdigit() or _alive(int(pid)):
@@ -79,12 +82,12 @@ def retry_trials_of_dead_local_workers(study: optuna.Study) -> list[int]:
                 continue
         except UpdateFinishedTrialError:  # another worker on this host failed it first
             continue
-        failed.append(trial.number)
+        log.warning("trial %d: its worker %s is gone; it is failed and retried now", trial.number,
+                    trial.user_attrs["worker"])
         if retry is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 retry(study, copy.deepcopy(storage.get_trial(trial._trial_id)))
-    return failed
 
 
 def _alive(pid: int) -> bool:
@@ -94,7 +97,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # it exists, under another user
         return True
-    return True
+    if not Path("/proc").is_dir():  # no /proc (macOS): signal 0 is all there is to know
+        return True
+    try:  # a killed worker its parent has not reaped yet still answers signal 0: a zombie is dead
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # it exited just now
+        return False
 
 
 def sampler_seed(seed: int, study: optuna.Study) -> int:

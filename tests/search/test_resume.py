@@ -4,6 +4,8 @@ import logging
 import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -90,38 +92,53 @@ def test_differences_name_nested_and_missing_keys():
         "a.c: was 2, now 3", "a.d: was (not set), now 4"]
 
 
-def _dead_pid() -> int:
+def _dead_pid(zombies: list) -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()  # reaped: the pid names no process now
+    if len(zombies) % 2:  # not reaped yet: it still answers signal 0
+        while proc.poll() is None and not _is_zombie(proc.pid):
+            time.sleep(0.01)
+    else:
+        proc.wait()  # reaped: the pid names no process now
+    zombies.append(proc)
     return proc.pid
 
 
+def _is_zombie(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # open_study here, not optimize
-def test_open_study_retries_this_hosts_dead_workers_trials_at_once(tmp_path):
+def test_open_study_retries_this_hosts_dead_workers_trials_at_once(tmp_path, caplog):
     place = place_for("s", tmp_path, None)
     claim_results_dir(place)
     storage = open_storage(place.storage_url, heartbeat_interval=10, grace_period=30)  # the heartbeat: not yet
     study = study_mod.open_study(place, None, study_mod.DIRECTIONS_OPS, storage)
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        workers = {"dead here": f"{study_mod.HOST}:{_dead_pid()}", "alive here": f"{study_mod.HOST}:{alive.pid}",
-                   "other host": f"not-{study_mod.HOST}:{_dead_pid()}"}
+        dead = []
+        workers = {"dead here": f"{study_mod.HOST}:{_dead_pid(dead)}",
+                   "zombie here": f"{study_mod.HOST}:{_dead_pid(dead)}",  # killed, its parent not waiting yet
+                   "alive here": f"{study_mod.HOST}:{alive.pid}", "other host": f"not-{study_mod.HOST}:{_dead_pid(dead)}"}
         for role, worker in workers.items():
             trial = study.ask()
             trial.suggest_int("width", 1, 100)
             trial.set_user_attr("worker", worker)
             trial.set_user_attr("role", role)
-        study_mod.open_study(place, None, study_mod.DIRECTIONS_OPS, storage)
+        with caplog.at_level(logging.WARNING, logger="nas.search"):
+            study_mod.open_study(place, None, study_mod.DIRECTIONS_OPS, storage)
+        assert caplog.text.count("is gone; it is failed and retried now") == 2
         trials = load_study(place).trials
     finally:
         alive.kill()
-        alive.wait()
-    states = {t.user_attrs["role"]: t.state for t in trials[:3]}
-    assert states == {"dead here": TrialState.FAIL, "alive here": TrialState.RUNNING, "other host": TrialState.RUNNING}
-    (retry,) = trials[3:]
-    assert retry.state == TrialState.WAITING and retry.params == trials[0].params
-    assert retry.system_attrs["failed_trial"] == 0
-    assert study_mod.budget_used(load_study(place)) == (0, 2)  # the dead trial neither runs nor counts
+        for proc in (alive, *dead):
+            proc.wait()
+    states = {t.user_attrs["role"]: t.state for t in trials[:4]}
+    assert states == {"dead here": TrialState.FAIL, "zombie here": TrialState.FAIL, "alive here": TrialState.RUNNING,
+                      "other host": TrialState.RUNNING}
+    retries = trials[4:]
+    assert [t.state for t in retries] == [TrialState.WAITING] * 2
+    assert [(t.system_attrs["failed_trial"], t.params) for t in retries] == [(0, trials[0].params), (1, trials[1].params)]
+    assert study_mod.budget_used(load_study(place)) == (0, 2)  # the dead trials neither run nor count
 
 
 def test_a_resumed_search_does_not_propose_the_first_runs_candidates_again(tmp_path, tiny_dataset_dir):
