@@ -23,6 +23,7 @@ from nas.cost.budget import Limits
 from nas.search import study as study_mod
 from nas.search.console import SearchConsole
 from nas.search.features import CachedFeatures, dataset_root
+from nas.search.identity import study_definition
 from nas.search.objective import LatencyProbe, ListSource, SpaceSource, TrialRunner
 from nas.search.pruning import DominanceMedianPruner
 from nas.spaces import SearchSpace
@@ -119,8 +120,9 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     parts = build_parts(cfg)
     directions = study_mod.DIRECTIONS_OPS
     n_grid = len(parts.source.candidates) if isinstance(parts.source, ListSource) else 0
-    sampler = study_mod.make_sampler(cfg.sampler, cfg.seed, n_grid)
-    study = study_mod.open_study(place, sampler, directions, storage)
+    definition = study_definition(cfg, parts.dataset_root)
+    study = study_mod.open_study(place, None, directions, storage, definition)  # its sampler: seeded below
+    study.sampler = study_mod.make_sampler(cfg.sampler, study_mod.sampler_seed(cfg.seed, study), n_grid)
     with warnings.catch_warnings():  # experimental since optuna 3.2; only labels the dashboard's axes
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(study_mod.OBJECTIVE_NAMES_LATENCY if parts.probe else study_mod.OBJECTIVE_NAMES_OPS)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import socket
 import time
 from enum import Enum
 from pathlib import Path
@@ -31,11 +29,10 @@ import optuna
 from nas.atomic import write_json_atomic
 from nas.cost.budget import Limits
 from nas.search.pruning import CURVE_ATTR, DominanceMedianPruner
-from nas.search.study import GRID_PARAM
+from nas.search.study import GRID_PARAM, WORKER
 
 log = logging.getLogger("nas.search")
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which process ran a trial (several may share a study)
 COST_KEYS = ("params", "memory_hello_edge_bytes", "memory_deploy_bytes", "macs", "ops")
 
 
@@ -131,8 +128,8 @@ class TrialRunner:
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         try:
+            trial.set_user_attr("worker", WORKER)  # first: a retry starts with its dead predecessor's
             self._enter(trial, Stage.SAMPLE)
-            trial.set_user_attr("worker", WORKER)
             candidate = self.source.propose(trial)
             trial.set_user_attr("candidate", candidate.to_dict())
             trial.set_user_attr("arch", candidate.arch)

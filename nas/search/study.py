@@ -5,16 +5,28 @@ read and written by ``nas.results``; the loop reaches them through this module's
 """
 from __future__ import annotations
 
+import copy
+import logging
+import os
+import socket
 import warnings
+from pathlib import Path
 from typing import Callable
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.errors import ConfigError
 from nas.results.place import StudyPlace, redact
 from nas.results.storage import open_storage
+from nas.search.identity import check_definition
+
+log = logging.getLogger("nas.search")
+
+HOST = socket.gethostname()
+WORKER = f"{HOST}:{os.getpid()}"  # which process runs a trial (the ``worker`` user attribute)
 
 DIRECTIONS_OPS = ["maximize", "minimize", "minimize"]  # accuracy, memory, ops (or latency)
 OBJECTIVE_NAMES_OPS = ["accuracy", "memory_bytes", "ops"]
@@ -26,8 +38,13 @@ def open_study(
     sampler: optuna.samplers.BaseSampler | None,
     directions: list[str],
     storage: RDBStorage | None = None,
+    definition: dict | None = None,
 ) -> optuna.Study:
-    """Create the study, or load it to resume; stale RUNNING trials of dead workers are failed first."""
+    """Create the study, or load it to resume; RUNNING trials of dead workers are failed and retried first.
+
+    ``definition`` (``nas.search.identity.study_definition``): a resumed study must have been made with
+    the same one (ConfigError naming each difference); None skips the check.
+    """
     storage = storage or open_storage(place.storage_url)
     study = optuna.create_study(
         study_name=place.name, storage=storage, sampler=sampler, directions=directions, load_if_exists=True
@@ -37,10 +54,64 @@ def open_study(
             f"study {place.name!r} in {redact(place.storage_url)} optimises "
             f"{[d.name.lower() for d in study.directions]}, not {directions}: was it made with another board?"
         )
+    if definition is not None:
+        check_definition(study, definition)
+    retry_trials_of_dead_local_workers(study)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     return study
+
+
+def retry_trials_of_dead_local_workers(study: optuna.Study) -> None:
+    """Fail and retry now the RUNNING trials whose worker ran on this host and is gone.
+
+    The heartbeat would find them only after its grace period; until then a rerun counts them as
+    running and stops short. Trials of other hosts are left to the heartbeat: their pids mean nothing
+    here. A retry is what the heartbeat's ``RetryHeartbeatStaleTrialCallback`` makes: a WAITING trial
+    with the same parameters, run before any new proposal.
+    """
+    storage = study._storage  # Optuna's cached wrapper of the RDBStorage, as in ``fail_stale_trials``
+    retry = getattr(storage, "get_heartbeat_stale_trial_callback", lambda: None)()  # None: heartbeats off
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if host != HOST or not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except UpdateFinishedTrialError:  # another worker on this host failed it first
+            continue
+        log.warning("trial %d: its worker %s is gone; it is failed and retried now", trial.number,
+                    trial.user_attrs["worker"])
+        if retry is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry(study, copy.deepcopy(storage.get_trial(trial._trial_id)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    if not Path("/proc").is_dir():  # no /proc (macOS): signal 0 is all there is to know
+        return True
+    try:  # a killed worker its parent has not reaped yet still answers signal 0: a zombie is dead
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # it exited just now
+        return False
+
+
+def sampler_seed(seed: int, study: optuna.Study) -> int:
+    """The seed of this run's sampler: ``seed`` offset by the trials the study already holds.
+
+    A seeded sampler restarts its sequence in every process, so a resumed run would propose the
+    first run's candidates again (trained twice); the offset keeps a rerun reproducible.
+    """
+    return seed + len(study.get_trials(deepcopy=False))
 
 
 # --- counting trials --------------------------------------------------------------------------------
