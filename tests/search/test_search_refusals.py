@@ -6,7 +6,6 @@ import pytest
 
 from nas.cli import main
 from nas.errors import ConfigError
-from nas.search.preflight import check_results_dir_writable
 
 
 def _argv(tmp, dataset, *extra):
@@ -72,6 +71,8 @@ def test_a_results_dir_that_is_a_file_is_one_line(tmp_path, capsys):
 def test_a_read_only_results_dir_is_refused(tmp_path, monkeypatch):
     """Root writes anywhere, so the refusal is checked with os.access saying what it says for a user."""
     import os
+
+    from nas.search.preflight import check_results_dir_writable
 
     (tmp_path / "ro").mkdir()
     real_access = os.access
