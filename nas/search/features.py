@@ -61,7 +61,7 @@ class CachedFeatures:
         return self._memo[key]
 
     def check(self, frontend) -> None:
-        """Loads every split for ``frontend`` (the first trial's): a missing folder, an empty class folder
+        """Loads every split for ``frontend`` (one the search trains on): a missing folder, an empty class folder
         or a file that cannot be decoded fails here with the dataset's DataError, before any trial."""
         from nas.data.splits import SPLITS
 

@@ -1,9 +1,14 @@
 """Run one study from a composed config: the body of `kws-nas search` (and of each multirun cell).
 
+Before the study is opened, a search that cannot work is refused with one line (``preflight``): values
+that make no sense, a budget below the space's cost floor, a dataset that is missing, malformed or
+holds a file that cannot be decoded (the first trial's features are loaded up front).
+
 The study stops when ``trials`` trained trials have finished across all its workers (a rerun of the
 same command resumes and only runs what is missing), when this worker's ``timeout`` passes, or with a
 BudgetError when ``max_rejected_in_a_row`` samples in a row were infeasible and none was ever feasible.
-The results folder's tables and figures are rewritten at the end, also after an error or Ctrl-C.
+The results folder's tables and figures are rewritten at the end, also after an error or Ctrl-C. The
+outcome counts the study from its storage (all workers), and says whether every trial of this run failed.
 """
 from __future__ import annotations
 
@@ -124,7 +129,7 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     from nas.report.study_report import write_study_report
 
     preflight.check_config(cfg)
-    parts = build_parts(cfg)  # the dataset is read here: a search that cannot work writes nothing
+    parts = build_parts(cfg)  # the dataset is read here: a search that cannot work opens no study
     place = place_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
     place_mod.check_results_dir(place)  # before anything is written there
     if cfg.storage is None:

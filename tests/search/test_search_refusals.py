@@ -105,3 +105,20 @@ def test_a_run_whose_every_trial_failed_exits_non_zero(tmp_path, tiny_dataset_di
     assert "the study holds 0 trials trained, 0 pruned, 2 failed" in captured.out
     assert "kws-nas search: error: all 2 trials of this run failed, the first with test: NotADirectoryError" in captured.err
     assert "trial 1 failed: test: NotADirectoryError" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_second_worker_closes_with_what_the_storage_holds(tmp_path, tiny_dataset_dir, capsys):
+    """Counted from the storage, not the worker's own callbacks: a worker that joins a study reports the
+    trials the first one left there too, exactly as the storage counts them."""
+    from nas.results.place import read_marker
+    from nas.results.storage import load_study
+    from nas.search.study import count_trials
+
+    assert main(_argv(tmp_path, tiny_dataset_dir)) == 0
+    first = capsys.readouterr().out
+    assert main(_argv(tmp_path, tiny_dataset_dir, "trials=2")) == 0
+    second = capsys.readouterr().out
+    counts = count_trials(load_study(read_marker(tmp_path / "results" / "dnn_medium")))
+    assert counts.trained + counts.pruned == 2
+    assert f"the study holds {counts.describe()} (all workers)" in second
+    assert "the study holds 1 trials trained" in first
