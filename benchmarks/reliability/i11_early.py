@@ -63,6 +63,8 @@ CASES = [
      "expect": "error"},
     {"name": "search: timeout=-5", "argv": _tiny_search("timeout=-5", data="{tmp}/unused"), "setup": None,
      "expect": "error"},
+    {"name": "search: max_rejected_in_a_row=0", "argv": _tiny_search("max_rejected_in_a_row=0", data="{tmp}/unused"),
+     "setup": None, "expect": "error"},
     {"name": "search: storage=sqlite:// (in memory)", "argv": _tiny_search("storage=sqlite://", data="{tmp}/unused"),
      "setup": None, "expect": "error"},
     {"name": "search: results_dir is a file", "argv": _tiny_search(data="{tmp}/unused"),

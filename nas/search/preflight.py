@@ -8,16 +8,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import BudgetError, ConfigError
 from nas.results.storage import check_storage_url
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Values that make no sense: a trial count or timeout below one, a results_dir that cannot be written."""
+    """Values that make no sense: counts and seconds below their least, a storage or results_dir that
+    cannot hold a study."""
     if cfg.trials < 1:
         raise ConfigError(f"trials: expected a positive number of trained trials, got {cfg.trials}")
+    for key, least in (("max_rejected_in_a_row", 1), ("heartbeat_interval", 1), ("grace_period", 1),
+                       ("max_retry", 0), ("data.augment_copies", 0)):
+        value = OmegaConf.select(cfg, key)
+        if value < least:
+            raise ConfigError(f"{key}: expected a whole number >= {least}, got {value}")
     if cfg.timeout is not None and cfg.timeout <= 0:
         raise ConfigError(f"timeout: expected seconds > 0 (or null: no limit), got {cfg.timeout:g}")
     check_results_dir_writable(Path(cfg.results_dir) / cfg.study_name)

@@ -54,6 +54,9 @@ def test_a_corrupt_wav_is_named_before_the_first_trial(tmp_path, tiny_dataset_di
     ("trials=0", "trials: expected a positive number"),
     ("timeout=0", "timeout: expected seconds > 0"),
     ("timeout=-5", "timeout: expected seconds > 0"),
+    ("max_rejected_in_a_row=0", "max_rejected_in_a_row: expected a whole number >= 1, got 0"),
+    ("heartbeat_interval=0", "heartbeat_interval: expected a whole number >= 1"),
+    ("max_retry=-1", "max_retry: expected a whole number >= 0"),
     ("storage=sqlite://", "storage sqlite://: an in-memory database vanishes"),
     ("storage=sqlite:///:memory:", "an in-memory database vanishes"),
 ])
