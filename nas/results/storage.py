@@ -25,20 +25,15 @@ def open_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30,
     import sqlalchemy.exc
 
     given = url
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    scheme = check_storage_url(url)
     engine_kwargs: dict = {}
     if scheme == "sqlite":
         engine_kwargs = {"connect_args": {"timeout": 60}}  # wait for a busy writer instead of failing
-        db_path = url.removeprefix("sqlite:///")
-        if db_path and db_path != ":memory:" and not Path(db_path).parent.is_dir():
-            raise ConfigError(f"storage {url}: folder {Path(db_path).parent} does not exist")
     elif scheme == "postgresql":
         engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
         if url.startswith("postgresql://"):
             # SQLAlchemy ≥ 2.1 maps a bare postgresql:// to psycopg 3; our dependency is psycopg2.
             url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
-    elif scheme not in ("mysql",):
-        raise ConfigError(f"storage {url!r}: expected sqlite:///FILE, postgresql://... or mysql://...")
     attempt = 0
     while True:
         with warnings.catch_warnings():
@@ -60,6 +55,22 @@ def open_storage(url: str, heartbeat_interval: int = 10, grace_period: int = 30,
                 time.sleep(attempt)
             except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
                 raise ConfigError(f"storage {redact(given)}: cannot open ({_first_line(err)})") from err
+
+
+def check_storage_url(url: str) -> str:
+    """The URL's scheme (sqlite, postgresql or mysql), without connecting; ConfigError for a URL that
+    cannot hold a study: an unknown scheme, an in-memory SQLite database, a file in a missing folder."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        db_path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        if db_path in ("", ":memory:"):
+            raise ConfigError(f"storage {url}: an in-memory database vanishes with this process; expected "
+                              f"sqlite:///FILE (or no storage: <results_dir>/<study>/study.db)")
+        if not Path(db_path).parent.is_dir():
+            raise ConfigError(f"storage {url}: folder {Path(db_path).parent} does not exist")
+    elif scheme not in ("postgresql", "mysql"):
+        raise ConfigError(f"storage {redact(url)!r}: expected sqlite:///FILE, postgresql://... or mysql://...")
+    return scheme
 
 
 def _first_line(err: Exception) -> str:

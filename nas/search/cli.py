@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import ConfigError, KwsNasError
 from nas.paths import CONF_DIR
+from nas.search.preflight import check_results_dir_writable
 from nas.search.schema import register_configs
 
 PROG = "kws-nas search"
@@ -85,6 +87,11 @@ def _run(overrides: list[str], multirun: bool) -> list[str]:
             returns = [hydra.run(CONFIG_NAME, run_job, [*overrides, "hydra.mode=RUN"]).return_value]
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(_explain(err, _default_config)) from None
+    except OSError as err:  # Hydra makes <results_dir>/<study>/hydra before the app runs
+        if err.filename is None:
+            raise
+        check_results_dir_writable(Path(err.filename))  # names a file or read-only folder in the way
+        raise ConfigError(f"results_dir: cannot create {err.filename} ({err.strerror})") from None
     finally:
         GlobalHydra.instance().clear()
     return [text for text in returns if text is not None]
@@ -115,8 +122,13 @@ def run_job(cfg: DictConfig) -> str | None:
         print(f"{PROG}: interrupted; finished trials are stored and the report is written: rerun the same "
               f"command to resume", file=sys.stderr)
         return "interrupted"
-    print(f"{outcome.study_name}: {outcome.finished} trials trained, {outcome.rejected} infeasible samples rejected "
-          f"this run; see {outcome.results_dir}/summary.md")
+    print(f"{outcome.study_name}: the study holds {outcome.counts.describe()} (all workers); "
+          f"see {outcome.results_dir}/summary.md")
+    if outcome.all_failed:
+        text = (f"all {outcome.ran} trials of this run failed, the first with {outcome.failures[0]} "
+                f"(every trial's reason: trials.csv, column fail_reason)")
+        print(f"{PROG}: error: {text}", file=sys.stderr)
+        return text
     return None
 
 

@@ -3,7 +3,7 @@
 One rich ``Console`` (stderr) carries both the progress display (trials done / target, best accuracy
 so far, rejected samples) and a ``RichHandler`` on the root logger, so a log line never overwrites
 the bar nor the bar a log line. Per-epoch and feature-extraction lines (logger ``nas.search.detail``)
-reach the console only when verbose; Hydra's log file in the study folder keeps all of them.
+reach the console only when verbose, as do Optuna's tracebacks of failed trials; Hydra's log file in the study folder keeps all of them.
 """
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 DETAIL_LOGGER = "nas.search.detail"  # per-epoch and feature-extraction lines
+
+
+def is_optuna_failure(record: logging.LogRecord) -> bool:
+    """Optuna's report of a failed trial (with its traceback): the loop prints one line per failure
+    instead; the log file and ``-v`` keep Optuna's."""
+    return record.name.startswith("optuna") and " failed with " in record.getMessage()
 
 
 class SearchConsole:
@@ -31,6 +37,7 @@ class SearchConsole:
         self.handler.setLevel(logging.INFO)
         if not verbose:
             self.handler.addFilter(lambda record: not record.name.startswith(DETAIL_LOGGER))
+            self.handler.addFilter(lambda record: not is_optuna_failure(record))
         self.progress = Progress(
             TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
             TextColumn("best accuracy {task.fields[best]}"), TextColumn("rejected {task.fields[rejected]}"),

@@ -59,3 +59,11 @@ class CachedFeatures:
                          frontend.n_mfcc, frontend.window_ms, frontend.stride_ms, time.perf_counter() - started)
             self._memo[key] = features
         return self._memo[key]
+
+    def check(self, frontend) -> None:
+        """Loads every split for ``frontend`` (one the search trains on): a missing folder, an empty class folder
+        or a file that cannot be decoded fails here with the dataset's DataError, before any trial."""
+        from nas.data.splits import SPLITS
+
+        for split in SPLITS:
+            self.split(frontend, split)

@@ -1,9 +1,14 @@
 """Run one study from a composed config: the body of `kws-nas search` (and of each multirun cell).
 
+Before the study is opened, a search that cannot work is refused with one line (``preflight``): values
+that make no sense, a budget below the space's cost floor, a dataset that is missing, malformed or
+holds a file that cannot be decoded (the first trial's features are loaded up front).
+
 The study stops when ``trials`` trained trials have finished across all its workers (a rerun of the
 same command resumes and only runs what is missing), when this worker's ``timeout`` passes, or with a
 BudgetError when ``max_rejected_in_a_row`` samples in a row were infeasible and none was ever feasible.
-The results folder's tables and figures are rewritten at the end, also after an error or Ctrl-C.
+The results folder's tables and figures are rewritten at the end, also after an error or Ctrl-C. The
+outcome counts the study from its storage (all workers), and says whether every trial of this run failed.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from nas.errors import BudgetError, ConfigError
 from nas.results import place as place_mod
 from nas.results.storage import open_storage
 from nas.cost.budget import Limits
-from nas.search import study as study_mod
+from nas.search import preflight, study as study_mod
 from nas.search.console import SearchConsole
 from nas.search.features import CachedFeatures, dataset_root
 from nas.search.identity import study_definition
@@ -36,8 +41,13 @@ log = logging.getLogger("nas.search")
 class SearchOutcome:
     study_name: str
     results_dir: Path
-    finished: int  # trials counted toward ``trials``
-    rejected: int  # infeasible samples of this run
+    counts: study_mod.TrialCounts  # what the study holds, all workers
+    ran: int  # trials of this worker that counted toward ``trials``
+    failures: list[str]  # their fail reasons, for those that failed
+
+    @property
+    def all_failed(self) -> bool:
+        return self.ran > 0 and len(self.failures) == self.ran
 
 
 class SearchMonitor:
@@ -48,6 +58,8 @@ class SearchMonitor:
         self.display = display
         self.rejected_in_a_row = 0
         self.rejected = 0
+        self.ran = 0
+        self.failures: list[str] = []
         self.best_acc: float | None = None
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -58,6 +70,10 @@ class SearchMonitor:
         else:
             self.rejected_in_a_row = 0
             log_trial(trial)
+        if study_mod.counts_toward_budget(trial):
+            self.ran += 1
+            if trial.state == optuna.trial.TrialState.FAIL:
+                self.failures.append(trial.user_attrs["fail_reason"])
         finished, running = study_mod.budget_used(study)
         feasible_accs = [t.values[0] for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
                          if not study_mod.is_infeasible(t)]
@@ -79,7 +95,7 @@ class SearchMonitor:
 
 
 def log_trial(trial: optuna.trial.FrozenTrial) -> None:
-    """One line per trained or pruned trial, printed above the progress display (Optuna reports failed ones)."""
+    """One line per trained, pruned or failed trial, printed above the progress display."""
     attrs = trial.user_attrs
     size = f"{attrs['memory_bytes'] / 1000:.1f} KB, {attrs['ops'] / 1e6:.2f} MOps" if "ops" in attrs else ""
     seconds = f" in {attrs['train_seconds']:.0f} s" if "train_seconds" in attrs else ""
@@ -87,6 +103,8 @@ def log_trial(trial: optuna.trial.FrozenTrial) -> None:
         log.info("trial %d: accuracy %.3f, %s%s", trial.number, trial.values[0], size, seconds)
     elif trial.state == optuna.trial.TrialState.PRUNED:
         log.info("trial %d: pruned at epoch %s (%s)", trial.number, attrs.get("pruned_at_epoch", "?"), size)
+    elif trial.state == optuna.trial.TrialState.FAIL and "fail_reason" in attrs:
+        log.warning("trial %d failed: %s (traceback: -v, or hydra/search.log)", trial.number, attrs["fail_reason"])
 
 
 def closest_miss(study: optuna.Study) -> str:
@@ -111,13 +129,14 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
 def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     from nas.report.study_report import write_study_report
 
+    preflight.check_config(cfg)
+    parts = build_parts(cfg)  # the dataset is read here: a search that cannot work opens no study
     place = place_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
     place_mod.check_results_dir(place)  # before anything is written there
     if cfg.storage is None:
         place.results_dir.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
     storage = open_storage(place.storage_url, cfg.heartbeat_interval, cfg.grace_period, cfg.max_retry)
     place_mod.claim_results_dir(place)
-    parts = build_parts(cfg)
     directions = study_mod.DIRECTIONS_OPS
     n_grid = len(parts.source.candidates) if isinstance(parts.source, ListSource) else 0
     definition = study_definition(cfg, parts.dataset_root)
@@ -154,8 +173,7 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
         if parts.probe is not None:
             parts.probe.close()
         write_study_report(place.results_dir, study)
-    finished, _ = study_mod.budget_used(study)
-    return SearchOutcome(place.name, place.results_dir, finished, monitor.rejected)
+    return SearchOutcome(place.name, place.results_dir, study_mod.count_trials(study), monitor.ran, monitor.failures)
 
 
 @dataclass(frozen=True)
@@ -175,8 +193,9 @@ class SearchParts:
 
 
 def build_parts(cfg: DictConfig) -> SearchParts:
-    """The search's parts from a composed config (bad values fail here, before any trial)."""
+    """The search's parts from a composed config (bad values and datasets fail here, before any trial)."""
     from nas.cost import estimate
+    from nas.data.frontend_config import FrontEndConfig
 
     space = instantiate_group(cfg.search_space, "search_space", _choice(cfg, "search_space"), SearchSpace,
                               "a nas.spaces.SearchSpace")
@@ -185,8 +204,11 @@ def build_parts(cfg: DictConfig) -> SearchParts:
     train_config = OmegaConf.to_object(cfg.train)  # the schema's TrainConfig: checked in its __post_init__
     if cfg.sampler.name == "grid":
         source = ListSource(grid_candidates(space.arch, cfg.sampler.specs))
+        first_frontend = source.candidates[0].frontend
     else:
+        preflight.check_budget_reachable(space, budget, _choice(cfg, "search_space"), _choice(cfg, "constraints"))
         source = SpaceSource(space)
+        first_frontend = FrontEndConfig()  # Hello Edge's: the enqueued first trial's
     probe = None
     if cfg.board.name != "none":
         if cfg.board.probe is None:
@@ -197,6 +219,7 @@ def build_parts(cfg: DictConfig) -> SearchParts:
     pruner = DominanceMedianPruner(cfg.pruner.warmup_epochs, cfg.pruner.min_peers) if cfg.pruner.enabled else None
     root = dataset_root(cfg.data)
     features = CachedFeatures(root, cfg.data.augment_copies, cfg.seed, cfg.data.cache_dir)
+    features.check(first_frontend)
     dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
                            if cfg.data.kind == "synth" else "")
     return SearchParts(space, source, estimate, budget, train_config, features, pruner, probe, dataset, str(root))

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -138,6 +139,30 @@ def budget_used(study: optuna.Study) -> tuple[int, int]:
     finished = sum(counts_toward_budget(t) for t in trials)
     running = sum(t.state == TrialState.RUNNING for t in trials)
     return finished, running
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    """What a study holds, by outcome, across all workers (read from the storage)."""
+
+    trained: int  # feasible, trained to the end
+    pruned: int  # feasible, stopped early as weak
+    failed: int  # feasible, failed in the objective (``fail_reason``); a dead worker's trial is not counted
+    infeasible: int  # over the budget, never trained
+
+    def describe(self) -> str:
+        return (f"{self.trained} trials trained, {self.pruned} pruned, {self.failed} failed, "
+                f"{self.infeasible} infeasible samples rejected")
+
+
+def count_trials(study: optuna.Study) -> TrialCounts:
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+    return TrialCounts(
+        trained=sum(t.state == TrialState.COMPLETE and not is_infeasible(t) for t in trials),
+        pruned=sum(t.state == TrialState.PRUNED and not is_infeasible(t) for t in trials),
+        failed=sum(t.state == TrialState.FAIL and "fail_reason" in t.user_attrs for t in trials),
+        infeasible=sum(t.state == TrialState.COMPLETE and is_infeasible(t) for t in trials),
+    )
 
 
 # --- samplers ---------------------------------------------------------------------------------------

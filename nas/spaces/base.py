@@ -20,6 +20,7 @@ from nas.spaces.domains import Draw, parse_choices
 if TYPE_CHECKING:
     import torch
 
+    from nas.cost import CostReport
     from nas.cost.layers import Layer
 
 NUM_CLASSES = 12
@@ -215,6 +216,32 @@ class SearchSpace(ABC):
         fe = candidate.frontend
         return {"n_mfcc": fe.n_mfcc, "window_ms": fe.window_ms, "stride_ms": fe.stride_ms,
                 **self.spec_params(candidate.spec)}
+
+    def smallest_input(self) -> FrontEndConfig:
+        """The front end of the fewest features (T × F) this space can draw."""
+        import itertools
+
+        frontends = [FrontEndConfig(**dict(zip(FRONTEND_PARAMS, values)))
+                     for values in itertools.product(*(self.frontend_choices[n] for n in FRONTEND_PARAMS))]
+        return min(frontends, key=lambda fe: fe.input_shape[0] * fe.input_shape[1])
+
+    def cost_floor(self, num_classes: int = NUM_CLASSES) -> "CostReport":
+        """A lower bound on every cost of every candidate of this space, without enumerating it.
+
+        Sound for every architecture: each model's first layer reads the whole T × F input (Hello
+        Edge memory counts it, the arena holds it) and each ends in a dense layer to ``num_classes``
+        outputs with at least one input (its weights, biases and MACs). Spans between these two are
+        not bounded, so a budget above the floor may still fit no candidate (the search's
+        rejected-samples guard catches that one).
+        """
+        from nas.cost import CostReport, arena, layers
+
+        t, f = self.smallest_input().input_shape
+        out = layers.dense("fc_out", (1,), num_classes)
+        flash = arena.layer_flash_bytes(out)
+        return CostReport(arch=self.arch, params=out.params, params_deployed=out.params,
+                          memory_hello_edge_bytes=out.params + t * f, memory_deploy_bytes=flash + t * f,
+                          flash_bytes=flash, ram_bytes=t * f, arena_bytes=t * f, macs=out.macs, ops=2 * out.macs)
 
     def contains(self, candidate: Candidate) -> bool:
         """True when sampling can return exactly ``candidate`` with every value inside its range."""

@@ -93,7 +93,8 @@ def test_unknown_group_member_is_one_clear_error(capsys):
 
 
 def test_budget_too_small_for_the_space_says_so_and_keeps_the_samples(tmp_path, tiny_dataset_dir, capsys):
-    argv = ["search", "search_space=dnn", "constraints.max_memory_bytes=100", "constraints.max_ops=100",
+    # above the space's cost floor (so not refused up front), below every real DNN
+    argv = ["search", "search_space=dnn", "constraints.max_memory_bytes=200", "constraints.max_ops=100",
             "max_rejected_in_a_row=12", *_base(tmp_path, tiny_dataset_dir)]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -152,7 +153,7 @@ def test_console_shows_trials_and_hides_epochs_unless_verbose(tmp_path, tiny_dat
     quiet = capsys.readouterr()
     assert "trial 0: accuracy" in quiet.err and "epoch 1" not in quiet.err and "clips to" not in quiet.err
     assert "1/1" in quiet.err  # the progress display's last state
-    assert len(quiet.out.strip().splitlines()) == 1 and "dnn_medium: 1 trials trained" in quiet.out
+    assert len(quiet.out.strip().splitlines()) == 1 and "dnn_medium: the study holds 1 trials trained" in quiet.out
     log_file = tmp_path / "quiet" / "results" / "dnn_medium" / "hydra" / "search.log"
     assert "trial 0 epoch 2" in log_file.read_text()  # the log file keeps every line
 
