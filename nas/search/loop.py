@@ -203,7 +203,7 @@ def build_parts(cfg: DictConfig) -> SearchParts:
                                "a nas.cost.budget.Budget or BoardProfile")
     train_config = OmegaConf.to_object(cfg.train)  # the schema's TrainConfig: checked in its __post_init__
     if cfg.sampler.name == "grid":
-        source = ListSource(grid_candidates(space.arch, cfg.sampler.specs))
+        source = ListSource(grid_candidates(space.arch, cfg.sampler.specs, _choice(cfg, "constraints")))
         first_frontend = source.candidates[0].frontend
     else:
         preflight.check_budget_reachable(space, budget, _choice(cfg, "search_space"), _choice(cfg, "constraints"))
@@ -238,14 +238,17 @@ def enqueue_hello_edge(study: optuna.Study, space, budget_class: str) -> None:
             study.enqueue_trial(space.to_params(candidate), user_attrs={"hello_edge": budget_class}, skip_if_exists=True)
 
 
-def grid_candidates(arch: str, specs) -> list:
+def grid_candidates(arch: str, specs, constraints: str) -> list:
     """The grid sampler's candidates: ``specs`` (model_size_info lists, or dicts with
-    ``model_size_info`` and optional ``frontend``), or Hello Edge's published points of ``arch``."""
+    ``model_size_info`` and optional ``frontend``), or Hello Edge's published points of ``arch`` for
+    the study's class ``constraints`` (all three classes under a board profile, which has no class)."""
     from nas.data.frontend_config import FrontEndConfig
     from nas.spaces import candidate_from_model_size_info, hello_edge_candidates
 
     if specs is None:
-        return [candidate for _, candidate in hello_edge_candidates(arch)]
+        published = hello_edge_candidates(arch)
+        of_class = [candidate for model, candidate in published if model.budget == constraints]
+        return of_class or [candidate for _, candidate in published]
     candidates = []
     for i, spec in enumerate(OmegaConf.to_container(specs, resolve=True) if not isinstance(specs, list) else specs):
         if isinstance(spec, dict):

@@ -32,10 +32,11 @@ def test_constraints_are_relative_overshoot_and_nonpositive_when_feasible():
     cost = estimate(candidate_from_model_size_info("ds_cnn", [5, 64, 10, 4, 2, 2] + [64, 3, 3, 1, 1] * 4))
     small = load_budget("small")
     c = small.constraints(cost)
-    assert c["memory"] == pytest.approx(cost.memory_hello_edge_bytes / 80_000 - 1)
+    assert cost.memory_hello_edge_bytes == 38_604
+    assert c["memory"] == pytest.approx(38_600 / 80_000 - 1)  # checked at the paper's 0.1 KB
     assert c["ops"] == pytest.approx(cost.ops / 6_000_000 - 1)
     assert small.feasible(cost) and all(v <= 0 for v in c.values())
-    tight = Budget("tight", max_memory_bytes=cost.memory_hello_edge_bytes // 2, max_ops=10**9)
+    tight = Budget("tight", max_memory_bytes=19_300, max_ops=10**9)
     assert tight.constraints(cost)["memory"] == pytest.approx(1.0, abs=1e-4)
     assert not tight.feasible(cost)
     deploy = Budget("deploy", max_memory_bytes=cost.memory_deploy_bytes - 1, max_ops=10**9, convention="deploy")
@@ -98,3 +99,26 @@ def test_deploy_violations_per_budget_kind():
     assert board.deploy_violations(footprint) == ["flash 60000 B > 50000 B"]
     assert BoardProfile("b", "m4", 50_000, 20_000, 8e7, 1, 1, 1).deploy_violations(footprint) == [
         "flash 60000 B > 50000 B", "arena 30000 B > SRAM 20000 B"]
+
+
+def test_every_paper_configuration_fits_its_own_class_in_the_papers_precision():
+    # Hello Edge Table 5 lists each model inside its class at 0.1 KB; DNN small is 80,038 B ("80.0 KB").
+    from nas.spaces import hello_edge_candidates
+
+    for published, candidate in hello_edge_candidates():
+        cost = estimate(candidate)
+        assert load_budget(published.budget).feasible(cost), (published.arch, published.budget)
+        if (published.arch, published.budget) == ("dnn", "small"):
+            assert cost.memory_hello_edge_bytes == 80_038
+
+
+@pytest.mark.parametrize("memory, fits", [(80_000, True), (80_049, True), (80_050, False), (80_100, False)])
+def test_hello_edge_memory_is_checked_at_a_tenth_of_a_kb_and_the_objective_stays_exact(memory, fits):
+    from dataclasses import replace
+
+    cost = replace(estimate(candidate_from_model_size_info("dnn", [144, 144, 144])), memory_hello_edge_bytes=memory)
+    small = load_budget("small")
+    assert small.feasible(cost) is fits
+    assert small.memory_of(cost) == memory
+    deploy = Budget("d", 80_000, 6_000_000, convention="deploy")  # the deployment total is never rounded
+    assert deploy.feasible(replace(cost, memory_deploy_bytes=80_001)) is False

@@ -191,3 +191,16 @@ def test_a_folder_dataset_without_a_root_is_one_clear_error(tmp_path, capsys):
     assert main(["search", "data=folder", f"results_dir={tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert "kws-nas search: error: data=folder: data.root is not set" in err and "Traceback" not in err
+
+
+def test_grid_replays_hello_edge_for_the_studys_class_only_and_dnn_small_fits(tmp_path, tiny_dataset_dir):
+    # DNN small (80,038 B) is inside the 80 KB class at the paper's 0.1 KB: trained, and the medium
+    # and large points (which could never fit) are not replayed.
+    argv = ["search", "search_space=dnn", "constraints=small", "sampler=grid", *_base(tmp_path, tiny_dataset_dir)]
+    assert main(argv) == 0
+    study = load_study(read_marker(tmp_path / "results" / "dnn_small"))
+    assert len(study.trials) == 1
+    (trial,) = study.trials
+    assert trial.state == TrialState.COMPLETE and trial.user_attrs["feasible"]
+    assert trial.user_attrs["candidate"]["spec"]["widths"] == [144, 144, 144]
+    assert trial.user_attrs["memory_bytes"] == trial.user_attrs["cost"]["memory_hello_edge_bytes"] == 80_038
