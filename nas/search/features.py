@@ -36,23 +36,30 @@ class CachedFeatures:
 
     Args:
         root: dataset folder (Speech Commands layout).
+        split_test_archive: root holds the official test-set archive's layout: split it by speaker.
         augment_copies: augmented copies of the training split (``load_features`` caches them).
         seed: augmentation seed.
         cache_dir: None: the user's cache folder (``nas.paths.features_cache_dir``).
     """
 
-    def __init__(self, root: Path, augment_copies: int = 0, seed: int = 0, cache_dir: str | None = None):
+    def __init__(self, root: Path, augment_copies: int = 0, seed: int = 0, cache_dir: str | None = None,
+                 split_test_archive: bool = False):
         self.root, self.augment_copies, self.seed, self.cache_dir = Path(root), augment_copies, seed, cache_dir
+        self.split_test_archive = split_test_archive
         self._memo: dict[tuple[str, str], object] = {}
+        self._dataset = None  # the SpeechCommands index, built on first use
 
     def split(self, frontend, split: str):
         from nas.data.cache import load_features
+        from nas.data.speech_commands import SpeechCommands
 
         key = (frontend.fingerprint(), split)
         if key not in self._memo:
+            if self._dataset is None:
+                self._dataset = SpeechCommands(self.root, seed=self.seed, split_test_archive=self.split_test_archive)
             copies = self.augment_copies if split == "train" else 0
             started = time.perf_counter()
-            features = load_features(self.root, frontend, split, augment_copies=copies, seed=self.seed,
+            features = load_features(self._dataset, frontend, split, augment_copies=copies, seed=self.seed,
                                      cache_dir=self.cache_dir, progress=False)  # the search has its own display
             if features.extracted_clips:
                 log.info("%s: %d clips to %d MFCCs (%g/%g ms) in %.1f s", split, features.extracted_clips,

@@ -45,6 +45,8 @@ def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
         "objective": "int8" if cfg.objective.accuracy == "int8" else "float",
         "board": cfg.board.name,
     }
+    if cfg.data.split_test_archive:  # only when set: studies stored before the key existed still resume
+        definition["data"]["split_test_archive"] = True
     return json.loads(json.dumps(definition))  # tuples → lists, as the storage gives them back
 
 

@@ -150,6 +150,7 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     study.set_user_attr("board", cfg.board.name)
     study.set_user_attr("dataset", parts.dataset)
     study.set_user_attr("dataset_root", parts.dataset_root)
+    study.set_user_attr("split_test_archive", bool(cfg.data.split_test_archive))
     study.set_user_attr("accuracy_objective", "int8" if cfg.objective.accuracy == "int8" else "float")
     study.set_user_attr("limits", parts.budget.plot_limits())
 
@@ -218,10 +219,14 @@ def build_parts(cfg: DictConfig) -> SearchParts:
         probe = instantiate(cfg.board.probe)
     pruner = DominanceMedianPruner(cfg.pruner.warmup_epochs, cfg.pruner.min_peers) if cfg.pruner.enabled else None
     root = dataset_root(cfg.data)
-    features = CachedFeatures(root, cfg.data.augment_copies, cfg.seed, cfg.data.cache_dir)
+    if cfg.data.split_test_archive and cfg.data.kind != "folder":
+        raise ConfigError("data.split_test_archive: only for data=folder (a folder in the official test-set "
+                          "archive's layout); the generated dataset has its own split")
+    features = CachedFeatures(root, cfg.data.augment_copies, cfg.seed, cfg.data.cache_dir, cfg.data.split_test_archive)
     features.check(first_frontend)
     dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
-                           if cfg.data.kind == "synth" else "")
+                           if cfg.data.kind == "synth" else
+                           " (the test-set archive, split by speaker)" if cfg.data.split_test_archive else "")
     return SearchParts(space, source, estimate, budget, train_config, features, pruner, probe, dataset, str(root))
 
 

@@ -43,6 +43,9 @@ class DataConf:
     kind: str = MISSING  # synth: generated default dataset | folder: a Speech Commands layout at root
     root: Optional[str] = None  # synth: null = nas.data.synth.ensure_default_dataset()
     augment_copies: int = 0  # extra augmented copies of the training clips (cached like the rest)
+    # folder: root is the official test-set archive's layout (12 class folders): split it by speaker
+    # into train/validation/test (nas.data.speech_commands) instead of using every clip as test
+    split_test_archive: bool = False
     cache_dir: Optional[str] = None  # null = nas.paths.features_cache_dir() (a user cache folder)
 
 

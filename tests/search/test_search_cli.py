@@ -204,3 +204,42 @@ def test_grid_replays_hello_edge_for_the_studys_class_only_and_dnn_small_fits(tm
     assert trial.state == TrialState.COMPLETE and trial.user_attrs["feasible"]
     assert trial.user_attrs["candidate"]["spec"]["widths"] == [144, 144, 144]
     assert trial.user_attrs["memory_bytes"] == trial.user_attrs["cost"]["memory_hello_edge_bytes"] == 80_038
+
+
+def _as_test_archive(dataset, out):
+    """The tiny generated set rearranged in the official test-set archive's layout (12 class folders)."""
+    import shutil
+
+    import numpy as np
+
+    from nas.data.speech_commands import KEYWORDS
+    from nas.data.wav import write_wav
+
+    for word_dir in sorted(p for p in dataset.iterdir() if p.is_dir() and not p.name.startswith("_")):
+        keyword = word_dir.name in KEYWORDS
+        target = out / (word_dir.name if keyword else "_unknown_")
+        target.mkdir(parents=True, exist_ok=True)
+        for wav in word_dir.glob("*.wav"):
+            shutil.copy(wav, target / (wav.name if keyword else f"{word_dir.name}_{wav.name}"))
+    (out / "_silence_").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        write_wav(out / "_silence_" / f"noise{i}_nohash_0.wav", 0.01 * rng.standard_normal(16000).astype(np.float32))
+    return out
+
+
+def test_a_test_set_archive_is_searched_when_split_by_speaker(tmp_path, tiny_dataset_dir, capsys):
+    archive = _as_test_archive(tiny_dataset_dir, tmp_path / "archive")
+    base = ["search", "search_space=dnn", "constraints=small", "trials=1", "data=folder", f"data.root={archive}",
+            *_base(tmp_path, tiny_dataset_dir)[1:]]
+    assert main(base) == 2  # every clip of an archive is 'test': refused up front, with the way out
+    assert "split_test_archive" in capsys.readouterr().err
+    assert main([*base, "data.split_test_archive=true"]) == 0
+    study = load_study(read_marker(tmp_path / "results" / "dnn_small"))
+    assert study.user_attrs["definition"]["data"]["split_test_archive"] is True
+    assert "split by speaker" in study.user_attrs["dataset"]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+    generated = ["search", "search_space=dnn", "study_name=other", "data.split_test_archive=true",
+                 *_base(tmp_path, tiny_dataset_dir)]
+    assert main(generated) == 2  # generated data has its own split: the key does not apply
+    assert "data.split_test_archive: only for data=folder" in capsys.readouterr().err
