@@ -1,0 +1,163 @@
+"""Prints emulated instructions per MAC and speed-up over dense of the sparse int8 kernels on the M7.
+
+For Hello-Edge-sized layers (DS-CNN small pointwise 64->64 on 25x5 and its fully connected layer, a
+CNN conv, a DNN layer), random int8 weights are pruned by magnitude to each granularity (element,
+1x4 block, N:M) and sparsity, packed, and run on the emulated board (QEMU -machine mps2-an500 -icount
+shift=0, so figures are executed instructions) in both loop orders, next to the dense DSP kernel on
+the same pruned weights. Outputs must be bit-identical to the dense reference kernel's. N:M runs at
+the N:M (N = 1 or 2) nearest each sparsity. The break-even sparsity per granularity and loop order is
+interpolated linearly where the speed-up crosses 1; the issue's goals are printed against it.
+
+Usage: .venv/bin/python benchmarks/bench_sparse_kernels.py [--board mps2_an500|mps2_an386] [--csv FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not an installed one
+
+from nas.firmware.bench.sparse_runner import MACHINES, Case, quantize_multiplier, run  # noqa: E402
+from nas.firmware.sparse_format import pack, prune  # noqa: E402
+
+SPARSITIES = (0.5, 0.7, 0.75, 0.9, 0.95)
+EXTRA_FOR_BREAK_EVEN = (0.2, 0.35)  # measured too, so a break-even below 0.5 is interpolated, not guessed
+GOALS = {0.75: 1.5, 0.9: 2.5}  # N:M or block speed-up over dense
+GOAL_BREAK_EVEN = 0.5
+
+# name: op, input shape, dense filter shape, output shape, stride, padding, repeats (small layers
+# run several times so the 40-instruction timer tick is negligible)
+LAYERS = {
+    "ds_cnn_pw_1x1": ("conv", (1, 25, 5, 64), (64, 1, 1, 64), (1, 25, 5, 64), (1, 1), (0, 0), 1),
+    "ds_cnn_fc_64x12": ("fc", (1, 64), (12, 64), (1, 12), None, None, 50),
+    "cnn_conv2_10x4": ("conv", (1, 20, 7, 28), (30, 10, 4, 28), (1, 6, 4, 30), (2, 1), (0, 0), 1),
+    "dnn_fc_144x144": ("fc", (1, 144), (144, 144), (1, 144), None, None, 4),
+}
+
+
+def nearest_nm(sparsity: float) -> tuple[int, int]:
+    """The N:M with N in (1, 2) whose sparsity 1 - N/M is nearest (smaller M on a tie)."""
+    candidates = [(abs(1 - n / m - sparsity), m, n) for n in (1, 2) for m in range(n + 1, 129)]
+    _, m, n = min(candidates)
+    return n, m
+
+
+def make_case(rng, layer: str, granularity: str, sparsity: float) -> tuple[Case, float, str]:
+    op, in_shape, w_shape, out_shape, stride, padding, repeat = LAYERS[layer]
+    dense = rng.integers(-127, 128, size=w_shape).astype(np.int8)
+    rows = dense.reshape(w_shape[0], -1)
+    n = m = 0
+    if granularity == "nm":
+        n, m = nearest_nm(sparsity)
+        pruned = prune(rows, "nm", n=n, m=m)
+        label = f"{n}:{m}"
+    else:
+        pruned = prune(rows, granularity, sparsity)
+        label = granularity
+    channels = w_shape[0] if op == "conv" else 1
+    quant = [quantize_multiplier(0.0005 + 0.0001 * (c % 7)) for c in range(channels)]
+    case = Case(op, rng.integers(-128, 128, size=in_shape).astype(np.int8), pruned.reshape(w_shape),
+                pack(pruned, granularity, n=n, m=m), np.array([q[0] for q in quant]), np.array([q[1] for q in quant]),
+                out_shape, bias=rng.integers(-8192, 8192, size=w_shape[0]), input_offset=int(rng.integers(-127, 129)),
+                output_offset=int(rng.integers(-128, 128)), print_output=False, repeat=repeat, label=label)
+    if op == "conv":
+        case.stride, case.padding = stride, padding
+    return case, float((pruned == 0).mean()), label
+
+
+def measure(board: str, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for layer in LAYERS:
+        cases, meta = [], []
+        for granularity in ("element", "block", "nm"):
+            for target in sorted(SPARSITIES + EXTRA_FOR_BREAK_EVEN):
+                case, actual, label = make_case(rng, layer, granularity, target)
+                cases.append(case)
+                meta.append((granularity, label, target, actual))
+        results = pd.DataFrame(run(cases, board))
+        for index, (granularity, label, target, actual) in enumerate(meta):
+            r = results[results.case == index].set_index("variant")
+            if r.failed.any():
+                raise RuntimeError(f"{layer} {label} at {target}: a kernel returned an error")
+            dense = r.instructions["dense_opt"]
+            case = cases[index]
+            for order, variant in (("input-stationary", "sparse_is"), ("weight-prioritised", "sparse_wp")):
+                rows.append(dict(layer=layer, granularity=granularity, format=label, order=order, target=target,
+                                 sparsity=round(actual, 3), macs=case.macs,
+                                 dense_instr_per_mac=dense / case.macs,
+                                 instr_per_mac=r.instructions[variant] / case.macs,
+                                 speed_up=dense / r.instructions[variant],
+                                 flash_ratio=case.sparse.flash_bytes / case.dense.size,
+                                 bit_identical=bool(r.checksum[variant] == r.checksum["dense_ref"]
+                                                    and r.checksum["dense_opt"] == r.checksum["dense_ref"])))
+    return pd.DataFrame(rows)
+
+
+def break_even(group: pd.DataFrame) -> float:
+    """Sparsity where the speed-up crosses 1 (linear between measured points); NaN if it never does."""
+    points = group.sort_values("sparsity")[["sparsity", "speed_up"]].to_numpy()
+    if points[0, 1] >= 1:
+        return points[0, 0] if points[0, 0] <= 0.2 else float("nan")
+    for (s0, v0), (s1, v1) in zip(points[:-1], points[1:]):
+        if v0 < 1 <= v1:
+            return s0 + (1 - v0) * (s1 - s0) / (v1 - v0)
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--board", choices=sorted(MACHINES), default="mps2_an500")
+    parser.add_argument("--csv", type=Path, help="also write every measured point as CSV")
+    args = parser.parse_args(argv)
+    missing = [tool for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(tool) is None]
+    if missing:
+        print(f"bench_sparse_kernels: skipped, missing {', '.join(missing)}")
+        return 0
+    table = measure(args.board)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    pd.set_option("display.width", 200)
+    print(f"sparse int8 kernels on {args.board} (QEMU -icount shift=0: emulated instructions; "
+          "speed-up over the dense DSP kernel on the same pruned weights)")
+    shown = table[table.target.isin(SPARSITIES)]
+    wide = shown.pivot_table(index=["layer", "granularity", "order"], columns="target", values="speed_up")
+    print("\nspeed-up over dense (N:M at the nearest N:M; its sparsity is in the CSV)")
+    print(wide.round(2).to_string())
+    per_mac = shown.pivot_table(index=["layer", "granularity", "order"], columns="target", values="instr_per_mac")
+    print("\ninstructions per dense MAC (dense DSP kernel: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in table.groupby("layer").dense_instr_per_mac.mean().items()) + ")")
+    print(per_mac.round(3).to_string())
+    flash = shown.pivot_table(index=["granularity"], columns="target", values="flash_ratio")
+    print("\nflash of the packed weights / dense int8 weights (mean over layers)")
+    print(flash.round(2).to_string())
+    even = table.groupby(["layer", "granularity", "order"]).apply(break_even, include_groups=False).rename("break_even")
+    print("\nbreak-even sparsity (speed-up 1, interpolated)")
+    print(even.unstack("order").round(2).to_string())
+
+    print(f"\ngoals (N:M or block, best loop order): >= {GOALS[0.75]}x at 0.75, >= {GOALS[0.9]}x at 0.9, "
+          f"break-even <= {GOAL_BREAK_EVEN}; element-wise as measured")
+    structured = table[table.granularity.isin(["block", "nm"])]
+    ok = True
+    for layer, group in structured.groupby("layer"):
+        best = {t: group[group.target == t].speed_up.max() for t in GOALS}
+        layer_even = even.loc[layer].drop("element", level="granularity").min()
+        verdicts = [f"{best[t]:.2f}x at {t} ({'met' if best[t] >= g else 'MISSED'})" for t, g in GOALS.items()]
+        verdicts.append(f"break-even {layer_even:.2f} ({'met' if layer_even <= GOAL_BREAK_EVEN else 'MISSED'})")
+        ok &= all(best[t] >= g for t, g in GOALS.items()) and layer_even <= GOAL_BREAK_EVEN
+        print(f"  {layer}: " + ", ".join(verdicts))
+    print(f"goals {'met on every layer' if ok else 'not met on every layer'}")
+    if not table.bit_identical.all():
+        print("bench_sparse_kernels: a sparse output differs from the dense reference", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,498 @@
+/*
+ * Sparse int8 convolution and fully connected (formats and loop orders: kws_sparse_s8.h).
+ *
+ * Both ops are one product: output[p][row] = requant(bias[row] + sum_k w[row][k] * x_p[k]), with
+ * x_p the receptive field of pixel p (a batch row for fully connected) plus the input offset. Pixels
+ * go in pairs, so every decoded kept weight serves two of them; their fields are widened to int16
+ * into a column laid out for the format (kws_sparse_rows_s8.h). An odd last pixel (and a fully
+ * connected layer's single row) gets a single column of its own. Without the DSP extension the same
+ * code runs on the portable C intrinsics (kws_dsp_emul.h).
+ */
+#include "kws_nn_utils.h"
+#include "kws_requant_opt.h"
+#include "kws_sparse_rows_s8.h"
+#include "kws_sparse_s8.h"
+
+#define SXTAB16_ROR8(a, x) __sxtab16((a), kws_ror((x), 8))
+
+/* ---------------------------------------------------------------- filter layout */
+
+static int valid_filter(const kws_sparse_filter *f)
+{
+    switch (f->format) {
+    case KWS_SPARSE_ELEMENT:
+    case KWS_SPARSE_BLOCK:
+        return f->row_units != NULL; /* index and values may be empty (NULL) for an all-zero filter */
+    case KWS_SPARSE_NM:
+        return f->offsets && f->values && (f->n == 1 || f->n == 2) && f->m > f->n && f->m <= 128;
+    default:
+        return 0;
+    }
+}
+
+/* Taps of a column: the row rounded up to what the format reads (NM: a whole last quad of pairs). */
+static int32_t padded_taps(const kws_sparse_filter *f, int32_t taps)
+{
+    const int32_t unit = f->format == KWS_SPARSE_NM ? 4 * f->m / f->n : 4;
+    return (taps + unit - 1) / unit * unit;
+}
+
+/* Kept-weight quads of an NM row. */
+static int32_t nm_quads(const kws_sparse_filter *f, int32_t taps)
+{
+    const int32_t kept = (taps + f->m - 1) / f->m * f->n;
+    return (kept + 3) >> 2;
+}
+
+/* ---------------------------------------------------------------- the product over pixels */
+
+/* Where pixel p's taps come from: its receptive field. */
+typedef struct {
+    const int8_t *input;
+    const kws_nn_dims *in, *filter, *out;
+    const kws_nn_conv_params *conv; /* fully connected: a 1x1 convolution over [N, 1, 1, DEPTH] */
+    int32_t in_place;               /* 1x1 unpadded: a pixel's channels are read where they lie */
+} pixel_source;
+
+typedef struct {
+    pixel_source src;
+    const kws_sparse_filter *f;
+    const int32_t *bias;
+    const int32_t *multiplier, *shift;
+    int32_t quant_stride; /* 0: one multiplier and shift for every row */
+    int32_t out_offset, act_min, act_max;
+    int32_t pixels, rows, taps, padded;
+    int8_t *output;
+} sparse_product;
+
+/* Pixel p's taps, gathered into `patch` when they are not contiguous (padding = input zero point). */
+static const int8_t *pixel_taps(const pixel_source *s, int32_t p, int8_t *patch)
+{
+    const kws_nn_dims *in = s->in, *f = s->filter;
+    const int32_t per_image = s->out->h * s->out->w, b = p / per_image;
+    const int32_t oy = (p % per_image) / s->out->w, ox = p % s->out->w;
+    const int32_t y0 = oy * s->conv->stride.h - s->conv->padding.h, x0 = ox * s->conv->stride.w - s->conv->padding.w;
+    if (s->in_place) {
+        return s->input + ((b * in->h + y0) * in->w + x0) * in->c;
+    }
+    const int8_t fill = (int8_t)(-s->conv->input_offset);
+    int8_t *dst = patch;
+    for (int32_t ky = 0; ky < f->h; ++ky) {
+        const int32_t y = y0 + ky * s->conv->dilation.h;
+        for (int32_t kx = 0; kx < f->w; ++kx, dst += in->c) {
+            const int32_t x = x0 + kx * s->conv->dilation.w;
+            if (y < 0 || y >= in->h || x < 0 || x >= in->w) {
+                memset(dst, fill, (size_t)in->c);
+            } else {
+                memcpy(dst, s->input + ((b * in->h + y) * in->w + x) * in->c, (size_t)in->c);
+            }
+        }
+    }
+    return patch;
+}
+
+/* Widens two pixels' taps (plus the offset) into a pair column, `stride` words from one group of 4
+ * taps to the next (8: the pair is one half of a 4-pixel BLOCK column); padding taps get 0 (their
+ * weights are 0 too: this only keeps the sums defined). */
+static void widen_pair(const int8_t *t0, const int8_t *t1, int32_t taps, int32_t padded, int32_t offset,
+                       int per_group, int32_t stride, uint32_t *col)
+{
+    const uint32_t offset2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u;
+    const int32_t full = taps >> 2;
+    for (int32_t g = 0; g < full; ++g, col += stride) {
+        const uint32_t a = kws_read_u32(t0 + 4 * g), b = kws_read_u32(t1 + 4 * g);
+        const uint32_t ae = __sxtab16(offset2, a), ao = SXTAB16_ROR8(offset2, a);
+        const uint32_t be = __sxtab16(offset2, b), bo = SXTAB16_ROR8(offset2, b);
+        if (per_group) {
+            col[0] = ae, col[1] = ao, col[2] = be, col[3] = bo;
+        } else {
+            col[0] = kws_sp_pack_lo(ae, be), col[1] = kws_sp_pack_lo(ao, bo);
+            col[2] = kws_sp_pack_hi(ae, be), col[3] = kws_sp_pack_hi(ao, bo);
+        }
+    }
+    if (taps & 3) {
+        uint16_t x0[4] = {0, 0, 0, 0}, x1[4] = {0, 0, 0, 0};
+        for (int32_t k = 4 * full; k < taps; ++k) {
+            x0[k & 3] = (uint16_t)(t0[k] + offset);
+            x1[k & 3] = (uint16_t)(t1[k] + offset);
+        }
+        for (int32_t i = 0; i < 4; ++i) {
+            /* per group: words (0, 2), (1, 3) of p0, then of p1; per tap: (p0, p1) */
+            col[i] = per_group ? kws_sp_pack_lo(i < 2 ? x0[i] : x1[i - 2], i < 2 ? x0[i + 2] : x1[i])
+                               : kws_sp_pack_lo(x0[i], x1[i]);
+        }
+        col += stride;
+    }
+    for (int32_t g = (taps + 3) >> 2; g < padded >> 2; ++g, col += stride) {
+        col[0] = col[1] = col[2] = col[3] = 0;
+    }
+}
+
+/* One pixel's single column: per group words (x0, x2), (x1, x3); per tap halfwords. */
+static void widen_single(const int8_t *t, int32_t taps, int32_t padded, int32_t offset, int per_group,
+                         uint32_t *col)
+{
+    const uint32_t offset2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u;
+    const int32_t full = taps >> 2;
+    for (int32_t g = 0; g < full; ++g, col += 2) {
+        const uint32_t a = kws_read_u32(t + 4 * g), ae = __sxtab16(offset2, a), ao = SXTAB16_ROR8(offset2, a);
+        col[0] = per_group ? ae : kws_sp_pack_lo(ae, ao);
+        col[1] = per_group ? ao : kws_sp_pack_hi(ae, ao);
+    }
+    if (taps & 3) {
+        uint16_t x[4] = {0, 0, 0, 0};
+        for (int32_t k = 4 * full; k < taps; ++k) {
+            x[k & 3] = (uint16_t)(t[k] + offset);
+        }
+        col[0] = per_group ? kws_sp_pack_lo(x[0], x[2]) : kws_sp_pack_lo(x[0], x[1]);
+        col[1] = per_group ? kws_sp_pack_lo(x[1], x[3]) : kws_sp_pack_lo(x[2], x[3]);
+        col += 2;
+    }
+    for (int32_t k = (taps + 3) & ~3; k < padded; k += 2) {
+        *col++ = 0;
+    }
+}
+
+/* Widens pixels first .. first + count - 1 (count 1, 2 or 4) into one column; `patches` holds a
+ * gather area per pixel. A 4-pixel column (BLOCK only) is two pair columns interleaved by group. */
+static void build_column(const sparse_product *sp, int32_t first, int32_t count, int8_t *const patches[4],
+                         uint32_t *col)
+{
+    const int32_t offset = sp->src.conv->input_offset;
+    const int per_group = sp->f->format == KWS_SPARSE_BLOCK;
+    const int8_t *t[4];
+    for (int32_t i = 0; i < count; ++i) {
+        t[i] = pixel_taps(&sp->src, first + i, patches[i]);
+    }
+    if (count == 1) {
+        widen_single(t[0], sp->taps, sp->padded, offset, per_group, col);
+    } else if (count == 2) {
+        widen_pair(t[0], t[1], sp->taps, sp->padded, offset, per_group, 4, col);
+    } else {
+        widen_pair(t[0], t[1], sp->taps, sp->padded, offset, per_group, 8, col);
+        widen_pair(t[2], t[3], sp->taps, sp->padded, offset, per_group, 8, col + 4);
+    }
+}
+
+/* ---------------------------------------------------------------- output stage */
+
+/* Scratch: requantisation table, four gathered fields, the columns, the sums. */
+typedef struct {
+#if KWS_HAVE_DSP
+    const kws_rq *rq; /* per row (one for quant_stride 0) when all take the fast path, else NULL */
+#endif
+    int8_t *patches[4];
+    uint32_t *columns;
+    int32_t *sums;
+} scratch_parts;
+
+static int32_t rq_table_bytes(int32_t rows)
+{
+#if KWS_HAVE_DSP
+    return rows * (int32_t)sizeof(kws_rq);
+#else
+    (void)rows;
+    return 0;
+#endif
+}
+
+static int weight_prioritised_run(int32_t pixels, kws_sparse_order order)
+{
+    return order == KWS_SPARSE_WEIGHT_PRIORITISED && pixels > 1; /* one pixel: the orders coincide */
+}
+
+static int32_t scratch_bytes(int32_t rows, int32_t taps, int32_t padded, int32_t pixels, kws_sparse_order order)
+{
+    const int32_t pairs = (pixels + 1) / 2, patch = (taps + 3) & ~3;
+    const int wp = weight_prioritised_run(pixels, order);
+    const int32_t columns = (wp ? pairs : 2) * padded, sums = wp ? 2 * pairs : 4 * rows;
+    return rq_table_bytes(rows) + 4 * patch + (columns + sums) * (int32_t)sizeof(uint32_t);
+}
+
+/* Splits the scratch and fills the requantisation table (fast path where every row takes it). */
+static scratch_parts split_scratch(const sparse_product *sp, void *buf, kws_sparse_order order)
+{
+    scratch_parts s;
+    int8_t *p = (int8_t *)buf + rq_table_bytes(sp->rows);
+    for (int32_t i = 0; i < 4; ++i, p += (sp->taps + 3) & ~3) {
+        s.patches[i] = p;
+    }
+    s.columns = (uint32_t *)p;
+    s.sums = (int32_t *)(s.columns + (weight_prioritised_run(sp->pixels, order) ? (sp->pixels + 1) / 2 : 2) *
+                                         sp->padded);
+#if KWS_HAVE_DSP
+    kws_rq *rq = (kws_rq *)buf;
+    s.rq = rq;
+    for (int32_t row = 0; row < (sp->quant_stride ? sp->rows : 1); ++row) {
+        if (!kws_rq_init(sp->multiplier[row * sp->quant_stride], sp->shift[row * sp->quant_stride], sp->out_offset,
+                         &rq[row])) {
+            s.rq = NULL;
+            break;
+        }
+    }
+#endif
+    return s;
+}
+
+/* out[i * out_step] = the int8 output of sums[i * sum_step] for i < count, of row `row` + i * row_step. */
+static void requantise(const sparse_product *sp, const scratch_parts *s, int32_t row, int32_t row_step,
+                       const int32_t *sums, int32_t sum_step, int8_t *out, int32_t out_step, int32_t count)
+{
+    const int32_t q_step = row_step * sp->quant_stride;
+#if KWS_HAVE_DSP
+    if (s->rq) {
+        const kws_rq *p = s->rq + row * sp->quant_stride;
+        if (sp->act_min == KWS_INT8_MIN && sp->act_max == KWS_INT8_MAX) {
+            for (int32_t i = 0; i < count; ++i, p += q_step, sums += sum_step, out += out_step) {
+                kws_rq_store_full_range(*sums, p, p->multiplier, p->shift_m1, out);
+            }
+        } else {
+            for (int32_t i = 0; i < count; ++i, p += q_step, sums += sum_step, out += out_step) {
+                const int32_t y = kws_rq_apply(*sums, p);
+                *out = (int8_t)KWS_CLAMP(y, sp->act_min, sp->act_max);
+            }
+        }
+        return;
+    }
+#else
+    (void)s;
+#endif
+    const int32_t *m = sp->multiplier + row * sp->quant_stride, *e = sp->shift + row * sp->quant_stride;
+    for (int32_t i = 0; i < count; ++i, m += q_step, e += q_step, sums += sum_step, out += out_step) {
+        const int32_t y = kws_requantize(*sums, *m, *e) + sp->out_offset;
+        *out = (int8_t)KWS_CLAMP(y, sp->act_min, sp->act_max);
+    }
+}
+
+/* The outputs of a tile of `count` pixels (rows apart in `out`) from its sums [rows][count]. */
+static void requantise_tile(const sparse_product *sp, const scratch_parts *s, int32_t count, int8_t *out)
+{
+#if KWS_HAVE_DSP
+    if (s->rq && count == 4 && sp->act_min == KWS_INT8_MIN && sp->act_max == KWS_INT8_MAX) {
+        /* The common case in one loop: a row's constants loaded once for its four outputs. */
+        const int32_t rows = sp->rows, q_step = sp->quant_stride;
+        const int32_t *sums = s->sums;
+        const kws_rq *p = s->rq;
+        int8_t *o0 = out, *o1 = out + rows, *o2 = out + 2 * rows, *o3 = out + 3 * rows;
+        for (int32_t row = 0; row < rows; ++row, p += q_step, sums += 4) {
+            const int32_t m = p->multiplier, e = p->shift_m1;
+            kws_rq_store_full_range(sums[0], p, m, e, o0++);
+            kws_rq_store_full_range(sums[1], p, m, e, o1++);
+            kws_rq_store_full_range(sums[2], p, m, e, o2++);
+            kws_rq_store_full_range(sums[3], p, m, e, o3++);
+        }
+        return;
+    }
+#endif
+    for (int32_t i = 0; i < count; ++i) {
+        requantise(sp, s, 0, 1, s->sums + i, count, out + i * sp->rows, 1, sp->rows);
+    }
+}
+
+/* ---------------------------------------------------------------- the two loop orders */
+
+/* Every row's sums over one column of `count` pixels (4: BLOCK only). */
+static void all_rows(const sparse_product *sp, const uint32_t *col, int32_t count, int32_t *sums)
+{
+    const kws_sparse_filter *f = sp->f;
+    const int32_t rows = sp->rows;
+    switch (f->format) {
+    case KWS_SPARSE_ELEMENT:
+        if (count == 2) {
+            kws_sp_element_pair(f, rows, col, sp->bias, sums);
+        } else {
+            kws_sp_element_single(f, rows, (const int16_t *)col, sp->bias, sums);
+        }
+        break;
+    case KWS_SPARSE_BLOCK:
+        if (count == 4) {
+            kws_sp_block_quad(f, rows, col, sp->bias, sums);
+        } else if (count == 2) {
+            kws_sp_block_pair(f, rows, col, sp->bias, sums);
+        } else {
+            kws_sp_block_single(f, rows, col, sp->bias, sums);
+        }
+        break;
+    default: {
+        const int32_t quads = nm_quads(f, sp->taps), step = 2 * f->m / f->n;
+        if (count == 2) {
+            kws_sp_nm_pair(f, rows, quads, step, col, sp->bias, sums);
+        } else {
+            kws_sp_nm_single(f, rows, quads, step, (const int16_t *)col, sp->bias, sums);
+        }
+        break;
+    }
+    }
+}
+
+/* Pixels by 4 (BLOCK) or 2, the rest one by one: each tile's column is widened once and every row
+ * walked over it. */
+static void input_stationary(const sparse_product *sp, const scratch_parts *s)
+{
+    const int32_t tile = sp->f->format == KWS_SPARSE_BLOCK ? 4 : 2;
+    for (int32_t p = 0; p < sp->pixels;) {
+        const int32_t count = p + tile <= sp->pixels ? tile : (p + 2 <= sp->pixels ? 2 : 1);
+        build_column(sp, p, count, s->patches, s->columns);
+        all_rows(sp, s->columns, count, s->sums);
+        requantise_tile(sp, s, count, sp->output + p * sp->rows);
+        p += count;
+    }
+}
+
+/* Four kept weights at taps i[0..3] (pairs (0, 1), (2, 3) in w01, w23) applied to every pixel pair. */
+static inline void all_pixels_quad(const uint32_t *col, int32_t padded, int32_t pairs, uint32_t w01, uint32_t w23,
+                                   const int32_t i[4], int32_t *sums)
+{
+    const int32_t i0 = i[0], i1 = i[1], i2 = i[2], i3 = i[3];
+    for (int32_t pp = 0; pp < pairs; ++pp, col += padded, sums += 2) {
+        const uint32_t x0 = col[i0], x1 = col[i1], x2 = col[i2], x3 = col[i3];
+        int32_t a0 = sums[0], a1 = sums[1];
+        a0 = __smlad(w01, kws_sp_pack_lo(x0, x1), a0);
+        a1 = __smlad(w01, kws_sp_pack_hi(x0, x1), a1);
+        a0 = __smlad(w23, kws_sp_pack_lo(x2, x3), a0);
+        a1 = __smlad(w23, kws_sp_pack_hi(x2, x3), a1);
+        sums[0] = a0;
+        sums[1] = a1;
+    }
+}
+
+/* One block (weights we, wo at group `group`) applied to every pixel pair. */
+static inline void all_pixels_block(const uint32_t *col, int32_t padded, int32_t pairs, uint32_t we, uint32_t wo,
+                                    int32_t group, int32_t *sums)
+{
+    col += 4 * group;
+    for (int32_t pp = 0; pp < pairs; ++pp, col += padded, sums += 2) {
+        sums[0] = __smlad(wo, col[1], __smlad(we, col[0], sums[0]));
+        sums[1] = __smlad(wo, col[3], __smlad(we, col[2], sums[1]));
+    }
+}
+
+/* Every pixel pair widened first (an odd last pixel paired with itself), then kept weight by kept weight. */
+static void weight_prioritised(const sparse_product *sp, const scratch_parts *s)
+{
+    const kws_sparse_filter *f = sp->f;
+    const int32_t pairs = (sp->pixels + 1) / 2, padded = sp->padded;
+    for (int32_t pp = 0; pp < pairs; ++pp) {
+        if (2 * pp + 1 < sp->pixels) {
+            build_column(sp, 2 * pp, 2, s->patches, s->columns + pp * padded);
+        } else { /* an odd last pixel is paired with itself */
+            const int8_t *t = pixel_taps(&sp->src, 2 * pp, s->patches[0]);
+            widen_pair(t, t, sp->taps, padded, sp->src.conv->input_offset, f->format == KWS_SPARSE_BLOCK, 4,
+                       s->columns + pp * padded);
+        }
+    }
+    const uint16_t *index = f->index;
+    const uint8_t *offsets = f->offsets;
+    const int8_t *values = f->values;
+    const int32_t step = f->format == KWS_SPARSE_NM ? 2 * f->m / f->n : 0;
+    for (int32_t row = 0; row < sp->rows; ++row) {
+        const int32_t b = sp->bias ? sp->bias[row] : 0;
+        for (int32_t i = 0; i < 2 * pairs; ++i) {
+            s->sums[i] = b;
+        }
+        const int32_t units = f->format == KWS_SPARSE_NM ? nm_quads(f, sp->taps) : f->row_units[row];
+        for (int32_t u = 0; u < units; ++u, values += 4) {
+            const uint32_t w = kws_read_u32(values), lo = __sxtb16(w), hi = KWS_SP_SXTB16_ROR8(w);
+            if (f->format == KWS_SPARSE_BLOCK) {
+                all_pixels_block(s->columns, padded, pairs, lo, hi, *index++, s->sums);
+                continue;
+            }
+            int32_t taps[4];
+            if (f->format == KWS_SPARSE_ELEMENT) {
+                taps[0] = index[0], taps[1] = index[1], taps[2] = index[2], taps[3] = index[3];
+                index += 4;
+            } else {
+                const int32_t base = 2 * u * step;
+                taps[0] = base + offsets[0], taps[1] = base + offsets[1];
+                taps[2] = base + step + offsets[2], taps[3] = base + step + offsets[3];
+                offsets += 4;
+            }
+            all_pixels_quad(s->columns, padded, pairs, lo, hi, taps, s->sums);
+        }
+        requantise(sp, s, row, 0, s->sums, 1, sp->output + row, sp->rows, sp->pixels);
+    }
+}
+
+static kws_nn_status run(const kws_nn_context *ctx, const sparse_product *sp, kws_sparse_order order)
+{
+    if (order != KWS_SPARSE_INPUT_STATIONARY && order != KWS_SPARSE_WEIGHT_PRIORITISED) {
+        return KWS_NN_ARG_ERROR;
+    }
+    if (!ctx || !ctx->buf || ctx->size < scratch_bytes(sp->rows, sp->taps, sp->padded, sp->pixels, order)) {
+        return KWS_NN_ARG_ERROR;
+    }
+    const scratch_parts s = split_scratch(sp, ctx->buf, order);
+    if (weight_prioritised_run(sp->pixels, order)) {
+        weight_prioritised(sp, &s);
+    } else {
+        input_stationary(sp, &s);
+    }
+    return KWS_NN_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- public kernels */
+
+int32_t kws_convolve_sparse_s8_get_buffer_size(const kws_nn_dims *input_dims, const kws_nn_dims *filter_dims,
+                                               const kws_nn_dims *output_dims, const kws_sparse_filter *filter,
+                                               kws_sparse_order order)
+{
+    (void)input_dims;
+    const int32_t taps = filter_dims->h * filter_dims->w * filter_dims->c;
+    return scratch_bytes(filter_dims->n, taps, padded_taps(filter, taps), output_dims->n * output_dims->h * output_dims->w,
+                         order);
+}
+
+kws_nn_status kws_convolve_sparse_s8(const kws_nn_context *ctx, const kws_nn_conv_params *conv_params,
+                                     const kws_nn_per_channel_quant_params *quant_params,
+                                     const kws_nn_dims *input_dims, const int8_t *input,
+                                     const kws_nn_dims *filter_dims, const kws_sparse_filter *filter,
+                                     const int32_t *bias, const kws_nn_dims *output_dims, int8_t *output,
+                                     kws_sparse_order order)
+{
+    if (filter_dims->c != input_dims->c || filter_dims->n != output_dims->c || output_dims->n != input_dims->n ||
+        !valid_filter(filter)) {
+        return KWS_NN_ARG_ERROR;
+    }
+    const int32_t taps = filter_dims->h * filter_dims->w * filter_dims->c;
+    const int in_place = filter_dims->h == 1 && filter_dims->w == 1 && conv_params->padding.h == 0 &&
+                         conv_params->padding.w == 0;
+    const sparse_product sp = {
+        {input, input_dims, filter_dims, output_dims, conv_params, in_place},
+        filter, bias, quant_params->multiplier, quant_params->shift, 1,
+        conv_params->output_offset, conv_params->activation.min, conv_params->activation.max,
+        output_dims->n * output_dims->h * output_dims->w, output_dims->c, taps, padded_taps(filter, taps), output,
+    };
+    return run(ctx, &sp, order);
+}
+
+int32_t kws_fully_connected_sparse_s8_get_buffer_size(const kws_nn_dims *input_dims, const kws_nn_dims *filter_dims,
+                                                      const kws_sparse_filter *filter, kws_sparse_order order)
+{
+    return scratch_bytes(filter_dims->n, filter_dims->c, padded_taps(filter, filter_dims->c), input_dims->n, order);
+}
+
+kws_nn_status kws_fully_connected_sparse_s8(const kws_nn_context *ctx, const kws_nn_fc_params *fc_params,
+                                            const kws_nn_per_tensor_quant_params *quant_params,
+                                            const kws_nn_dims *input_dims, const int8_t *input,
+                                            const kws_nn_dims *filter_dims, const kws_sparse_filter *filter,
+                                            const int32_t *bias, const kws_nn_dims *output_dims,
+                                            int8_t *output, kws_sparse_order order)
+{
+    const int32_t depth = filter_dims->c;
+    if (input_dims->h * input_dims->w * input_dims->c != depth || output_dims->c != filter_dims->n ||
+        fc_params->filter_offset != 0 || !valid_filter(filter)) {
+        return KWS_NN_ARG_ERROR;
+    }
+    /* A batch row is a pixel whose receptive field is the row itself; the input offset is the conv's. */
+    const kws_nn_conv_params as_conv = {fc_params->input_offset, fc_params->output_offset, {1, 1}, {0, 0}, {1, 1},
+                                        fc_params->activation};
+    const kws_nn_dims in = {input_dims->n, 1, 1, depth}, out = {input_dims->n, 1, 1, filter_dims->n};
+    const kws_nn_dims f = {filter_dims->n, 1, 1, depth};
+    const sparse_product sp = {
+        {input, &in, &f, &out, &as_conv, 1},
+        filter, bias, &quant_params->multiplier, &quant_params->shift, 0,
+        fc_params->output_offset, fc_params->activation.min, fc_params->activation.max,
+        input_dims->n, filter_dims->n, depth, padded_taps(filter, depth), output,
+    };
+    return run(ctx, &sp, order);
+}
