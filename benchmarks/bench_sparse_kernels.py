@@ -101,10 +101,11 @@ def measure(board: str, seed: int = 0) -> pd.DataFrame:
 
 
 def break_even(group: pd.DataFrame) -> float:
-    """Sparsity where the speed-up crosses 1 (linear between measured points); NaN if it never does."""
+    """Sparsity where the speed-up crosses 1 (linear between measured points); NaN if it never does.
+    When the lowest measured sparsity is already faster, that sparsity (an upper bound) is returned."""
     points = group.sort_values("sparsity")[["sparsity", "speed_up"]].to_numpy()
     if points[0, 1] >= 1:
-        return points[0, 0] if points[0, 0] <= 0.2 else float("nan")
+        return points[0, 0]
     for (s0, v0), (s1, v1) in zip(points[:-1], points[1:]):
         if v0 < 1 <= v1:
             return s0 + (1 - v0) * (s1 - s0) / (v1 - v0)
