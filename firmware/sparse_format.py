@@ -15,7 +15,7 @@ import numpy as np
 
 FORMATS = ("element", "block", "nm")
 FORMAT_CODE = {"element": 0, "block": 1, "nm": 2}
-MAX_M = 128
+MAX_M = {1: 64, 2: 128}  # N:M offsets from a quad's base fit a byte
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class SparseFilter:
     m: int = 0
     row_units: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # element: quads per row; block: blocks per row
     index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # element: tap per kept weight; block: group per block
-    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))  # nm: offset from the pair's base per kept weight
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))  # nm: offset from the quad's base per kept weight
     values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # element / nm by quads (z0, z2, z1, z3); block 4 a block
 
     @property
@@ -48,8 +48,8 @@ def _check_weights(weights: np.ndarray) -> np.ndarray:
 
 
 def _check_nm(n: int, m: int) -> None:
-    if n not in (1, 2) or not n < m <= MAX_M:
-        raise ValueError(f"N:M: expected N in (1, 2) and N < M <= {MAX_M}, got {n}:{m}")
+    if n not in (1, 2) or not n < m <= MAX_M[n]:
+        raise ValueError(f"N:M: expected N in (1, 2) and N < M <= {MAX_M.get(n, MAX_M[2])} (64 for N = 1), got {n}:{m}")
 
 
 def _quad_order(kept: np.ndarray) -> np.ndarray:
@@ -99,14 +99,12 @@ def pack(weights: np.ndarray, fmt: str, n: int = 0, m: int = 0) -> SparseFilter:
         positions = np.argsort(grouped == 0, axis=2, kind="stable")[:, :, :n]
         kept_values = np.take_along_axis(grouped, positions, axis=2).reshape(rows, groups * n)
         kept_taps = (positions + (np.arange(groups) * m)[None, :, None]).reshape(rows, groups * n)
-        step = 2 * m // n
+        span = 4 * m // n  # taps a quad of kept weights covers
         offsets, values = [], []
         for t, v in zip(kept_taps, kept_values):
             t, v = _pad_to_quads(t, v)
-            pair = np.arange(len(t)) // 2
-            pad_start = groups * n
-            base = pair * step
-            t = np.where(np.arange(len(t)) < pad_start, t, base)  # padding: offset 0
+            base = np.arange(len(t)) // 4 * span
+            t = np.where(np.arange(len(t)) < groups * n, t, base)  # padding: offset 0
             offsets.append((t - base).astype(np.uint8))
             values.append(_quad_order(v))
         return SparseFilter("nm", rows, taps, n=n, m=m, offsets=np.concatenate(offsets),
@@ -127,8 +125,7 @@ def unpack(f: SparseFilter) -> np.ndarray:
             dense[row_of, f.index.astype(np.int64) * 4 + j] = unordered.reshape(-1, 4)[:, j]
     else:
         per_row = len(f.values) // f.rows
-        pair = np.arange(per_row) // 2
-        taps = pair * (2 * f.m // f.n) + f.offsets.reshape(f.rows, per_row)
+        taps = np.arange(per_row) // 4 * (4 * f.m // f.n) + f.offsets.reshape(f.rows, per_row)
         np.add.at(dense, (np.repeat(np.arange(f.rows), per_row), taps.ravel()), unordered)
     return dense[:, :f.taps]
 

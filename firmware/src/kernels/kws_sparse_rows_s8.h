@@ -56,6 +56,45 @@ static inline uint32_t kws_sp_pack_hi(uint32_t a, uint32_t b)
         a0 = __smlad(w23_, kws_sp_pack_lo((uint16_t)(x2), (uint32_t)(x3)), a0); \
     } while (0)
 
+#if KWS_HAVE_DSP && !defined(KWS_DSP_EMULATE)
+/* A pair of kept weights (`pair` a SXTB16 of the weight word) at word offsets i, j of a per-tap pair
+ * column: 9 instructions for 4 MACs. */
+#define KWS_SP_KEPT_PAIR(load_i, load_j, pair)                  \
+    load_i load_j                                               \
+    "ldr    %[x], [%[col], %[i], lsl #2]\n\t"                   \
+    "ldr    %[y], [%[col], %[j], lsl #2]\n\t"                   \
+    pair                                                        \
+    "pkhbt  %[t], %[x], %[y], lsl #16\n\t"                      \
+    "smlad  %[a0], %[p], %[t], %[a0]\n\t"                       \
+    "pkhtb  %[t], %[y], %[x], asr #16\n\t"                      \
+    "smlad  %[a1], %[p], %[t], %[a1]\n\t"
+/* A quad of kept weights: ELEMENT (uint16 taps) or NM (uint8 offsets, the column pointer at the quad). */
+#define KWS_SP_ELEMENT_QUAD                                                                        \
+    "ldr    %[w], [%[v]], #4\n\t"                                                                  \
+    KWS_SP_KEPT_PAIR("ldrh   %[i], [%[ix]], #2\n\t", "ldrh   %[j], [%[ix]], #2\n\t",                \
+                     "sxtb16 %[p], %[w]\n\t")                                                      \
+    KWS_SP_KEPT_PAIR("ldrh   %[i], [%[ix]], #2\n\t", "ldrh   %[j], [%[ix]], #2\n\t",                \
+                     "sxtb16 %[p], %[w], ror #8\n\t")
+#define KWS_SP_NM_QUAD                                                                             \
+    "ldr    %[w], [%[v]], #4\n\t"                                                                  \
+    KWS_SP_KEPT_PAIR("ldrb   %[i], [%[ix]], #1\n\t", "ldrb   %[j], [%[ix]], #1\n\t",                \
+                     "sxtb16 %[p], %[w]\n\t")                                                      \
+    KWS_SP_KEPT_PAIR("ldrb   %[i], [%[ix]], #1\n\t", "ldrb   %[j], [%[ix]], #1\n\t",                \
+                     "sxtb16 %[p], %[w], ror #8\n\t")                                              \
+    "add    %[col], %[col], %[span]\n\t"
+#define KWS_SP_QUAD_LOOP(body, acc0, acc1, idx, vals, cols, step, count)                                      \
+    do {                                                                                          \
+        uint32_t w_, p_, i_, j_, x_, y_, t_;                                                       \
+        __asm__ volatile("1:\n\t" body "subs   %[n], %[n], #1\n\t"                                \
+                         "bne    1b\n\t"                                                          \
+                         : [a0] "+r"(acc0), [a1] "+r"(acc1), [ix] "+r"(idx), [v] "+r"(vals), [col] "+r"(cols), \
+                           [n] "+r"(count), [w] "=&r"(w_), [p] "=&r"(p_), [i] "=&r"(i_),            \
+                           [j] "=&r"(j_), [x] "=&r"(x_), [y] "=&r"(y_), [t] "=&r"(t_)               \
+                         : [span] "r"(step)                                                       \
+                         : "cc", "memory");                                                       \
+    } while (0)
+#endif
+
 static inline void kws_sp_element_pair(const kws_sparse_filter *f, int32_t rows, const uint32_t *col,
                                        const int32_t *bias, int32_t *sums)
 {
@@ -63,9 +102,17 @@ static inline void kws_sp_element_pair(const kws_sparse_filter *f, int32_t rows,
     const int8_t *v = f->values;
     for (int32_t row = 0; row < rows; ++row) {
         int32_t a0 = bias ? bias[row] : 0, a1 = a0;
-        for (int32_t q = units[row]; q > 0; --q, ix += 4, v += 4) {
+        int32_t q = units[row];
+#if KWS_HAVE_DSP && !defined(KWS_DSP_EMULATE)
+        if (q > 0) {
+            const uint32_t *c = col;
+            KWS_SP_QUAD_LOOP(KWS_SP_ELEMENT_QUAD, a0, a1, ix, v, c, 0, q);
+        }
+#else
+        for (; q > 0; --q, ix += 4, v += 4) {
             KWS_SP_QUAD_PAIR(kws_read_u32(v), col[ix[0]], col[ix[1]], col[ix[2]], col[ix[3]], a0, a1);
         }
+#endif
         sums[2 * row] = a0;
         sums[2 * row + 1] = a1;
     }
@@ -85,33 +132,38 @@ static inline void kws_sp_element_single(const kws_sparse_filter *f, int32_t row
     }
 }
 
-/* NM: quads = kept-weight quads per row, pair bases `step` = 2M / N taps apart. */
-static inline void kws_sp_nm_pair(const kws_sparse_filter *f, int32_t rows, int32_t quads, int32_t step,
+/* NM: quads = kept-weight quads per row, quad bases `span` = 4M / N taps apart. */
+static inline void kws_sp_nm_pair(const kws_sparse_filter *f, int32_t rows, int32_t quads, int32_t span,
                                   const uint32_t *col, const int32_t *bias, int32_t *sums)
 {
     const uint8_t *o = f->offsets;
     const int8_t *v = f->values;
     for (int32_t row = 0; row < rows; ++row) {
         int32_t a0 = bias ? bias[row] : 0, a1 = a0;
-        const uint32_t *c0 = col, *c1 = col + step;
-        for (int32_t q = quads; q > 0; --q, o += 4, v += 4, c0 += 2 * step, c1 += 2 * step) {
-            KWS_SP_QUAD_PAIR(kws_read_u32(v), c0[o[0]], c0[o[1]], c1[o[2]], c1[o[3]], a0, a1);
+        const uint32_t *c = col;
+#if KWS_HAVE_DSP && !defined(KWS_DSP_EMULATE)
+        int32_t q = quads;
+        KWS_SP_QUAD_LOOP(KWS_SP_NM_QUAD, a0, a1, o, v, c, span * 4, q);
+#else
+        for (int32_t q = quads; q > 0; --q, o += 4, v += 4, c += span) {
+            KWS_SP_QUAD_PAIR(kws_read_u32(v), c[o[0]], c[o[1]], c[o[2]], c[o[3]], a0, a1);
         }
+#endif
         sums[2 * row] = a0;
         sums[2 * row + 1] = a1;
     }
 }
 
-static inline void kws_sp_nm_single(const kws_sparse_filter *f, int32_t rows, int32_t quads, int32_t step,
+static inline void kws_sp_nm_single(const kws_sparse_filter *f, int32_t rows, int32_t quads, int32_t span,
                                     const int16_t *col, const int32_t *bias, int32_t *sums)
 {
     const uint8_t *o = f->offsets;
     const int8_t *v = f->values;
     for (int32_t row = 0; row < rows; ++row) {
         int32_t a0 = bias ? bias[row] : 0;
-        const int16_t *c0 = col, *c1 = col + step;
-        for (int32_t q = quads; q > 0; --q, o += 4, v += 4, c0 += 2 * step, c1 += 2 * step) {
-            KWS_SP_QUAD_SINGLE(kws_read_u32(v), c0[o[0]], c0[o[1]], c1[o[2]], c1[o[3]], a0);
+        const int16_t *c = col;
+        for (int32_t q = quads; q > 0; --q, o += 4, v += 4, c += span) {
+            KWS_SP_QUAD_SINGLE(kws_read_u32(v), c[o[0]], c[o[1]], c[o[2]], c[o[3]], a0);
         }
         sums[row] = a0;
     }

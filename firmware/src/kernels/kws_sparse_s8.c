@@ -24,13 +24,13 @@ static int valid_filter(const kws_sparse_filter *f)
     case KWS_SPARSE_BLOCK:
         return f->row_units != NULL; /* index and values may be empty (NULL) for an all-zero filter */
     case KWS_SPARSE_NM:
-        return f->offsets && f->values && (f->n == 1 || f->n == 2) && f->m > f->n && f->m <= 128;
+        return f->offsets && f->values && (f->n == 1 || f->n == 2) && f->m > f->n && f->m <= 64 * f->n;
     default:
         return 0;
     }
 }
 
-/* Taps of a column: the row rounded up to what the format reads (NM: a whole last quad of pairs). */
+/* Taps of a column: the row rounded up to what the format reads (NM: the whole span of a last quad). */
 static int32_t padded_taps(const kws_sparse_filter *f, int32_t taps)
 {
     const int32_t unit = f->format == KWS_SPARSE_NM ? 4 * f->m / f->n : 4;
@@ -314,11 +314,11 @@ static void all_rows(const sparse_product *sp, const uint32_t *col, int32_t coun
         }
         break;
     default: {
-        const int32_t quads = nm_quads(f, sp->taps), step = 2 * f->m / f->n;
+        const int32_t quads = nm_quads(f, sp->taps), span = 4 * f->m / f->n;
         if (count == 2) {
-            kws_sp_nm_pair(f, rows, quads, step, col, sp->bias, sums);
+            kws_sp_nm_pair(f, rows, quads, span, col, sp->bias, sums);
         } else {
-            kws_sp_nm_single(f, rows, quads, step, (const int16_t *)col, sp->bias, sums);
+            kws_sp_nm_single(f, rows, quads, span, (const int16_t *)col, sp->bias, sums);
         }
         break;
     }
@@ -384,7 +384,7 @@ static void weight_prioritised(const sparse_product *sp, const scratch_parts *s)
     const uint16_t *index = f->index;
     const uint8_t *offsets = f->offsets;
     const int8_t *values = f->values;
-    const int32_t step = f->format == KWS_SPARSE_NM ? 2 * f->m / f->n : 0;
+    const int32_t span = f->format == KWS_SPARSE_NM ? 4 * f->m / f->n : 0;
     for (int32_t row = 0; row < sp->rows; ++row) {
         const int32_t b = sp->bias ? sp->bias[row] : 0;
         for (int32_t i = 0; i < 2 * pairs; ++i) {
@@ -402,9 +402,9 @@ static void weight_prioritised(const sparse_product *sp, const scratch_parts *s)
                 taps[0] = index[0], taps[1] = index[1], taps[2] = index[2], taps[3] = index[3];
                 index += 4;
             } else {
-                const int32_t base = 2 * u * step;
+                const int32_t base = u * span;
                 taps[0] = base + offsets[0], taps[1] = base + offsets[1];
-                taps[2] = base + step + offsets[2], taps[3] = base + step + offsets[3];
+                taps[2] = base + offsets[2], taps[3] = base + offsets[3];
                 offsets += 4;
             }
             all_pixels_quad(s->columns, padded, pairs, lo, hi, taps, s->sums);

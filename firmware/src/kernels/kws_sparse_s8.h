@@ -9,9 +9,9 @@
  *   with zero weights to whole quads), per kept weight its tap (uint16) in `index`.
  * - KWS_SPARSE_BLOCK: 1x4 blocks along the inner loop, 4 consecutive taps starting at a multiple of 4
  *   kept or dropped together. Per row a count of blocks, per block its group (tap / 4, uint16).
- * - KWS_SPARSE_NM: N:M, at most N kept in every M consecutive taps (N = 1 or 2, M <= 128), stored as
- *   exactly N per group. No counts: per kept weight its offset (uint8) from its pair's base, the
- *   pair (2 kept weights) p starting at tap p * 2M / N.
+ * - KWS_SPARSE_NM: N:M, at most N kept in every M consecutive taps (N = 1 with M <= 64, or N = 2
+ *   with M <= 128), stored as exactly N per group. No counts: per kept weight its offset (uint8)
+ *   from its quad's base, quad q (kept weights 4q .. 4q + 3) starting at tap q * 4M / N.
  * Kept weights of ELEMENT and NM are stored by quads z0 z1 z2 z3 as the bytes (z0, z2, z1, z3), so
  * one SXTB16 of the word gives the pair (z0, z1) and one of the word rotated by 8 gives (z2, z3).
  *
@@ -49,10 +49,10 @@ typedef enum {
 /** A pruned filter [ROWS, TAPS] in one of the formats (the dims come with the kernel's call). */
 typedef struct {
     int32_t format;            /**< kws_sparse_format. */
-    int32_t n, m;              /**< NM only: N in {1, 2}, 2 <= M <= 128, N < M. */
+    int32_t n, m;              /**< NM only: N in {1, 2}, N < M, M <= 64 (N = 1) or 128 (N = 2). */
     const uint16_t *row_units; /**< ELEMENT: quads per row; BLOCK: blocks per row; NM: NULL. */
     const uint16_t *index;     /**< ELEMENT: tap per kept weight; BLOCK: group per block; NM: NULL. */
-    const uint8_t *offsets;    /**< NM: offset of each kept weight from its pair's base; else NULL. */
+    const uint8_t *offsets;    /**< NM: offset of each kept weight from its quad's base; else NULL. */
     const int8_t *values;      /**< Kept weights: ELEMENT, NM by quads (z0, z2, z1, z3); BLOCK 4 a block. */
 } kws_sparse_filter;
 
