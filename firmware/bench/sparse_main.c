@@ -64,35 +64,69 @@ static const void *at(const int32_t *h, int field)
 typedef enum { DENSE_REF, DENSE_OPT, SPARSE_IS, SPARSE_WP, VARIANTS } variant;
 static const char *const VARIANT_NAMES[VARIANTS] = {"dense_ref", "dense_opt", "sparse_is", "sparse_wp"};
 
-static int run_once(const int32_t *h, variant v)
+/* A case's kernel arguments, built before the timer starts so only the kernel call is timed. */
+typedef struct {
+    int fc;
+    kws_nn_context ctx;
+    kws_nn_dims in, flt, out;
+    kws_nn_conv_params conv;
+    kws_nn_fc_params fc_params;
+    kws_nn_per_channel_quant_params channel_quant;
+    kws_nn_per_tensor_quant_params tensor_quant;
+    const int8_t *input, *dense;
+    const int32_t *bias;
+    kws_sparse_filter sparse;
+} kernel_args;
+
+static kernel_args prepare(const int32_t *h)
 {
-    const kws_nn_dims in = {h[F_IN_N], h[F_IN_H], h[F_IN_W], h[F_IN_C]};
-    const kws_nn_dims flt = {h[F_FLT_N], h[F_FLT_H], h[F_FLT_W], h[F_FLT_C]};
-    const kws_nn_dims out = {h[F_OUT_N], h[F_OUT_H], h[F_OUT_W], h[F_OUT_C]};
-    const int8_t *input = at(h, F_INPUT), *dense = at(h, F_DENSE);
-    const int32_t *bias = at(h, F_BIAS), *mult = at(h, F_MULTIPLIER), *shift = at(h, F_SHIFT);
-    const kws_sparse_filter sparse = {h[F_FORMAT], h[F_N], h[F_M], at(h, F_ROW_UNITS), at(h, F_INDEX),
-                                      at(h, F_OFFSETS), at(h, F_VALUES)};
-    const kws_sparse_order order = v == SPARSE_WP ? KWS_SPARSE_WEIGHT_PRIORITISED : KWS_SPARSE_INPUT_STATIONARY;
+    const int32_t *mult = at(h, F_MULTIPLIER), *shift = at(h, F_SHIFT);
     const kws_nn_activation act = {h[F_ACT_MIN], h[F_ACT_MAX]};
-    kws_nn_context ctx = {scratch, SCRATCH_BYTES};
-    if (h[F_OP] == 0) {
-        const kws_nn_conv_params p = {h[F_INPUT_OFFSET], h[F_OUTPUT_OFFSET], {h[F_STRIDE_W], h[F_STRIDE_H]},
-                                      {h[F_PAD_W], h[F_PAD_H]}, {h[F_DIL_W], h[F_DIL_H]}, act};
-        const kws_nn_per_channel_quant_params q = {mult, shift};
+    kernel_args a = {
+        .fc = h[F_OP] == 1,
+        .ctx = {scratch, SCRATCH_BYTES},
+        .in = {h[F_IN_N], h[F_IN_H], h[F_IN_W], h[F_IN_C]},
+        .flt = {h[F_FLT_N], h[F_FLT_H], h[F_FLT_W], h[F_FLT_C]},
+        .out = {h[F_OUT_N], h[F_OUT_H], h[F_OUT_W], h[F_OUT_C]},
+        .conv = {h[F_INPUT_OFFSET], h[F_OUTPUT_OFFSET], {h[F_STRIDE_W], h[F_STRIDE_H]}, {h[F_PAD_W], h[F_PAD_H]},
+                 {h[F_DIL_W], h[F_DIL_H]}, act},
+        .fc_params = {h[F_INPUT_OFFSET], 0, h[F_OUTPUT_OFFSET], act},
+        .channel_quant = {mult, shift},
+        .tensor_quant = {mult[0], shift[0]},
+        .input = at(h, F_INPUT),
+        .dense = at(h, F_DENSE),
+        .bias = at(h, F_BIAS),
+        .sparse = {h[F_FORMAT], h[F_N], h[F_M], at(h, F_ROW_UNITS), at(h, F_INDEX), at(h, F_OFFSETS), at(h, F_VALUES)},
+    };
+    return a;
+}
+
+static int call(const kernel_args *a, variant v)
+{
+    const kws_sparse_order order = v == SPARSE_WP ? KWS_SPARSE_WEIGHT_PRIORITISED : KWS_SPARSE_INPUT_STATIONARY;
+    if (!a->fc) {
         switch (v) {
-        case DENSE_REF: return kws_convolve_s8(&ctx, &p, &q, &in, input, &flt, dense, bias, &out, output);
-        case DENSE_OPT: return kws_convolve_s8_opt(&ctx, &p, &q, &in, input, &flt, dense, bias, &out, output);
-        default: return kws_convolve_sparse_s8(&ctx, &p, &q, &in, input, &flt, &sparse, bias, &out, output, order);
+        case DENSE_REF:
+            return kws_convolve_s8(&a->ctx, &a->conv, &a->channel_quant, &a->in, a->input, &a->flt, a->dense, a->bias,
+                                   &a->out, output);
+        case DENSE_OPT:
+            return kws_convolve_s8_opt(&a->ctx, &a->conv, &a->channel_quant, &a->in, a->input, &a->flt, a->dense,
+                                       a->bias, &a->out, output);
+        default:
+            return kws_convolve_sparse_s8(&a->ctx, &a->conv, &a->channel_quant, &a->in, a->input, &a->flt, &a->sparse,
+                                          a->bias, &a->out, output, order);
         }
     }
-    const kws_nn_fc_params p = {h[F_INPUT_OFFSET], 0, h[F_OUTPUT_OFFSET], act};
-    const kws_nn_per_tensor_quant_params q = {mult[0], shift[0]};
     switch (v) {
-    case DENSE_REF: return kws_fully_connected_s8(&ctx, &p, &q, &in, input, &flt, dense, bias, &out, output);
-    case DENSE_OPT: return kws_fully_connected_s8_opt(&ctx, &p, &q, &in, input, &flt, dense, bias, &out, output);
+    case DENSE_REF:
+        return kws_fully_connected_s8(&a->ctx, &a->fc_params, &a->tensor_quant, &a->in, a->input, &a->flt, a->dense,
+                                      a->bias, &a->out, output);
+    case DENSE_OPT:
+        return kws_fully_connected_s8_opt(&a->ctx, &a->fc_params, &a->tensor_quant, &a->in, a->input, &a->flt,
+                                          a->dense, a->bias, &a->out, output);
     default:
-        return kws_fully_connected_sparse_s8(&ctx, &p, &q, &in, input, &flt, &sparse, bias, &out, output, order);
+        return kws_fully_connected_sparse_s8(&a->ctx, &a->fc_params, &a->tensor_quant, &a->in, a->input, &a->flt,
+                                             &a->sparse, a->bias, &a->out, output, order);
     }
 }
 
@@ -100,12 +134,13 @@ static void run_case(uint32_t index, const int32_t *h)
 {
     static const char hex[] = "0123456789abcdef";
     const int32_t out_size = h[F_OUT_N] * h[F_OUT_H] * h[F_OUT_W] * h[F_OUT_C];
+    const kernel_args args = prepare(h);
     for (int v = 0; v < VARIANTS; ++v) {
         memset(output, 0, (size_t)out_size);
         int status = 0;
         const uint64_t start = port_ticks();
         for (int32_t r = 0; r < h[F_REPEAT]; ++r) {
-            status |= run_once(h, (variant)v);
+            status |= call(&args, (variant)v);
         }
         const uint64_t instructions = port_ticks_to_stage_units(port_ticks() - start) / (uint64_t)h[F_REPEAT];
         uint32_t checksum = 0;

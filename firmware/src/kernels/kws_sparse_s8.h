@@ -16,8 +16,9 @@
  * one SXTB16 of the word gives the pair (z0, z1) and one of the word rotated by 8 gives (z2, z3).
  *
  * Loop orders (Wang & Li 2022):
- * - KWS_SPARSE_INPUT_STATIONARY: per pair of output pixels, their receptive fields are widened once
- *   and every sparse row is walked over them (the kept weights' taps are decoded once per pair).
+ * - KWS_SPARSE_INPUT_STATIONARY: per tile of output pixels (4 for BLOCK, else 2), their receptive
+ *   fields are widened once and every sparse row is walked over them (the kept weights' taps are
+ *   decoded once per tile).
  * - KWS_SPARSE_WEIGHT_PRIORITISED: the whole layer's input is widened first; then every kept weight
  *   (quad or block) is decoded once and applied to all pixels, accumulating in scratch.
  * With the DSP extension, kept weights pair up in SMLAD (two MACs each).
