@@ -240,6 +240,7 @@ def _board_fc_case(kernels, converted, index: int, rng, fmt: str):
     return case, expected.reshape(case.out_shape)
 
 
+@pytest.mark.firmware
 def test_sparse_kernels_on_the_board_equal_dense_kernels_and_tflite_micro(kernels, converted):
     """Conv, pointwise and fully connected layers of random shapes, each pruned to each format at a
     random sparsity (or N:M), run on the emulated M7: both sparse loop orders, the dense reference and
