@@ -1,7 +1,8 @@
 """Packs pruned int8 weights into the sparse formats of firmware/src/kernels/kws_sparse_s8.h.
 
 A filter is a 2-D int8 array [rows, taps]: output channels by the flattened [KH, KW, C_IN] (or DEPTH)
-of the dense filter. ``pack`` keeps exactly the non-zero weights (a 1x4 block with any non-zero is
+of the dense filter. Bytes stored: element 2 a kept weight (step + value) plus 2 a row, 1x4 block
+6 a kept block plus 2 a row, N:M 2 a kept weight. ``pack`` keeps exactly the non-zero weights (a 1x4 block with any non-zero is
 kept whole; N:M refuses a group with more than N non-zeros), ``unpack`` inverts it, ``flash_bytes``
 is what the format stores, and ``prune`` makes a pattern of each granularity by magnitude (for the
 kernel tests and benchmarks; ``kws-nas prune`` owns the real pruning).
@@ -28,8 +29,8 @@ class SparseFilter:
     n: int = 0
     m: int = 0
     row_units: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # element: quads per row; block: blocks per row
-    index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # element: tap per kept weight; block: group per block
-    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))  # nm: offset from the quad's base per kept weight
+    index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # block: group (tap / 4) per block
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))  # per kept weight: element: step from the previous kept tap; nm: offset from the quad's base
     values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # element / nm by quads (z0, z2, z1, z3); block 4 a block
 
     @property
@@ -67,15 +68,25 @@ def pack(weights: np.ndarray, fmt: str, n: int = 0, m: int = 0) -> SparseFilter:
     weights = _check_weights(weights)
     rows, taps = weights.shape
     if fmt == "element":
-        units, index, values = [], [], []
+        units, steps, values = [], [], []
         for row in weights:
-            kept = np.flatnonzero(row)
-            t, v = _pad_to_quads(kept, row[kept])
-            units.append(len(v) // 4)
-            index.append(t)
-            values.append(_quad_order(v))
+            kept_taps, kept_values, last = [], [], 0
+            for t in np.flatnonzero(row):
+                while t - last > 255:  # a zero weight every 255 taps keeps each step in a byte
+                    last += 255
+                    kept_taps.append(last)
+                    kept_values.append(0)
+                kept_taps.append(int(t))
+                kept_values.append(int(row[t]))
+                last = int(t)
+            pad = -len(kept_taps) % 4  # whole quads: step 0, weight 0
+            kept_taps += [last] * pad
+            kept_values += [0] * pad
+            units.append(len(kept_taps) // 4)
+            steps.append(np.diff(np.array([0] + kept_taps, np.int64)))
+            values.append(_quad_order(np.array(kept_values, np.int8)))
         return SparseFilter("element", rows, taps, row_units=np.array(units, np.uint16),
-                            index=np.concatenate(index).astype(np.uint16), values=np.concatenate(values).astype(np.int8))
+                            offsets=np.concatenate(steps).astype(np.uint8), values=np.concatenate(values).astype(np.int8))
     if fmt == "block":
         groups = -(-taps // 4)
         blocks = np.zeros((rows, groups * 4), np.int8)
@@ -117,8 +128,11 @@ def unpack(f: SparseFilter) -> np.ndarray:
     unordered = f.values.reshape(-1, 4)[:, [0, 2, 1, 3]].ravel() if f.format != "block" else f.values
     dense = np.zeros((f.rows, f.taps + 4 * f.m + 4), np.int8)
     if f.format == "element":
-        row_of = np.repeat(np.arange(f.rows), f.row_units.astype(np.int64) * 4)
-        np.add.at(dense, (row_of, f.index.astype(np.int64)), unordered)
+        start = 0
+        for row, quads in enumerate(f.row_units.astype(np.int64)):
+            end = start + 4 * quads
+            np.add.at(dense[row], np.cumsum(f.offsets[start:end].astype(np.int64)), unordered[start:end])
+            start = end
     elif f.format == "block":
         row_of = np.repeat(np.arange(f.rows), f.row_units.astype(np.int64))
         for j in range(4):

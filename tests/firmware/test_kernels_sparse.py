@@ -69,15 +69,20 @@ def test_prune_keeps_the_largest_magnitudes():
 
 
 def test_flash_shrinks_with_sparsity():
-    """Bytes stored: block 2 a row + 6 a kept block; N:M 2 a kept weight; element 2 a row + 3 a kept weight."""
+    """Bytes stored: block 2 a row + 6 a kept block; N:M 2 a kept weight; element 2 a row + 2 a kept weight."""
     rng = np.random.default_rng(3)
     rows = nonzero_int8(rng, (64, 64))
     for sparsity in (0.5, 0.75, 0.9):
         kept_blocks = 64 * (16 - round(sparsity * 16))
         assert pack(prune(rows, "block", sparsity), "block").flash_bytes == 2 * 64 + 6 * kept_blocks
         kept = 64 * -(-(64 - round(sparsity * 64)) // 4) * 4  # rows padded to whole quads
-        assert pack(prune(rows, "element", sparsity), "element").flash_bytes == 2 * 64 + 3 * kept
+        assert pack(prune(rows, "element", sparsity), "element").flash_bytes == 2 * 64 + 2 * kept
     assert pack(prune(rows, "block", 0.5), "block").flash_bytes < 0.8 * rows.size
+    far = np.zeros((1, 1000), np.int8)
+    far[0, [3, 700]] = (5, -7)  # a 697-tap gap: two zero weights in between keep the steps in a byte
+    packed = pack(far, "element")
+    assert packed.offsets.tolist() == [3, 255, 255, 187] and packed.flash_bytes == 2 + 2 * 4
+    np.testing.assert_array_equal(unpack(packed), far)
     assert pack(prune(rows, "nm", n=1, m=4), "nm", n=1, m=4).flash_bytes == rows.size // 2
     assert pack(prune(rows, "nm", n=1, m=10), "nm", n=1, m=10).flash_bytes == 64 * 8 * 2  # 7 groups, 1 pad
 
@@ -145,6 +150,22 @@ def test_sparse_fully_connected_equals_dense_reference_on_host(request, build):
         for order in ORDERS:
             got = sparse.fully_connected(x, packed, bias, int(mult), int(shift), **kw_args, order=order)
             np.testing.assert_array_equal(got, dense, err_msg=f"case {case} {fmt} {order} {batches}x{depth}->{units}")
+
+
+def test_element_gaps_over_255_taps_on_host(kernels):
+    """Kept weights hundreds of taps apart (zero weights in between in the format) sum like dense."""
+    sparse = SparseKernels(kernels)
+    rng = np.random.default_rng(14)
+    x = rng.integers(-128, 128, size=(3, 1200)).astype(np.int8)
+    pruned = prune(nonzero_int8(rng, (5, 1200)), "element", 0.996)
+    packed = pack(pruned, "element")
+    assert (packed.offsets == 255).any()
+    (mult,), (shift,) = kernels.quantize_multipliers([0.01])
+    args = dict(input_offset=7, output_offset=-3, act=(-128, 127))
+    dense = kernels.fully_connected(x, pruned, None, int(mult), int(shift), **args, variant="ref")
+    for order in ORDERS:
+        np.testing.assert_array_equal(sparse.fully_connected(x, packed, None, int(mult), int(shift), **args, order=order),
+                                      dense)
 
 
 def test_sparse_kernels_reject_bad_arguments(kernels):

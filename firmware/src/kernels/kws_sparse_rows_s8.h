@@ -57,39 +57,40 @@ static inline uint32_t kws_sp_pack_hi(uint32_t a, uint32_t b)
     } while (0)
 
 #if KWS_HAVE_DSP && !defined(KWS_DSP_EMULATE)
-/* A pair of kept weights (`pair` a SXTB16 of the weight word) at word offsets i, j of a per-tap pair
- * column: 9 instructions for 4 MACs. */
-#define KWS_SP_KEPT_PAIR(load_i, load_j, pair)                  \
-    load_i load_j                                               \
-    "ldr    %[x], [%[col], %[i], lsl #2]\n\t"                   \
-    "ldr    %[y], [%[col], %[j], lsl #2]\n\t"                   \
-    pair                                                        \
+/* A pair of kept weights (`pair` a SXTB16 of the weight word) whose column words `load_x`, `load_y`
+ * fetch: 5 instructions for 4 MACs after the loads. */
+#define KWS_SP_KEPT_PAIR(load_x, load_y, pair)                  \
+    load_x load_y pair                                          \
     "pkhbt  %[t], %[x], %[y], lsl #16\n\t"                      \
     "smlad  %[a0], %[p], %[t], %[a0]\n\t"                       \
     "pkhtb  %[t], %[y], %[x], asr #16\n\t"                      \
     "smlad  %[a1], %[p], %[t], %[a1]\n\t"
-/* A quad of kept weights: ELEMENT (uint16 taps) or NM (uint8 offsets, the column pointer at the quad). */
-#define KWS_SP_ELEMENT_QUAD                                                                        \
-    "ldr    %[w], [%[v]], #4\n\t"                                                                  \
-    KWS_SP_KEPT_PAIR("ldrh   %[i], [%[ix]], #2\n\t", "ldrh   %[j], [%[ix]], #2\n\t",                \
-                     "sxtb16 %[p], %[w]\n\t")                                                      \
-    KWS_SP_KEPT_PAIR("ldrh   %[i], [%[ix]], #2\n\t", "ldrh   %[j], [%[ix]], #2\n\t",                \
-                     "sxtb16 %[p], %[w], ror #8\n\t")
-#define KWS_SP_NM_QUAD                                                                             \
-    "ldr    %[w], [%[v]], #4\n\t"                                                                  \
-    KWS_SP_KEPT_PAIR("ldrb   %[i], [%[ix]], #1\n\t", "ldrb   %[j], [%[ix]], #1\n\t",                \
-                     "sxtb16 %[p], %[w]\n\t")                                                      \
-    KWS_SP_KEPT_PAIR("ldrb   %[i], [%[ix]], #1\n\t", "ldrb   %[j], [%[ix]], #1\n\t",                \
-                     "sxtb16 %[p], %[w], ror #8\n\t")                                              \
+/* ELEMENT: the column pointer walks to each kept tap (uint8 steps); NM: offsets from the quad's
+ * base, the column pointer moving on by a quad's span. */
+#define KWS_SP_ELEMENT_LOAD(reg)                      \
+    "ldrb   %[i], [%[ix]], #1\n\t"                    \
+    "add    %[col], %[col], %[i], lsl #2\n\t"         \
+    "ldr    %[" reg "], [%[col]]\n\t"
+#define KWS_SP_NM_LOAD(reg)                           \
+    "ldrb   %[i], [%[ix]], #1\n\t"                    \
+    "ldr    %[" reg "], [%[col], %[i], lsl #2]\n\t"
+#define KWS_SP_ELEMENT_QUAD                                                                                \
+    "ldr    %[w], [%[v]], #4\n\t"                                                                          \
+    KWS_SP_KEPT_PAIR(KWS_SP_ELEMENT_LOAD("x"), KWS_SP_ELEMENT_LOAD("y"), "sxtb16 %[p], %[w]\n\t")          \
+    KWS_SP_KEPT_PAIR(KWS_SP_ELEMENT_LOAD("x"), KWS_SP_ELEMENT_LOAD("y"), "sxtb16 %[p], %[w], ror #8\n\t")
+#define KWS_SP_NM_QUAD                                                                                     \
+    "ldr    %[w], [%[v]], #4\n\t"                                                                          \
+    KWS_SP_KEPT_PAIR(KWS_SP_NM_LOAD("x"), KWS_SP_NM_LOAD("y"), "sxtb16 %[p], %[w]\n\t")                    \
+    KWS_SP_KEPT_PAIR(KWS_SP_NM_LOAD("x"), KWS_SP_NM_LOAD("y"), "sxtb16 %[p], %[w], ror #8\n\t")           \
     "add    %[col], %[col], %[span]\n\t"
 #define KWS_SP_QUAD_LOOP(body, acc0, acc1, idx, vals, cols, step, count)                                      \
     do {                                                                                          \
-        uint32_t w_, p_, i_, j_, x_, y_, t_;                                                       \
+        uint32_t w_, p_, i_, x_, y_, t_;                                                           \
         __asm__ volatile("1:\n\t" body "subs   %[n], %[n], #1\n\t"                                \
                          "bne    1b\n\t"                                                          \
                          : [a0] "+r"(acc0), [a1] "+r"(acc1), [ix] "+r"(idx), [v] "+r"(vals), [col] "+r"(cols), \
                            [n] "+r"(count), [w] "=&r"(w_), [p] "=&r"(p_), [i] "=&r"(i_),            \
-                           [j] "=&r"(j_), [x] "=&r"(x_), [y] "=&r"(y_), [t] "=&r"(t_)               \
+                           [x] "=&r"(x_), [y] "=&r"(y_), [t] "=&r"(t_)                              \
                          : [span] "r"(step)                                                       \
                          : "cc", "memory");                                                       \
     } while (0)
@@ -98,19 +99,22 @@ static inline uint32_t kws_sp_pack_hi(uint32_t a, uint32_t b)
 static inline void kws_sp_element_pair(const kws_sparse_filter *f, int32_t rows, const uint32_t *col,
                                        const int32_t *bias, int32_t *sums)
 {
-    const uint16_t *ix = f->index, *units = f->row_units;
+    const uint8_t *ix = f->offsets;
+    const uint16_t *units = f->row_units;
     const int8_t *v = f->values;
     for (int32_t row = 0; row < rows; ++row) {
         int32_t a0 = bias ? bias[row] : 0, a1 = a0;
         int32_t q = units[row];
+        const uint32_t *c = col;
 #if KWS_HAVE_DSP && !defined(KWS_DSP_EMULATE)
         if (q > 0) {
-            const uint32_t *c = col;
             KWS_SP_QUAD_LOOP(KWS_SP_ELEMENT_QUAD, a0, a1, ix, v, c, 0, q);
         }
 #else
         for (; q > 0; --q, ix += 4, v += 4) {
-            KWS_SP_QUAD_PAIR(kws_read_u32(v), col[ix[0]], col[ix[1]], col[ix[2]], col[ix[3]], a0, a1);
+            const uint32_t *c0 = c + ix[0], *c1 = c0 + ix[1], *c2 = c1 + ix[2];
+            c = c2 + ix[3];
+            KWS_SP_QUAD_PAIR(kws_read_u32(v), *c0, *c1, *c2, *c, a0, a1);
         }
 #endif
         sums[2 * row] = a0;
@@ -121,12 +125,16 @@ static inline void kws_sp_element_pair(const kws_sparse_filter *f, int32_t rows,
 static inline void kws_sp_element_single(const kws_sparse_filter *f, int32_t rows, const int16_t *col,
                                          const int32_t *bias, int32_t *sums)
 {
-    const uint16_t *ix = f->index, *units = f->row_units;
+    const uint8_t *ix = f->offsets;
+    const uint16_t *units = f->row_units;
     const int8_t *v = f->values;
     for (int32_t row = 0; row < rows; ++row) {
         int32_t a0 = bias ? bias[row] : 0;
+        const int16_t *c = col;
         for (int32_t q = units[row]; q > 0; --q, ix += 4, v += 4) {
-            KWS_SP_QUAD_SINGLE(kws_read_u32(v), col[ix[0]], col[ix[1]], col[ix[2]], col[ix[3]], a0);
+            const int16_t *c0 = c + ix[0], *c1 = c0 + ix[1], *c2 = c1 + ix[2];
+            c = c2 + ix[3];
+            KWS_SP_QUAD_SINGLE(kws_read_u32(v), *c0, *c1, *c2, *c, a0);
         }
         sums[row] = a0;
     }

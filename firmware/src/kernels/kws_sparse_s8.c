@@ -22,7 +22,7 @@ static int valid_filter(const kws_sparse_filter *f)
     switch (f->format) {
     case KWS_SPARSE_ELEMENT:
     case KWS_SPARSE_BLOCK:
-        return f->row_units != NULL; /* index and values may be empty (NULL) for an all-zero filter */
+        return f->row_units != NULL; /* the rest may be empty (NULL) for an all-zero filter */
     case KWS_SPARSE_NM:
         return f->offsets && f->values && (f->n == 1 || f->n == 2) && f->m > f->n && f->m <= 64 * f->n;
     default:
@@ -295,6 +295,7 @@ static void weight_prioritised(const sparse_product *sp, const scratch_parts *s)
             s->sums[i] = b;
         }
         const int32_t units = f->format == KWS_SPARSE_NM ? nm_quads(f, sp->taps) : f->row_units[row];
+        int32_t tap = 0; /* ELEMENT: the last kept tap */
         for (int32_t u = 0; u < units; ++u, values += 4) {
             const uint32_t w = kws_read_u32(values), lo = __sxtb16(w), hi = KWS_SP_SXTB16_ROR8(w);
             if (f->format == KWS_SPARSE_BLOCK) {
@@ -303,8 +304,9 @@ static void weight_prioritised(const sparse_product *sp, const scratch_parts *s)
             }
             int32_t taps[4];
             if (f->format == KWS_SPARSE_ELEMENT) {
-                taps[0] = index[0], taps[1] = index[1], taps[2] = index[2], taps[3] = index[3];
-                index += 4;
+                taps[0] = tap += offsets[0], taps[1] = tap += offsets[1];
+                taps[2] = tap += offsets[2], taps[3] = tap += offsets[3];
+                offsets += 4;
             } else {
                 const int32_t base = u * span;
                 taps[0] = base + offsets[0], taps[1] = base + offsets[1];

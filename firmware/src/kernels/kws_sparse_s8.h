@@ -6,7 +6,8 @@
  * Formats (firmware/sparse_format.py packs dense int8 weights into each; rows are output channels,
  * a row's taps are [KH, KW, C_IN] flattened, as in the dense filter):
  * - KWS_SPARSE_ELEMENT: any zero pattern. Per row a count of quads (4 kept weights; rows are padded
- *   with zero weights to whole quads), per kept weight its tap (uint16) in `index`.
+ *   with zero weights to whole quads), per kept weight in `offsets` the taps from the row's previous
+ *   kept weight (uint8; the first from tap 0; a gap over 255 gets zero weights in between).
  * - KWS_SPARSE_BLOCK: 1x4 blocks along the inner loop, 4 consecutive taps starting at a multiple of 4
  *   kept or dropped together. Per row a count of blocks, per block its group (tap / 4, uint16).
  * - KWS_SPARSE_NM: N:M, at most N kept in every M consecutive taps (N = 1 with M <= 64, or N = 2
@@ -36,7 +37,7 @@ extern "C" {
 
 /** How a sparse filter is stored. */
 typedef enum {
-    KWS_SPARSE_ELEMENT = 0, /**< Any pattern: a tap index per kept weight. */
+    KWS_SPARSE_ELEMENT = 0, /**< Any pattern: a uint8 step to each kept weight. */
     KWS_SPARSE_BLOCK = 1,   /**< 1x4 blocks along the inner loop: a group index per block. */
     KWS_SPARSE_NM = 2,      /**< N:M: a uint8 offset per kept weight, no counts. */
 } kws_sparse_format;
@@ -52,8 +53,9 @@ typedef struct {
     int32_t format;            /**< kws_sparse_format. */
     int32_t n, m;              /**< NM only: N in {1, 2}, N < M, M <= 64 (N = 1) or 128 (N = 2). */
     const uint16_t *row_units; /**< ELEMENT: quads per row; BLOCK: blocks per row; NM: NULL. */
-    const uint16_t *index;     /**< ELEMENT: tap per kept weight; BLOCK: group per block; NM: NULL. */
-    const uint8_t *offsets;    /**< NM: offset of each kept weight from its quad's base; else NULL. */
+    const uint16_t *index;     /**< BLOCK: group (tap / 4) per block; else NULL. */
+    const uint8_t *offsets;    /**< ELEMENT: step from the previous kept tap; NM: offset from the quad's
+                                    base; per kept weight. BLOCK: NULL. */
     const int8_t *values;      /**< Kept weights: ELEMENT, NM by quads (z0, z2, z1, z3); BLOCK 4 a block. */
 } kws_sparse_filter;
 
