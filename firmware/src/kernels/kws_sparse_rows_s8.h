@@ -1,8 +1,9 @@
 /*
  * Inner loops of the sparse kernels (kws_sparse_s8.c): every row of a sparse filter over one column
- * of widened input, for one pixel pair or one pixel, per format. Each walks the whole filter with
- * its pointers in registers and writes each row's sums (bias included) to `sums`: [rows][2] for a
- * pair, [rows] for one pixel; the requantisation runs afterwards over all of them.
+ * of widened input, for a tile of 4 pixels (BLOCK), a pair or one pixel, per format. Each walks the
+ * whole filter with its pointers in registers and writes each row's sums (bias included) to `sums`,
+ * [rows][pixels of the tile]; the requantisation runs afterwards over all of them. On cores with the
+ * DSP extension the hot loops are Arm assembly; their C twins run in the host builds.
  *
  * Column layouts (int16 values, input offset added):
  * - pair, per tap (ELEMENT, NM): word k = (x_p0[k], x_p1[k]);
