@@ -1,11 +1,12 @@
 """Packs pruned int8 weights into the sparse formats of firmware/src/kernels/kws_sparse_s8.h.
 
 A filter is a 2-D int8 array [rows, taps]: output channels by the flattened [KH, KW, C_IN] (or DEPTH)
-of the dense filter. Bytes stored: element 2 a kept weight (step + value) plus 2 a row, 1x4 block
-6 a kept block plus 2 a row, N:M 2 a kept weight. ``pack`` keeps exactly the non-zero weights (a 1x4 block with any non-zero is
+of the dense filter. ``pack`` keeps exactly the non-zero weights (a 1x4 block with any non-zero is
 kept whole; N:M refuses a group with more than N non-zeros), ``unpack`` inverts it, ``flash_bytes``
-is what the format stores, and ``prune`` makes a pattern of each granularity by magnitude (for the
-kernel tests and benchmarks; ``kws-nas prune`` owns the real pruning).
+is what the format stores (element: 2 bytes a kept weight, step and value, plus 2 a row; 1x4 block:
+6 a kept block plus 2 a row; N:M: 2 a kept weight), and ``prune`` makes a pattern of each
+granularity by magnitude (for the kernel tests and benchmarks; ``kws-nas prune`` owns the real
+pruning).
 """
 
 from __future__ import annotations
@@ -19,19 +20,26 @@ FORMAT_CODE = {"element": 0, "block": 1, "nm": 2}
 MAX_M = {1: 64, 2: 128}  # N:M offsets from a quad's base fit a byte
 
 
+def _empty(dtype):
+    return field(default_factory=lambda: np.zeros(0, dtype))
+
+
 @dataclass(frozen=True)
 class SparseFilter:
-    """The arrays of a kws_sparse_filter (unused ones empty)."""
+    """The arrays of a kws_sparse_filter (unused ones empty): ``row_units`` quads (element) or blocks
+    (block) per row; ``index`` the group (tap / 4) of each block; ``offsets`` per kept weight the step
+    from the previous kept tap (element) or the offset from its quad's base (nm); ``values`` the kept
+    weights, by quads stored (z0, z2, z1, z3) for element and nm, 4 a block for block."""
 
     format: str
     rows: int
     taps: int
     n: int = 0
     m: int = 0
-    row_units: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # element: quads per row; block: blocks per row
-    index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint16))  # block: group (tap / 4) per block
-    offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))  # per kept weight: element: step from the previous kept tap; nm: offset from the quad's base
-    values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # element / nm by quads (z0, z2, z1, z3); block 4 a block
+    row_units: np.ndarray = _empty(np.uint16)
+    index: np.ndarray = _empty(np.uint16)
+    offsets: np.ndarray = _empty(np.uint8)
+    values: np.ndarray = _empty(np.int8)
 
     @property
     def flash_bytes(self) -> int:
