@@ -14,6 +14,7 @@
 #include "kws_sparse_columns_s8.h"
 #include "kws_sparse_rows_s8.h"
 #include "kws_sparse_s8.h"
+#include "kws_sparse_sweeps_s8.h"
 
 /* ---------------------------------------------------------------- filter layout */
 
@@ -80,7 +81,8 @@ static void build_column(const sparse_product *sp, int32_t first, int32_t count,
 
 /* ---------------------------------------------------------------- output stage */
 
-/* Scratch: requantisation table, four gathered fields, the columns, the sums. */
+/* Scratch: requantisation table, four gathered fields, then input-stationary: one tile's column
+ * and its sums [rows][4]; weight-prioritised: a record (sums, column) per pixel pair. */
 typedef struct {
 #if KWS_HAVE_DSP
     const kws_rq *rq; /* per row (one for quant_stride 0) when all take the fast path, else NULL */
@@ -108,22 +110,20 @@ static int weight_prioritised_run(int32_t pixels, kws_sparse_order order)
 static int32_t scratch_bytes(int32_t rows, int32_t taps, int32_t padded, int32_t pixels, kws_sparse_order order)
 {
     const int32_t pairs = (pixels + 1) / 2, patch = (taps + 3) & ~3;
-    const int wp = weight_prioritised_run(pixels, order);
-    const int32_t columns = (wp ? pairs : 2) * padded, sums = wp ? 2 * pairs : 4 * rows;
-    return rq_table_bytes(rows) + 4 * patch + (columns + sums) * (int32_t)sizeof(uint32_t);
+    const int32_t words = weight_prioritised_run(pixels, order) ? pairs * (padded + 2) : 2 * padded + 4 * rows;
+    return rq_table_bytes(rows) + 4 * patch + words * (int32_t)sizeof(uint32_t);
 }
 
 /* Splits the scratch and fills the requantisation table (fast path where every row takes it). */
-static scratch_parts split_scratch(const sparse_product *sp, void *buf, kws_sparse_order order)
+static scratch_parts split_scratch(const sparse_product *sp, void *buf)
 {
     scratch_parts s;
     int8_t *p = (int8_t *)buf + rq_table_bytes(sp->rows);
     for (int32_t i = 0; i < 4; ++i, p += (sp->taps + 3) & ~3) {
         s.patches[i] = p;
     }
-    s.columns = (uint32_t *)p;
-    s.sums = (int32_t *)(s.columns + (weight_prioritised_run(sp->pixels, order) ? (sp->pixels + 1) / 2 : 2) *
-                                         sp->padded);
+    s.columns = (uint32_t *)p; /* weight-prioritised: the records */
+    s.sums = (int32_t *)(s.columns + 2 * sp->padded);
 #if KWS_HAVE_DSP
     kws_rq *rq = (kws_rq *)buf;
     s.rq = rq;
@@ -243,79 +243,62 @@ static void input_stationary(const sparse_product *sp, const scratch_parts *s)
     }
 }
 
-/* Four kept weights at taps i[0..3] (pairs (0, 1), (2, 3) in w01, w23) applied to every pixel pair. */
-static inline void all_pixels_quad(const uint32_t *col, int32_t padded, int32_t pairs, uint32_t w01, uint32_t w23,
-                                   const int32_t i[4], int32_t *sums)
-{
-    const int32_t i0 = i[0], i1 = i[1], i2 = i[2], i3 = i[3];
-    for (int32_t pp = 0; pp < pairs; ++pp, col += padded, sums += 2) {
-        const uint32_t x0 = col[i0], x1 = col[i1], x2 = col[i2], x3 = col[i3];
-        int32_t a0 = sums[0], a1 = sums[1];
-        a0 = __smlad(w01, kws_sp_pack_lo(x0, x1), a0);
-        a1 = __smlad(w01, kws_sp_pack_hi(x0, x1), a1);
-        a0 = __smlad(w23, kws_sp_pack_lo(x2, x3), a0);
-        a1 = __smlad(w23, kws_sp_pack_hi(x2, x3), a1);
-        sums[0] = a0;
-        sums[1] = a1;
-    }
-}
-
-/* One block (weights we, wo at group `group`) applied to every pixel pair. */
-static inline void all_pixels_block(const uint32_t *col, int32_t padded, int32_t pairs, uint32_t we, uint32_t wo,
-                                    int32_t group, int32_t *sums)
-{
-    col += 4 * group;
-    for (int32_t pp = 0; pp < pairs; ++pp, col += padded, sums += 2) {
-        sums[0] = __smlad(wo, col[1], __smlad(we, col[0], sums[0]));
-        sums[1] = __smlad(wo, col[3], __smlad(we, col[2], sums[1]));
-    }
-}
-
-/* Every pixel pair widened first (an odd last pixel paired with itself), then kept weight by kept weight. */
+/* Every pixel pair widened first into its record (an odd last pixel paired with itself), then, row
+ * by row, each kept quad or block decoded once and swept over all records. */
 static void weight_prioritised(const sparse_product *sp, const scratch_parts *s)
 {
     const kws_sparse_filter *f = sp->f;
-    const int32_t pairs = (sp->pixels + 1) / 2, padded = sp->padded;
+    const int per_group = f->format == KWS_SPARSE_BLOCK;
+    const int32_t pairs = (sp->pixels + 1) / 2, record = (sp->padded + 2) * (int32_t)sizeof(uint32_t);
+    uint8_t *records = (uint8_t *)s->columns;
     for (int32_t pp = 0; pp < pairs; ++pp) {
+        uint32_t *col = (uint32_t *)(records + pp * record + KWS_SP_RECORD_HEAD);
         if (2 * pp + 1 < sp->pixels) {
-            build_column(sp, 2 * pp, 2, s->patches, s->columns + pp * padded);
-        } else { /* an odd last pixel is paired with itself */
+            build_column(sp, 2 * pp, 2, s->patches, col);
+        } else {
             const int8_t *t = pixel_taps(&sp->src, 2 * pp, s->patches[0]);
-            widen_pair(t, t, sp->taps, padded, sp->src.conv->input_offset, f->format == KWS_SPARSE_BLOCK, 4,
-                       s->columns + pp * padded);
+            widen_pair(t, t, sp->taps, sp->padded, sp->src.conv->input_offset, per_group, 4, col);
         }
     }
     const uint16_t *index = f->index;
     const uint8_t *offsets = f->offsets;
     const int8_t *values = f->values;
-    const int32_t span = f->format == KWS_SPARSE_NM ? 4 * f->m / f->n : 0;
+    const int32_t span = f->format == KWS_SPARSE_NM ? 4 * f->m / f->n : 0, head = KWS_SP_RECORD_HEAD;
     for (int32_t row = 0; row < sp->rows; ++row) {
         const int32_t b = sp->bias ? sp->bias[row] : 0;
-        for (int32_t i = 0; i < 2 * pairs; ++i) {
-            s->sums[i] = b;
+        for (int32_t pp = 0; pp < pairs; ++pp) {
+            int32_t *sums = (int32_t *)(records + pp * record);
+            sums[0] = sums[1] = b;
         }
         const int32_t units = f->format == KWS_SPARSE_NM ? nm_quads(f, sp->taps) : f->row_units[row];
-        int32_t tap = 0; /* ELEMENT: the last kept tap */
-        for (int32_t u = 0; u < units; ++u, values += 4) {
-            const uint32_t w = kws_read_u32(values), lo = __sxtb16(w), hi = KWS_SP_SXTB16_ROR8(w);
-            if (f->format == KWS_SPARSE_BLOCK) {
-                all_pixels_block(s->columns, padded, pairs, lo, hi, *index++, s->sums);
-                continue;
+        int32_t u = 0, tap = 0; /* ELEMENT: the last kept tap */
+        if (per_group) {
+            for (; u + 1 < units; u += 2, values += 8, index += 2) {
+                const uint32_t w0 = kws_read_u32(values), w1 = kws_read_u32(values + 4);
+                kws_sp_sweep_two_blocks(records, record, pairs, __sxtb16(w0), KWS_SP_SXTB16_ROR8(w0),
+                                        head + 16 * index[0], __sxtb16(w1), KWS_SP_SXTB16_ROR8(w1),
+                                        head + 16 * index[1]);
             }
-            int32_t taps[4];
-            if (f->format == KWS_SPARSE_ELEMENT) {
-                taps[0] = tap += offsets[0], taps[1] = tap += offsets[1];
-                taps[2] = tap += offsets[2], taps[3] = tap += offsets[3];
-                offsets += 4;
-            } else {
-                const int32_t base = u * span;
-                taps[0] = base + offsets[0], taps[1] = base + offsets[1];
-                taps[2] = base + offsets[2], taps[3] = base + offsets[3];
-                offsets += 4;
+            if (u < units) {
+                const uint32_t w = kws_read_u32(values);
+                kws_sp_sweep_block(records, record, pairs, __sxtb16(w), KWS_SP_SXTB16_ROR8(w), head + 16 * *index++);
+                values += 4;
             }
-            all_pixels_quad(s->columns, padded, pairs, lo, hi, taps, s->sums);
+        } else {
+            for (; u < units; ++u, values += 4, offsets += 4) {
+                int32_t t[4];
+                for (int32_t i = 0; i < 4; ++i) {
+                    t[i] = f->format == KWS_SPARSE_ELEMENT ? (tap += offsets[i]) : u * span + offsets[i];
+                }
+                const uint32_t w = kws_read_u32(values);
+                kws_sp_sweep_quad(records, record, pairs, __sxtb16(w), KWS_SP_SXTB16_ROR8(w), head + 4 * t[0],
+                                  head + 4 * t[1], head + 4 * t[2], head + 4 * t[3]);
+            }
         }
-        requantise(sp, s, row, 0, s->sums, 1, sp->output + row, sp->rows, sp->pixels);
+        /* even pixels from the records' first sums, odd from their second */
+        requantise(sp, s, row, 0, (const int32_t *)records, record / 4, sp->output + row, 2 * sp->rows, pairs);
+        requantise(sp, s, row, 0, (const int32_t *)records + 1, record / 4, sp->output + sp->rows + row,
+                   2 * sp->rows, sp->pixels / 2);
     }
 }
 
@@ -327,7 +310,7 @@ static kws_nn_status run(const kws_nn_context *ctx, const sparse_product *sp, kw
     if (!ctx || !ctx->buf || ctx->size < scratch_bytes(sp->rows, sp->taps, sp->padded, sp->pixels, order)) {
         return KWS_NN_ARG_ERROR;
     }
-    const scratch_parts s = split_scratch(sp, ctx->buf, order);
+    const scratch_parts s = split_scratch(sp, ctx->buf);
     if (weight_prioritised_run(sp->pixels, order)) {
         weight_prioritised(sp, &s);
     } else {
