@@ -1,7 +1,7 @@
 """Run one study from a composed config: the body of `kws-nas search` (and of each multirun cell).
 
 Before the study is opened, a search that cannot work is refused with one line (``preflight``): values
-that make no sense, a budget below the space's cost floor, a dataset that is missing, malformed or
+that make no sense, a budget below the space's least cost, a dataset that is missing, malformed or
 holds a file that cannot be decoded (the first trial's features are loaded up front).
 
 The study stops when ``trials`` trained trials have finished across all its workers (a rerun of the

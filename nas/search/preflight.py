@@ -58,7 +58,7 @@ def check_budget_reachable(space, budget, space_name: str, constraints_name: str
         candidate, cost = min(costs, key=lambda pair: budget.constraints(pair[1])[name])
         excess = budget.constraints(cost)[name]
         if excess > 0:
-            over.append(f"{name} {excess:+.0%}: the least {name} is {candidate.describe()} with "
+            over.append(f"{name} {excess:+.1%}: the least {name} is {candidate.describe()} with "
                         f"{budget.memory_of(cost)} B memory, {cost.ops} ops")
     if over:
         limits = ", ".join(f"{unit} <= {value:.0f}" for unit, value in budget.plot_limits().items())

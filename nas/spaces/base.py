@@ -222,8 +222,8 @@ class SearchSpace(ABC):
 
         Every cost (Hello Edge and deployed memory, flash, RAM, MACs) grows with each width, so
         widths sit at their lows; the parameters that trade one layer's cost against the next (kernels
-        and strides that shrink later maps, layer counts, shortcuts) are enumerated, pruned only where
-        one choice costs no more than another in every cost.
+        and strides that shrink later maps, shortcut projections) are enumerated, dropping only choices
+        that cost no less than another in every cost.
         """
 
     def smallest_input(self) -> FrontEndConfig:

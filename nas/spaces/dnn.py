@@ -76,9 +76,8 @@ class DnnSpace(SearchSpace):
         return DnnSpec(tuple(draw.int(f"layer{i}_width", self.width) for i in range(1, n + 1)))
 
     def cheapest_specs(self, input_shape: tuple[int, int]) -> list[DnnSpec]:
-        # every count of layers: a layer narrower than the 12 outputs can cost less than the one it feeds
-        width = self.width.bounds()[0]
-        return [DnnSpec((width,) * n) for n in self.n_layers.values()]
+        # a hidden layer more at the lowest width only adds a width × width layer to the chain
+        return [DnnSpec((self.width.bounds()[0],) * self.n_layers.bounds()[0])]
 
     def spec_params(self, spec: DnnSpec) -> dict[str, Any]:
         return {"n_layers": len(spec.widths), **{f"layer{i}_width": w for i, w in enumerate(spec.widths, 1)}}
