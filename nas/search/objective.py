@@ -35,9 +35,9 @@ from nas.search.study import DUPLICATE_OF, GRID_PARAM, WORKER, is_infeasible
 log = logging.getLogger("nas.search")
 
 COST_KEYS = ("params", "memory_hello_edge_bytes", "memory_deploy_bytes", "macs", "ops")
-# What a duplicate does not copy from the trial it repeats: its own bookkeeping, and the per-epoch
-# records (the pruner's medians would count one training twice; it trained for 0 s).
-NOT_COPIED = frozenset({"worker", "stage", "candidate_key", "history", CURVE_ATTR, "train_seconds"})
+# What a repeat does not copy from the trial it repeats: bookkeeping, the Hello Edge mark of an enqueued
+# trial, and the per-epoch records (the pruner's medians would count one training twice; it took 0 s).
+NOT_COPIED = frozenset({"worker", "stage", "hello_edge", "history", CURVE_ATTR, "train_seconds"})
 
 
 class Stage(str, Enum):
@@ -250,8 +250,9 @@ class TrialRunner:
     def _repeat(self, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial) -> list[float]:
         """A candidate the study trained already is not trained again: this trial reports that trial's
         results (the sampler learns the point once more) and says which trial it repeats."""
+        own = trial.user_attrs  # its candidate and costs: the same as the earlier trial's
         for key, value in earlier.user_attrs.items():
-            if key not in NOT_COPIED:
+            if key not in NOT_COPIED and key not in own:
                 trial.set_user_attr(key, value)
         trial.set_user_attr(DUPLICATE_OF, earlier.number)
         self._enter(trial, Stage.DONE)
