@@ -71,7 +71,7 @@ CASES = [
      "setup": _results_dir_is_a_file, "expect": "error"},
     {"name": "search: data=folder without data.root", "argv": ["search", "data=folder", "results_dir={tmp}/results"],
      "setup": None, "expect": "error"},
-    {"name": "search: budget below the space's cost floor (100 B)",
+    {"name": "search: budget below every candidate (100 B)",
      "argv": ["search", "search_space=ds_cnn", "constraints.max_memory_bytes=100", "results_dir={tmp}/results",
               "data.root={tmp}/unused"], "setup": None, "expect": "error"},
     {"name": "search: a tiny search that works", "argv": _tiny_search(), "setup": _dataset, "expect": "ok"},

@@ -82,7 +82,8 @@ def _crash_then_rerun(tmp: Path) -> tuple[str, str]:
         return ("traceback" if "Traceback" in rerun.stderr else "error"), rerun.stderr.strip()[-300:]
     trials = optuna.load_study(study_name="dnn_medium", storage=url).trials
     running = [t.number for t in trials if t.state == TrialState.RUNNING]
-    trained = [tuple(sorted(t.params.items())) for t in trials if t.state == TrialState.COMPLETE]
+    trained = [tuple(sorted(t.params.items())) for t in trials
+               if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]  # a repeat trains nothing
     retried = [t.number for t in trials if "failed_trial" in t.system_attrs]
     if running or not retried or len(set(trained)) != len(trained):
         return "silent", f"running {running}, retries {retried}, {len(trained)} trained, {len(set(trained))} distinct"

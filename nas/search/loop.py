@@ -1,7 +1,7 @@
 """Run one study from a composed config: the body of `kws-nas search` (and of each multirun cell).
 
 Before the study is opened, a search that cannot work is refused with one line (``preflight``): values
-that make no sense, a budget below the space's cost floor, a dataset that is missing, malformed or
+that make no sense, a budget below the space's least cost, a dataset that is missing, malformed or
 holds a file that cannot be decoded (the first trial's features are loaded up front).
 
 The study stops when ``trials`` trained trials have finished across all its workers (a rerun of the
@@ -66,9 +66,11 @@ class SearchMonitor:
         infeasible = study_mod.is_infeasible(trial) and trial.state == optuna.trial.TrialState.COMPLETE
         if infeasible:
             self.rejected += 1
-            self.rejected_in_a_row += 1
+        if infeasible or study_mod.DUPLICATE_OF in trial.user_attrs:  # neither trains: a sampler stuck
+            self.rejected_in_a_row += 1  # on them would otherwise run forever
         else:
             self.rejected_in_a_row = 0
+        if not infeasible:
             log_trial(trial)
         if study_mod.counts_toward_budget(trial):
             self.ran += 1
@@ -91,7 +93,8 @@ class SearchMonitor:
                     f"and none so far fitted (closest: {closest_miss(study)}): the budget is too small for this "
                     f"search space; choose a larger constraints class or narrow the space"
                 )
-            log.warning("%d infeasible samples in a row: stopping the search", self.rejected_in_a_row)
+            log.warning("%d samples in a row were infeasible or trained before: stopping the search",
+                        self.rejected_in_a_row)
 
 
 def log_trial(trial: optuna.trial.FrozenTrial) -> None:
@@ -99,7 +102,9 @@ def log_trial(trial: optuna.trial.FrozenTrial) -> None:
     attrs = trial.user_attrs
     size = f"{attrs['memory_bytes'] / 1000:.1f} KB, {attrs['ops'] / 1e6:.2f} MOps" if "ops" in attrs else ""
     seconds = f" in {attrs['train_seconds']:.0f} s" if "train_seconds" in attrs else ""
-    if trial.state == optuna.trial.TrialState.COMPLETE:
+    if study_mod.DUPLICATE_OF in attrs:
+        log.info("trial %d: the candidate of trial %d again, not retrained", trial.number, attrs[study_mod.DUPLICATE_OF])
+    elif trial.state == optuna.trial.TrialState.COMPLETE:
         log.info("trial %d: accuracy %.3f, %s%s", trial.number, trial.values[0], size, seconds)
     elif trial.state == optuna.trial.TrialState.PRUNED:
         log.info("trial %d: pruned at epoch %s (%s)", trial.number, attrs.get("pruned_at_epoch", "?"), size)

@@ -1,6 +1,7 @@
 """One trial of the search as an explicit state machine.
 
     SAMPLE → COST → CONSTRAIN ─ infeasible → (record costs, never train) → DONE
+                              ├ trained before → (copy that trial's results, ``duplicate_of``) → DONE
                               └ feasible → FEATURES → TRAIN → TEST → [INT8] → MEASURE → ARTIFACTS → DONE
 
 The trained model is converted to a full-int8 .tflite once, in memory, when anything needs it
@@ -29,11 +30,14 @@ import optuna
 from nas.atomic import write_json_atomic
 from nas.cost.budget import Limits
 from nas.search.pruning import CURVE_ATTR, DominanceMedianPruner
-from nas.search.study import GRID_PARAM, WORKER
+from nas.search.study import DUPLICATE_OF, GRID_PARAM, WORKER, is_infeasible
 
 log = logging.getLogger("nas.search")
 
 COST_KEYS = ("params", "memory_hello_edge_bytes", "memory_deploy_bytes", "macs", "ops")
+# What a repeat does not copy from the trial it repeats: bookkeeping, the Hello Edge mark of an enqueued
+# trial, and the per-epoch records (the pruner's medians would count one training twice; it took 0 s).
+NOT_COPIED = frozenset({"worker", "stage", "hello_edge", "history", CURVE_ATTR, "train_seconds"})
 
 
 class Stage(str, Enum):
@@ -132,6 +136,7 @@ class TrialRunner:
             self._enter(trial, Stage.SAMPLE)
             candidate = self.source.propose(trial)
             trial.set_user_attr("candidate", candidate.to_dict())
+            trial.set_user_attr("candidate_key", candidate.to_json())
             trial.set_user_attr("arch", candidate.arch)
 
             self._enter(trial, Stage.COST)
@@ -155,6 +160,9 @@ class TrialRunner:
                 self._enter(trial, Stage.DONE)
                 return [0.0, memory, costs["ops"] if self.probe is None else math.inf]
 
+            earlier = trained_before(trial.study, candidate.to_json())
+            if earlier is not None:
+                return self._repeat(trial, earlier)
             return self._train_and_score(trial, candidate, memory, costs)
         except optuna.TrialPruned:
             raise
@@ -239,7 +247,27 @@ class TrialRunner:
         self._enter(trial, Stage.DONE)
         return [accuracy, memory, third]
 
+    def _repeat(self, trial: optuna.Trial, earlier: optuna.trial.FrozenTrial) -> list[float]:
+        """A candidate the study trained already is not trained again: this trial reports that trial's
+        results (the sampler learns the point once more) and says which trial it repeats."""
+        own = trial.user_attrs  # its candidate and costs: the same as the earlier trial's
+        for key, value in earlier.user_attrs.items():
+            if key not in NOT_COPIED and key not in own:
+                trial.set_user_attr(key, value)
+        trial.set_user_attr(DUPLICATE_OF, earlier.number)
+        self._enter(trial, Stage.DONE)
+        return list(earlier.values)
+
     @staticmethod
     def _enter(trial: optuna.Trial, stage: Stage) -> None:
         trial.set_user_attr("stage", stage.value)
 
+
+
+def trained_before(study: optuna.Study, candidate_key: str) -> optuna.trial.FrozenTrial | None:
+    """The first trial of ``study`` that trained the candidate of ``candidate_key`` to the end; None if none."""
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if (trial.user_attrs.get("candidate_key") == candidate_key and DUPLICATE_OF not in trial.user_attrs
+                and not is_infeasible(trial)):
+            return trial
+    return None

@@ -44,15 +44,25 @@ def check_results_dir_writable(folder: Path) -> None:
 
 
 def check_budget_reachable(space, budget, space_name: str, constraints_name: str) -> None:
-    """BudgetError when even the space's cost floor (a bound below every candidate) violates the budget."""
-    floor = space.cost_floor()
-    over = {name: value for name, value in budget.constraints(floor).items() if value > 0}
+    """BudgetError when the space's cheapest candidate for some limit (memory, ops, flash, RAM, latency:
+    the least of each, which may come from different candidates) already exceeds it.
+
+    A budget whose each limit some candidate meets, but no single one meets all, is not decided here:
+    the search's rejected-samples guard (``max_rejected_in_a_row``) catches it.
+    """
+    from nas.cost import estimate
+
+    costs = [(candidate, estimate(candidate)) for candidate in space.cheapest_candidates()]
+    over = []
+    for name in budget.constraints(costs[0][1]):
+        candidate, cost = min(costs, key=lambda pair: budget.constraints(pair[1])[name])
+        excess = budget.constraints(cost)[name]
+        if excess > 0:
+            over.append(f"{name} {excess:+.1%}: the least {name} is {candidate.describe()} with "
+                        f"{budget.memory_of(cost)} B memory, {cost.ops} ops")
     if over:
-        t, f = space.smallest_input().input_shape
-        excess = ", ".join(f"{name} {value:+.0%}" for name, value in over.items())
+        limits = ", ".join(f"{unit} <= {value:.0f}" for unit, value in budget.plot_limits().items())
         raise BudgetError(
-            f"constraints={constraints_name}: no candidate of search_space={space_name} can meet it: even a lower "
-            f"bound on its cheapest candidate ({t} frames x {f} MFCCs of input and a 12-class output layer: "
-            f"{floor.memory_hello_edge_bytes} B Hello Edge memory, {floor.memory_deploy_bytes} B deployed, "
-            f"{floor.ops} ops) exceeds the budget ({excess}); choose a larger constraints class"
+            f"constraints={constraints_name}{f' ({limits})' if limits else ''}: no candidate of "
+            f"search_space={space_name} can meet it: {'; '.join(over)}; choose a larger constraints class"
         )

@@ -26,6 +26,7 @@ from nas.search.identity import check_definition
 
 log = logging.getLogger("nas.search")
 
+DUPLICATE_OF = "duplicate_of"  # user attribute: the trial whose candidate this one repeats, not retrained
 HOST = socket.gethostname()
 WORKER = f"{HOST}:{os.getpid()}"  # which process runs a trial (the ``worker`` user attribute)
 
@@ -125,11 +126,12 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     """Whether a finished trial used one of the ``trials`` the user asked for.
 
     Feasible trials that finished (complete, pruned, or failed in the objective) count; infeasible
-    samples cost milliseconds and do not; a trial failed by heartbeat (its worker died) does not either,
-    because its retry will run it again.
+    samples cost milliseconds and do not, nor does a proposal of a candidate trained before (it reports
+    that trial's results); a trial failed by heartbeat (its worker died) does not either, because its
+    retry will run it again.
     """
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return not is_infeasible(trial)
+        return not is_infeasible(trial) and DUPLICATE_OF not in trial.user_attrs
     return trial.state == TrialState.FAIL and "fail_reason" in trial.user_attrs
 
 
@@ -149,19 +151,23 @@ class TrialCounts:
     pruned: int  # feasible, stopped early as weak
     failed: int  # feasible, failed in the objective (``fail_reason``); a dead worker's trial is not counted
     infeasible: int  # over the budget, never trained
+    duplicates: int  # proposals of a candidate trained before, not trained again
 
     def describe(self) -> str:
+        repeated = f", {self.duplicates} repeated proposals not retrained" if self.duplicates else ""
         return (f"{self.trained} trials trained, {self.pruned} pruned, {self.failed} failed, "
-                f"{self.infeasible} infeasible samples rejected")
+                f"{self.infeasible} infeasible samples rejected{repeated}")
 
 
 def count_trials(study: optuna.Study) -> TrialCounts:
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
     return TrialCounts(
-        trained=sum(t.state == TrialState.COMPLETE and not is_infeasible(t) for t in trials),
+        trained=sum(t.state == TrialState.COMPLETE and not is_infeasible(t) and DUPLICATE_OF not in t.user_attrs
+                    for t in trials),
         pruned=sum(t.state == TrialState.PRUNED and not is_infeasible(t) for t in trials),
         failed=sum(t.state == TrialState.FAIL and "fail_reason" in t.user_attrs for t in trials),
         infeasible=sum(t.state == TrialState.COMPLETE and is_infeasible(t) for t in trials),
+        duplicates=sum(DUPLICATE_OF in t.user_attrs for t in trials),
     )
 
 

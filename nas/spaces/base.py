@@ -20,7 +20,6 @@ from nas.spaces.domains import Draw, parse_choices
 if TYPE_CHECKING:
     import torch
 
-    from nas.cost import CostReport
     from nas.cost.layers import Layer
 
 NUM_CLASSES = 12
@@ -217,31 +216,35 @@ class SearchSpace(ABC):
         return {"n_mfcc": fe.n_mfcc, "window_ms": fe.window_ms, "stride_ms": fe.stride_ms,
                 **self.spec_params(candidate.spec)}
 
+    @abstractmethod
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[ArchSpec]:
+        """Specs drawable on ``input_shape`` among which every cost's minimum lies.
+
+        Every cost (Hello Edge and deployed memory, flash, RAM, MACs) grows with each width, so
+        widths sit at their lows; the parameters that trade one layer's cost against the next (kernels
+        and strides that shrink later maps, shortcut projections) are enumerated, dropping only choices
+        that cost no less than another in every cost.
+        """
+
     def smallest_input(self) -> FrontEndConfig:
-        """The front end of the fewest features (T × F) this space can draw."""
+        """The front end of the fewest frames and the fewest MFCCs (frames depend on window and stride
+        only, so one front end has both)."""
         import itertools
 
-        frontends = [FrontEndConfig(**dict(zip(FRONTEND_PARAMS, values)))
-                     for values in itertools.product(*(self.frontend_choices[n] for n in FRONTEND_PARAMS))]
-        return min(frontends, key=lambda fe: fe.input_shape[0] * fe.input_shape[1])
+        n_mfcc = min(self.frontend_choices["n_mfcc"])
+        frontends = [FrontEndConfig(n_mfcc=n_mfcc, window_ms=window, stride_ms=stride) for window, stride in
+                     itertools.product(self.frontend_choices["window_ms"], self.frontend_choices["stride_ms"])]
+        return min(frontends, key=lambda fe: fe.num_frames)
 
-    def cost_floor(self, num_classes: int = NUM_CLASSES) -> "CostReport":
-        """A lower bound on every cost of every candidate of this space, without enumerating it.
+    def cheapest_candidates(self) -> list[Candidate]:
+        """Candidates of this space among which each cost's minimum over the whole space lies.
 
-        Sound for every architecture: each model's first layer reads the whole T × F input (Hello
-        Edge memory counts it, the arena holds it) and each ends in a dense layer to ``num_classes``
-        outputs with at least one input (its weights, biases and MACs). Spans between these two are
-        not bounded, so a budget above the floor may still fit no candidate (the search's
-        rejected-samples guard catches that one).
+        Only the smallest input is needed: every cost grows with the frames and with the MFCCs, since a
+        spec drawn on a larger input maps to one on the smaller input (kernels clipped to its size)
+        whose every map, and so every cost, is no larger.
         """
-        from nas.cost import CostReport, arena, layers
-
-        t, f = self.smallest_input().input_shape
-        out = layers.dense("fc_out", (1,), num_classes)
-        flash = arena.layer_flash_bytes(out)
-        return CostReport(arch=self.arch, params=out.params, params_deployed=out.params,
-                          memory_hello_edge_bytes=out.params + t * f, memory_deploy_bytes=flash + t * f,
-                          flash_bytes=flash, ram_bytes=t * f, arena_bytes=t * f, macs=out.macs, ops=2 * out.macs)
+        frontend = self.smallest_input()
+        return [Candidate(self.arch, spec, frontend) for spec in self.cheapest_specs(frontend.input_shape)]
 
     def contains(self, candidate: Candidate) -> bool:
         """True when sampling can return exactly ``candidate`` with every value inside its range."""

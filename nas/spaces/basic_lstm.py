@@ -53,5 +53,8 @@ class BasicLstmSpace(SearchSpace):
     def sample_spec(self, draw: Draw, input_shape: tuple[int, int]) -> BasicLstmSpec:
         return BasicLstmSpec(draw.int("cells", self.cells))
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[BasicLstmSpec]:
+        return [BasicLstmSpec(self.cells.bounds()[0])]
+
     def spec_params(self, spec: BasicLstmSpec) -> dict[str, Any]:
         return {"cells": spec.cells}

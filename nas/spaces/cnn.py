@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from nas.cost import layers as L
 from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, spec_fields, check_positive, register
-from nas.spaces.conv import Conv2dSpec
+from nas.spaces.conv import Conv2dSpec, cheapest_valid_convs
 from nas.spaces.domains import Draw, IntRange
 
 
@@ -106,6 +106,17 @@ class CnnSpace(SearchSpace):
             f = L.conv_output_size(f, conv.kernel_f, conv.stride_f, "valid")
             convs.append(conv)
         return CnnSpec(convs[0], convs[1], draw.int("linear", self.linear), draw.int("fc", self.fc))
+
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[CnnSpec]:
+        # VALID padding: a small kernel leaves a large map for the next layers, so kernels are enumerated
+        t, f = input_shape
+        filters = self.filters.bounds()[0]
+        specs = []
+        for time in cheapest_valid_convs(t, [(self.kernel_t, self.stride_t)] * 2):
+            for freq in cheapest_valid_convs(f, [(self.kernel_f, self.stride_f)] * 2):
+                conv1, conv2 = (Conv2dSpec(filters, kt, kf, st, sf) for (kt, st), (kf, sf) in zip(time, freq))
+                specs.append(CnnSpec(conv1, conv2, self.linear.bounds()[0], self.fc.bounds()[0]))
+        return specs
 
     def spec_params(self, spec: CnnSpec) -> dict[str, Any]:
         params: dict[str, Any] = {}

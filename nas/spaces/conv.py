@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Sequence
 
+from nas.cost.layers import conv_output_size
 from nas.errors import ConfigError
 from nas.spaces.base import check_positive
+from nas.spaces.domains import IntRange
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,24 @@ class Conv2dSpec:
         if not isinstance(data, dict) or set(data) != set(names):
             raise ConfigError(f"{arch} spec: {prefix} must be an object with keys {names}, got {data!r}")
         return cls(**data)
+
+
+def cheapest_valid_convs(size: int, convs: Sequence[tuple[IntRange, IntRange]]) -> list[tuple[tuple[int, int], ...]]:
+    """(kernel, stride) of each VALID conv of a chain along one axis, one choice per reachable sequence
+    of output sizes: every cost grows with each kernel and each map size, so the smallest kernel
+    reaching a size holds every minimum. The largest stride shrinks every later map; the kernels it
+    no longer lets fit would not give a smaller map (a kernel as wide as the map gives size 1).
+    """
+    paths: list[tuple[tuple[tuple[int, int], ...], int]] = [((), size)]
+    for kernel_range, stride_range in convs:
+        stride = stride_range.values()[-1]
+        grown = []
+        for path, n in paths:
+            reached: set[int] = set()
+            for kernel in kernel_range.values(cap=n):  # lowest first: the first kernel per size is the smallest
+                out = conv_output_size(n, kernel, stride, "valid")
+                if out not in reached:
+                    reached.add(out)
+                    grown.append((path + ((kernel, stride),), out))
+        paths = grown
+    return [path for path, _ in paths]

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from nas.cost import layers as L
 from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, spec_fields, check_positive, register
-from nas.spaces.conv import Conv2dSpec
+from nas.spaces.conv import Conv2dSpec, cheapest_valid_convs
 from nas.spaces.domains import Draw, IntRange
 from nas.spaces.gru import build_gru_stack, gru_stack
 
@@ -95,6 +95,18 @@ class CrnnSpace(SearchSpace):
         )
         return CrnnSpec(conv, draw.int("gru_layers", self.gru_layers), draw.int("gru_cells", self.gru_cells),
                         draw.int("fc", self.fc))
+
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[CrnnSpec]:
+        # VALID padding: a small kernel leaves a large map for the GRU, so kernels are enumerated; a
+        # stacked GRU layer only adds (the top one is gru_cells wide either way)
+        t, f = input_shape
+        specs = []
+        for ((kt, st),) in cheapest_valid_convs(t, [(self.kernel_t, self.stride_t)]):
+            for ((kf, sf),) in cheapest_valid_convs(f, [(self.kernel_f, self.stride_f)]):
+                conv = Conv2dSpec(self.filters.bounds()[0], kt, kf, st, sf)
+                specs.append(CrnnSpec(conv, self.gru_layers.bounds()[0], self.gru_cells.bounds()[0],
+                                      self.fc.bounds()[0]))
+        return specs
 
     def spec_params(self, spec: CrnnSpec) -> dict[str, Any]:
         return {**{f"conv_{k}": v for k, v in vars(spec.conv).items()},

@@ -75,5 +75,9 @@ class DnnSpace(SearchSpace):
         n = draw.int("n_layers", self.n_layers)
         return DnnSpec(tuple(draw.int(f"layer{i}_width", self.width) for i in range(1, n + 1)))
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[DnnSpec]:
+        # a hidden layer more at the lowest width only adds a width × width layer to the chain
+        return [DnnSpec((self.width.bounds()[0],) * self.n_layers.bounds()[0])]
+
     def spec_params(self, spec: DnnSpec) -> dict[str, Any]:
         return {"n_layers": len(spec.widths), **{f"layer{i}_width": w for i, w in enumerate(spec.widths, 1)}}

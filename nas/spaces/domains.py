@@ -33,6 +33,19 @@ class IntRange:
             raise ConfigError(f"search space: {field}: a log range must have step 1")
         return rng
 
+    def bounds(self, cap: int | None = None) -> tuple[int, int]:
+        """(low, high) a trial draws from when the value may not exceed ``cap`` (the input size)."""
+        high = self.high if cap is None else min(self.high, cap)
+        low = min(self.low, high)
+        if self.step > 1:  # keep the upper bound on the step grid
+            high = low + (high - low) // self.step * self.step
+        return low, high
+
+    def values(self, cap: int | None = None) -> range:
+        """Every value a trial can draw under ``cap``, lowest first."""
+        low, high = self.bounds(cap)
+        return range(low, high + 1, self.step)
+
 
 def parse_choices(field: str, value: Any) -> tuple:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
@@ -51,10 +64,7 @@ class Draw:
         self.trial = trial
 
     def int(self, name: str, rng: IntRange, cap: int | None = None) -> int:
-        high = rng.high if cap is None else min(rng.high, cap)
-        low = min(rng.low, high)
-        if rng.step > 1:  # keep the upper bound on the step grid
-            high = low + (high - low) // rng.step * rng.step
+        low, high = rng.bounds(cap)
         return self.trial.suggest_int(name, low, high, log=rng.log, step=rng.step)
 
     def choice(self, name: str, choices: Sequence) -> Any:

@@ -125,6 +125,21 @@ class DsCnnSpace(SearchSpace):
             blocks.append(block)
         return DsCnnSpec(tuple(blocks))
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[DsCnnSpec]:
+        # SAME padding: a map's size depends on the stride alone, so kernels sit at their lows and
+        # strides at their highs; a block more only adds layers (the pooled output FC reads as many
+        # channels either way)
+        filters = self.filters.bounds()[0]
+        t, f = input_shape
+        blocks = []
+        for i in range(1, self.n_layers.bounds()[0] + 1):
+            kt, kf, st, sf = self.first if i == 1 else self.rest
+            block = Conv2dSpec(filters, kt.bounds(cap=t)[0], kf.bounds(cap=f)[0], st.values()[-1], sf.values()[-1])
+            t = L.conv_output_size(t, block.kernel_t, block.stride_t, "same")
+            f = L.conv_output_size(f, block.kernel_f, block.stride_f, "same")
+            blocks.append(block)
+        return [DsCnnSpec(tuple(blocks))]
+
     def spec_params(self, spec: DsCnnSpec) -> dict[str, Any]:
         params: dict[str, Any] = {"n_layers": len(spec.blocks)}
         for i, block in enumerate(spec.blocks, 1):

@@ -71,5 +71,9 @@ class GruSpace(SearchSpace):
     def sample_spec(self, draw: Draw, input_shape: tuple[int, int]) -> GruSpec:
         return GruSpec(draw.int("layers", self.layers), draw.int("cells", self.cells))
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[GruSpec]:
+        # a stacked layer only adds weights, MACs and state: the top layer is ``cells`` wide either way
+        return [GruSpec(self.layers.bounds()[0], self.cells.bounds()[0])]
+
     def spec_params(self, spec: GruSpec) -> dict[str, Any]:
         return {"layers": spec.num_layers, "cells": spec.cells}

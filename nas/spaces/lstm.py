@@ -62,5 +62,9 @@ class LstmSpace(SearchSpace):
         cells = draw.int("cells", self.cells)
         return LstmSpec(projection=draw.int("projection", self.projection, cap=cells), cells=cells)
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[LstmSpec]:
+        cells = self.cells.bounds()[0]  # the fewest cells also allow the narrowest projection
+        return [LstmSpec(projection=self.projection.bounds(cap=cells)[0], cells=cells)]
+
     def spec_params(self, spec: LstmSpec) -> dict[str, Any]:
         return {"cells": spec.cells, "projection": spec.projection}

@@ -172,7 +172,7 @@ class TcResNetSpace(SearchSpace):
         width = draw.choice("width_multiplier", self.width_multiplier)
 
         def scaled(base: int) -> int:
-            return max(1, round(width * base))
+            return _scaled(width, base)
 
         first = scaled(draw.int("first_filters", self.first_filters))
         first_kernel = draw.int("first_kernel_t", self.first_kernel_t, cap=t)
@@ -185,10 +185,82 @@ class TcResNetSpace(SearchSpace):
             blocks.append(TcBlockSpec(filters, draw.int(f"block{i}_kernel_t", self.kernel_t, cap=t), stride))
         return TcResNetSpec(first, first_kernel, tuple(blocks))
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[TcResNetSpec]:
+        """Kernels at their lows (SAME padding: a map's size depends on the stride alone) and, per width
+        multiplier and block count, the channel and stride choices that trade a shortcut projection
+        against a smaller map: a block keeping its input's channels at stride 1 needs none."""
+        t = input_shape[0]
+        specs: list[TcResNetSpec] = []
+        for width in self.width_multiplier:
+            firsts = {_scaled(width, base) for base in self.first_filters.values()}
+            block_channels = {_scaled(width, base) for base in self.filters.values()}
+            kernel = self.first_kernel_t.bounds(cap=t)[0]
+            for first in {min(firsts)} | (firsts & {min(block_channels)}):
+                for n in self.n_blocks.values():
+                    specs += [TcResNetSpec(first, kernel, blocks)
+                              for blocks in self._cheapest_blocks(first, t, n, block_channels)]
+        return _narrowest(specs)
+
+    def _cheapest_blocks(self, channels: int, t: int, n: int, block_channels: set[int]) -> list[tuple]:
+        """Block sequences of length n after a map of ``channels`` × ``t``: the fewest channels or the
+        input's (an identity shortcut), at stride 1 (no projection needed) or the largest stride."""
+        if n == 0:
+            return [()]
+        out = []
+        for filters in {min(block_channels)} | (block_channels & {channels}):
+            strides = {self.stride_t.values()[-1]}
+            if filters == channels and self.stride_t.low == 1:
+                strides.add(1)
+            for stride in strides:
+                t_out = L.conv_output_size(t, 1, stride, "same")
+                if stride > 1 and t_out == t and 1 in strides:
+                    continue  # striding a map of one step only adds the projection
+                block = TcBlockSpec(filters, self.kernel_t.bounds(cap=t_out)[0], stride)
+                out += [(block, *rest) for rest in self._cheapest_blocks(filters, t_out, n - 1, block_channels)]
+        return out
+
     def spec_params(self, spec: TcResNetSpec) -> dict[str, Any]:
-        # the inverse at width 1: the spec already holds the scaled channel counts
-        params: dict[str, Any] = {"width_multiplier": 1.0, "first_filters": spec.first_filters,
+        """The parameters at the first width multiplier (1 first) whose bases give every channel count;
+        width 1 with the counts as bases when none does (then `contains` is False)."""
+        for width in sorted(self.width_multiplier, key=lambda w: w != 1.0):
+            bases = [_base_of(width, spec.first_filters, self.first_filters),
+                     *(_base_of(width, block.filters, self.filters) for block in spec.blocks)]
+            if None not in bases:
+                break
+        else:
+            width, bases = 1.0, [spec.first_filters, *(block.filters for block in spec.blocks)]
+        params: dict[str, Any] = {"width_multiplier": width, "first_filters": bases[0],
                                   "first_kernel_t": spec.first_kernel_t, "n_blocks": len(spec.blocks)}
-        for i, block in enumerate(spec.blocks, 1):
-            params.update({f"block{i}_{k}": v for k, v in vars(block).items()})
+        for i, (block, base) in enumerate(zip(spec.blocks, bases[1:]), 1):
+            params.update({f"block{i}_filters": base, f"block{i}_kernel_t": block.kernel_t,
+                           f"block{i}_stride_t": block.stride_t})
         return params
+
+
+def _narrowest(specs: list[TcResNetSpec]) -> list[TcResNetSpec]:
+    """The specs no other spec of the same layers (kernels, strides, projections) undercuts in every
+    channel count: with the layers fixed, every cost grows with each count."""
+    kept: dict[tuple, list[TcResNetSpec]] = {}
+    for spec in specs:
+        channels = [spec.first_filters, *(block.filters for block in spec.blocks)]
+        projections = tuple(b.stride_t > 1 or b.filters != c for b, c in zip(spec.blocks, channels))
+        key = (spec.first_kernel_t, tuple((b.kernel_t, b.stride_t) for b in spec.blocks), projections)
+        group = kept.setdefault(key, [])
+        if not any(_undercuts(other, spec) for other in group):
+            group[:] = [other for other in group if not _undercuts(spec, other)] + [spec]
+    return [spec for group in kept.values() for spec in group]
+
+
+def _undercuts(a: TcResNetSpec, b: TcResNetSpec) -> bool:
+    """Whether ``a`` has no more channels than ``b`` anywhere (same layers assumed)."""
+    return a.first_filters <= b.first_filters and all(x.filters <= y.filters for x, y in zip(a.blocks, b.blocks))
+
+
+def _scaled(width: float, base: int) -> int:
+    """The channel count a width multiplier makes of a drawn base count."""
+    return max(1, round(width * base))
+
+
+def _base_of(width: float, channels: int, bases: IntRange) -> int | None:
+    """The smallest base in range that ``width`` scales to ``channels``; None when none does."""
+    return next((base for base in bases.values() if _scaled(width, base) == channels), None)

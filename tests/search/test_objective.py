@@ -119,3 +119,33 @@ def test_a_configured_board_measures_trained_feasible_trials_only(tmp_path, tiny
         assert t.values[2] == 12.5 == t.user_attrs["latency_ms"] and t.user_attrs["stage"] == "done"
         assert (tmp_path / t.user_attrs["checkpoint"]).is_file()
     assert sorted(probe.measured) == [144, 256]
+
+
+def test_a_candidate_proposed_again_is_not_trained_twice(tmp_path, tiny_dataset_dir):
+    """Point 4 of issue 11: a re-proposal reports the first training's results, marked as a duplicate,
+    and does not use a trial of the budget."""
+    from nas.search.features import CachedFeatures
+    from nas.search.study import count_trials
+    from nas.train import TrainConfig
+
+    space = get_space("dnn")
+    _, small = hello_edge_candidates("dnn")[0]
+    medium = Budget(name="medium", max_memory_bytes=200_000, max_ops=20_000_000)
+    trained: list[int] = []
+    runner = TrialRunner(SpaceSource(space), estimate, medium, CachedFeatures(tiny_dataset_dir, cache_dir=tmp_path / "c"),
+                         TrainConfig(epochs=1), tmp_path, on_trained=trained.append)
+    study = optuna.create_study(directions=DIRECTIONS_OPS, sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(2):
+        study.enqueue_trial(space.to_params(small))
+    study.optimize(runner, n_trials=2)
+
+    first, second = study.trials
+    assert trained == [0] and second.state == TrialState.COMPLETE
+    assert second.user_attrs["duplicate_of"] == 0 and "duplicate_of" not in first.user_attrs
+    assert second.values == first.values and second.user_attrs["checkpoint"] == first.user_attrs["checkpoint"]
+    assert second.user_attrs["candidate_key"] == first.user_attrs["candidate_key"] == small.to_json()
+    assert "history" not in second.user_attrs and not (tmp_path / "trials" / "1").exists()
+    assert budget_used(study) == (1, 0)
+    counts = count_trials(study)
+    assert (counts.trained, counts.duplicates) == (1, 1)
+    assert counts.describe().endswith("0 infeasible samples rejected, 1 repeated proposals not retrained")

@@ -140,17 +140,3 @@ def test_unknown_space_and_bad_ranges_are_one_config_error(tmp_path):
         "n_layers: {low: 1, high: 3}\nwidth: {low: 16, high: 64}\n")
     with pytest.raises(ConfigError, match=r"dnn.frontend.stride_ms must be a non-empty list"):
         get_space("dnn", tmp_path)
-
-
-@pytest.mark.parametrize("arch", arch_names())
-def test_cost_floor_bounds_every_candidate_and_is_reached_by_the_input(arch):
-    """The floor the search refuses budgets with never exceeds a real candidate's cost (300 random ones
-    plus Hello Edge's), and its memory part is the space's smallest input, so it is not vacuous."""
-    space = get_space(arch)
-    floor = space.cost_floor()
-    for candidate in [*_samples(space, 300, seed=1), *(c for _, c in hello_edge_candidates(arch) if space.contains(c))]:
-        cost = estimate(candidate)
-        for field in ("memory_hello_edge_bytes", "memory_deploy_bytes", "flash_bytes", "ram_bytes", "macs", "ops"):
-            assert getattr(cost, field) >= getattr(floor, field), (field, candidate.describe())
-    t, f = space.smallest_input().input_shape
-    assert floor.memory_hello_edge_bytes > t * f >= 6 * 24  # 6 MFCCs, 50 ms windows every 40 ms
