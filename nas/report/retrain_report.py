@@ -18,7 +18,7 @@ from nas.results.retrain import candidates_frame, final_choice, load_retrain, ru
 from nas.results.trials import json_number
 
 RETRAIN_CSV = "retrain.csv"
-SEARCHED, HELLO_EDGE = "#1f77b4", "#2ca02c"
+SEARCHED, HELLO_EDGE, DOMINATES = "#1f77b4", "#2ca02c", "#d62728"
 
 
 def study_runs(study) -> pd.DataFrame | None:
@@ -57,7 +57,7 @@ def retrain_markdown(runs: pd.DataFrame, combined: bool = False) -> str:
                      f"{_pct(row['screening_accuracy'])} | {row['memory_bytes'] / 1000:.1f} | {row['ops'] / 1e6:.2f} |")
     lines += ["", "### Against Hello Edge's configuration (same data, recipe and seeds)", ""]
     if combined:
-        lines += [f"The searched models {dominance_line(verdicts)}.", ""]
+        lines += [f"The search {dominance_line(verdicts)}.", ""]
     lines += [f"- {v.describe()}" for v in verdicts] or ["- no cell retrained Hello Edge's configuration"]
     return "\n".join(lines) + "\n"
 
@@ -99,7 +99,10 @@ def with_retrained_choice(best: dict, runs: pd.DataFrame | None, trials: pd.Data
 
 
 def retrain_figure(runs: pd.DataFrame, title: str):
-    """Validation accuracy mean ± std vs memory and vs ops (or latency): searched vs Hello Edge's points."""
+    """Validation accuracy mean ± std vs memory and vs ops (or latency): each cell's searched candidates
+    (circles) and its Hello Edge configuration (a star), one colour per cell; a red rim marks the searched
+    candidate that dominates its cell's Hello Edge configuration. Several cells: log x axes."""
+    import plotly.express as px
     from plotly.subplots import make_subplots
 
     candidates = candidates_frame(runs)
@@ -107,25 +110,36 @@ def retrain_figure(runs: pd.DataFrame, title: str):
                                        else ("ops", 1e6, "ops (MOps)"))
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("accuracy vs memory", f"accuracy vs {third_label}"))
     verdicts = {v.study: v for v in cell_verdicts(runs)}
+    studies = sorted(candidates["study"].unique())
+    palette = px.colors.qualitative.D3
     for col, (key, scale) in enumerate((("memory_bytes", 1e3), (third, third_scale)), start=1):
-        for name, mask, color, symbol in (("searched (retrained)", ~candidates["hello_edge"], SEARCHED, "circle"),
-                                          ("Hello Edge (retrained)", candidates["hello_edge"], HELLO_EDGE, "star")):
-            rows = candidates[mask]
-            if rows.empty:
-                continue
-            fig.add_scatter(
-                x=rows[key] / scale, y=100 * rows["val_mean"], mode="markers", name=name, legendgroup=name,
-                showlegend=col == 1, error_y={"type": "data", "array": 100 * rows["val_std"], "visible": True},
-                marker={"color": color, "symbol": symbol, "size": 14 if symbol == "star" else 9,
-                        "line": {"width": [2 if _dominates(r, verdicts) else 0 for _, r in rows.iterrows()],
-                                 "color": "#d62728"}},
-                text=[f"{r['study']} trial {int(r['source_trial'])}: {r['model_size_info']}<br>"
-                      f"val {_pm(r['val_mean'], r['val_std'])} % over {int(r['seeds'])} seeds" for _, r in rows.iterrows()],
-                row=1, col=col)
-    fig.update_xaxes(title_text="memory (KB, Hello Edge convention)", row=1, col=1)
-    fig.update_xaxes(title_text=third_label, row=1, col=2)
+        for i, study in enumerate(studies):
+            color = palette[i % len(palette)] if len(studies) > 1 else None
+            cell = candidates[candidates["study"] == study]
+            label = f"{cell['arch'].iloc[0]} {cell['budget_class'].iloc[0]} " if len(studies) > 1 else ""
+            for name, mask, symbol in (("searched", ~cell["hello_edge"], "circle"),
+                                       ("Hello Edge", cell["hello_edge"], "star")):
+                rows = cell[mask]
+                if rows.empty:
+                    continue
+                fig.add_scatter(
+                    x=rows[key] / scale, y=100 * rows["val_mean"], mode="markers", name=f"{label}{name} (retrained)",
+                    legendgroup=f"{study} {name}", showlegend=col == 1,
+                    error_y={"type": "data", "array": 100 * rows["val_std"], "visible": True},
+                    marker={"color": color or (SEARCHED if symbol == "circle" else HELLO_EDGE), "symbol": symbol,
+                            "size": 15 if symbol == "star" else 9,
+                            "line": {"width": [3 if _dominates(r, verdicts) else 0 for _, r in rows.iterrows()],
+                                     "color": DOMINATES}},
+                    text=[f"{r['study']} trial {int(r['source_trial'])}: {r['model_size_info']}<br>"
+                          f"val {_pm(r['val_mean'], r['val_std'])} % over {int(r['seeds'])} seeds" for _, r in rows.iterrows()],
+                    row=1, col=col)
+    axis_type = "log" if len(studies) > 1 else "linear"
+    fig.update_xaxes(title_text="memory (KB, Hello Edge convention)", type=axis_type, row=1, col=1)
+    fig.update_xaxes(title_text=third_label, type=axis_type, row=1, col=2)
     fig.update_yaxes(title_text="retrained validation accuracy (%), mean ± std", row=1, col=1)
-    fig.update_layout(title=title, width=1200, height=560, template="plotly_white")
+    fig.add_annotation(text="red rim: dominates its cell's Hello Edge configuration (≤ memory, ≤ ops, higher mean)",
+                       xref="paper", yref="paper", x=0, y=-0.2, xanchor="left", showarrow=False, font={"size": 11})
+    fig.update_layout(title=title, width=1200, height=580, template="plotly_white", margin={"b": 110})
     return fig
 
 
