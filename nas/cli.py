@@ -74,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(argv[1:]) or 0)
 
     parser, modules = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides after the flags (argparse takes positionals in one run only)
+        if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides += extra
     if args.verb is None:
         parser.print_help()
         return 2
