@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 
 import optuna
@@ -31,7 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.errors import ConfigError
 from nas.results.retrain import retrain_name
 from nas.search import study as study_mod
-from nas.search.identity import TRAIN_KEYS_NOT_DEFINING, check_definition
+from nas.search.identity import DEFINITION_ATTR, TRAIN_KEYS_NOT_DEFINING, differences
 from nas.search.study import WORKER
 
 log = logging.getLogger("nas.search")
@@ -88,20 +89,21 @@ def open_retrain_study(study: optuna.Study, recipe) -> optuna.Study:
     """
     retrain = optuna.create_study(study_name=retrain_name(study.study_name), storage=study._storage,
                                   direction="maximize", load_if_exists=True)
-    check_definition(retrain, recipe_definition(recipe))
-    retrain.set_user_attr("source_study", study.study_name)
+    definition = recipe_definition(recipe)
+    stored = retrain.user_attrs.get(DEFINITION_ATTR)
+    if stored is None:
+        retrain.set_user_attr(DEFINITION_ATTR, definition)
+        retrain.set_user_attr("source_study", study.study_name)
+    elif diffs := differences(stored, definition):
+        raise ConfigError(
+            f"study {retrain.study_name!r} was retrained with another recipe, so its runs would not compare with "
+            f"this one's: {'; '.join(diffs)}. Pass the stored settings (e.g. retrain.train.epochs=...) to add runs, "
+            f"or delete it to start over (optuna delete-study --study-name {retrain.study_name} --storage URL)")
     study_mod.retry_trials_of_dead_local_workers(retrain)
-    with_heartbeat_failures(retrain)
-    return retrain
-
-
-def with_heartbeat_failures(retrain: optuna.Study) -> None:
-    """Fail (and re-enqueue) the runs of workers on other hosts whose heartbeat stopped."""
-    import warnings
-
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # other hosts' runs whose heartbeat stopped: failed and re-enqueued
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(retrain)
+    return retrain
 
 
 def enqueue_missing(retrain: optuna.Study, sources: list[FrozenTrial], seeds: int, budget_class: str) -> int:

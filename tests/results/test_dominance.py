@@ -6,7 +6,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from nas.report.study_report import study_verdicts, write_combined_report, write_study_report
+from nas.cli import main
+from nas.report.study_report import study_verdicts, write_study_report
 from nas.results.dominance import cell_verdicts, dominance_line
 from nas.results.folder import open_results
 from nas.results.place import claim_results_dir, place_for
@@ -75,12 +76,13 @@ def test_the_report_and_best_json_take_the_best_retrained_mean(tmp_path):
     assert (tmp_path / "retrain.html").is_file()
 
 
-def test_a_multirun_report_counts_the_cells_it_dominates(tmp_path):
+def test_a_multirun_report_counts_the_cells_it_dominates(tmp_path, capsys):
     for name, accuracies in (("dnn_small", BEATS), ("cnn_small", LOSES)):
         folder = tmp_path / name
         claim_results_dir(place_for(name, tmp_path, None))
         write_study(f"sqlite:///{folder / 'study.db'}", name, accuracies)
-    write_combined_report(tmp_path)
+    assert main(["report", str(tmp_path)]) == 0
+    assert "retrained: the search dominates 1 of 2 cells (1 by ≥ 1 point)" in capsys.readouterr().out
     summary = (tmp_path / "summary.md").read_text()
     assert "The search dominates 1 of 2 cells (1 by ≥ 1 point)." in summary
     assert (tmp_path / "dominance.html").is_file() and (tmp_path / "dominance.png").is_file()

@@ -73,7 +73,7 @@ def test_selection_adds_the_candidates_cheaper_than_hello_edge(searched):
 def test_a_rerun_with_another_recipe_is_refused(searched, capsys):
     assert main(["retrain", str(searched), "--seeds", "3", "train.epochs=2"]) == 2
     err = capsys.readouterr().err
-    assert "was made with other settings" in err and "train.epochs: was 1, now 2" in err
+    assert "'dnn_medium.retrain' was retrained with another recipe" in err and "train.epochs: was 1, now 2" in err
 
 
 def test_a_run_left_running_by_a_dead_worker_is_retried_and_finished_runs_are_kept(searched):
