@@ -15,9 +15,9 @@ storage (all workers), says whether every trial of this run failed, and gives th
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -179,7 +179,7 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
             study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
         display.stop()  # the retraining's lines go below it
         if cfg.retrain.enabled and n_grid == 0:
-            retrain_when_done(study, parts.features, retrain_conf, target, cfg.results_dir)
+            retrain_when_done(study, parts.features, retrain_conf, target, place.results_dir)
     finally:
         display.stop()  # the report's own lines (a figure it could not render) go below it
         if parts.probe is not None:
@@ -189,7 +189,7 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
                          [v.describe() for v in study_verdicts(study)])
 
 
-def retrain_when_done(study: optuna.Study, features: CachedFeatures, conf, target: int, results_dir: str) -> None:
+def retrain_when_done(study: optuna.Study, features: CachedFeatures, conf, target: int, results_dir: Path) -> None:
     """Retrain the study's candidates once it holds its ``target`` trials and none is running."""
     from nas.search.retrain import retrain_study
 
