@@ -78,7 +78,9 @@ def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tu
             "val_acc": json_number(t["val_acc"]), "test_acc": json_number(t["test_acc"]),
             "val_acc_int8": json_number(t["val_acc_int8"]), "memory_bytes": json_number(t["memory_bytes"]),
             "ops": json_number(t["ops"]), "latency_ms": json_number(t["latency_ms"]),
-            "checkpoint": f"{prefix.get(t['study'], '')}{t['checkpoint']}",
+            # the retrained weights of its best seed; a run stored before checkpoints were kept: the screening one
+            "checkpoint": f"{prefix.get(t['study'], '')}{row['checkpoint'] or t['checkpoint']}",
+            "screening_checkpoint": f"{prefix.get(t['study'], '')}{t['checkpoint']}",
             "candidate": candidates.get((t["study"], int(t["number"])), {}),
             "retrained": {"seeds": int(row["seeds"]), "val_mean": float(row["val_mean"]), "val_std": float(row["val_std"]),
                           "test_mean": json_number(row["test_mean"]), "test_std": json_number(row["test_std"]),

@@ -88,7 +88,8 @@ class ResultsFolder:
     study_dirs: dict[str, Path]
     dataset: str
     dataset_root: str | None
-    retrained: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)  # class → (study, trial) chosen
+    # class → (study, trial, checkpoint relative to the study's folder) of the retrained choice
+    retrained: dict[str, tuple[str, int, str]] = dataclasses.field(default_factory=dict)
 
     def classes(self) -> set[str]:
         """Every budget class the folder's trials were sampled for (also those with no feasible trial)."""
@@ -99,8 +100,12 @@ class ResultsFolder:
         out = {}
         for budget_class, group in shortlists(self.table).items():
             trials = [self._trained(row) for _, row in group.iterrows()]
-            chosen = self.retrained.get(budget_class)
-            out[budget_class] = sorted(trials, key=lambda t: (t.study, t.trial) != chosen)  # stable: the rest keep their order
+            if budget_class in self.retrained:
+                study, trial, checkpoint = self.retrained[budget_class]
+                trials = [dataclasses.replace(t, checkpoint=self.study_dirs.get(study, self.path) / checkpoint)
+                          if (t.study, t.trial) == (study, trial) and checkpoint else t for t in trials]
+                trials.sort(key=lambda t: (t.study, t.trial) != (study, trial))  # stable: the rest keep their order
+            out[budget_class] = trials
         return out
 
     def best(self) -> dict[str, TrainedTrial]:
@@ -156,8 +161,9 @@ def recorded_data(studies: list[optuna.Study]) -> tuple[str, str | None]:
     return "; ".join(sorted(datasets)), roots.pop() if len(roots) == 1 else None
 
 
-def retrained_choice(studies: list[optuna.Study]) -> dict[str, tuple[str, int]]:
-    """Budget class → (study, trial) of the best retrained validation mean across ``studies``' retraining."""
+def retrained_choice(studies: list[optuna.Study]) -> dict[str, tuple[str, int, str]]:
+    """Budget class → (study, trial, its best seed's checkpoint) of the best retrained validation mean
+    across ``studies``' retraining."""
     frames = []
     for study in studies:
         retrain = load_retrain(study)
@@ -166,7 +172,7 @@ def retrained_choice(studies: list[optuna.Study]) -> dict[str, tuple[str, int]]:
     if not frames:
         return {}
     chosen = final_choice(candidates_frame(pd.concat(frames, ignore_index=True)))
-    return {c: (str(row["study"]), int(row["source_trial"])) for c, row in chosen.items()}
+    return {c: (str(row["study"]), int(row["source_trial"]), str(row["checkpoint"])) for c, row in chosen.items()}
 
 
 def open_results(path: str | Path) -> ResultsFolder:

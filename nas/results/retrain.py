@@ -20,11 +20,12 @@ RETRAIN_SUFFIX = ".retrain"
 RUN_COLUMNS = [
     "study", "source_trial", "seed", "state", "hello_edge", "arch", "budget_class", "model_size_info",
     "val_acc", "test_acc", "screening_accuracy", "memory_bytes", "ops", "latency_ms", "epochs", "best_epoch",
-    "train_seconds", "fail_reason",
+    "train_seconds", "checkpoint", "fail_reason",
 ]
 CANDIDATE_COLUMNS = [
     "study", "source_trial", "hello_edge", "arch", "budget_class", "model_size_info", "seeds",
     "val_mean", "val_std", "test_mean", "test_std", "screening_accuracy", "memory_bytes", "ops", "latency_ms",
+    "checkpoint",
 ]
 
 
@@ -58,6 +59,7 @@ def runs_frame(retrain: optuna.Study, study_name: str, budget_class: str) -> pd.
             "memory_bytes": a.get("memory_bytes", np.nan), "ops": a.get("ops", np.nan),
             "latency_ms": a.get("latency_ms", np.nan), "epochs": a.get("epochs", np.nan),
             "best_epoch": a.get("best_epoch", np.nan), "train_seconds": a.get("train_seconds", np.nan),
+            "checkpoint": a.get("checkpoint", ""),
             "fail_reason": a.get("fail_reason", ""),
         })
     return pd.DataFrame(rows, columns=RUN_COLUMNS).sort_values(["source_trial", "seed"], kind="stable").reset_index(drop=True)
@@ -72,7 +74,8 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per retrained candidate: validation and test accuracy mean ± std over its finished seeds
-    (std with ddof=1; 0 for a single seed), best validation mean first."""
+    (std with ddof=1; 0 for a single seed) and the checkpoint of its best seed by validation accuracy,
+    best validation mean first."""
     done = finished_runs(runs)
     if done.empty:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
@@ -84,6 +87,8 @@ def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
     for column, name in (("val_acc", "val"), ("test_acc", "test")):
         table[f"{name}_mean"] = grouped[column].mean()
         table[f"{name}_std"] = grouped[column].std(ddof=1).fillna(0.0)
+    best_seed = done.sort_values(["val_acc", "seed"], ascending=[False, True], kind="stable")
+    table["checkpoint"] = best_seed.groupby(["study", "source_trial"], sort=True)["checkpoint"].first()
     table = table.reset_index()[CANDIDATE_COLUMNS]
     return table.sort_values(["val_mean", "memory_bytes", "source_trial"], ascending=[False, True, True],
                              kind="stable").reset_index(drop=True)

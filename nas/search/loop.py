@@ -199,7 +199,7 @@ def retrain_when_done(study: optuna.Study, features: CachedFeatures, conf, targe
                  "(rerun, or `kws-nas retrain %s` after)", study.study_name, finished, target, running,
                  results_dir)
         return
-    retrain_study(study, features, conf)
+    retrain_study(study, features, conf, results_dir)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
@@ -141,19 +142,21 @@ def claim_next(retrain: optuna.Study) -> optuna.Trial | None:
 
 
 class RunTrainer:
-    """Trains one retraining run: the source's candidate with the recipe and the run's seed.
+    """Trains one retraining run: the source's candidate with the recipe and the run's seed; its weights
+    go to ``<results_dir>/retrain/<source trial>/seed<seed>/model.pt`` (the chosen model's for export).
 
     Args:
         features: feature sets per front end (``nas.search.features.CachedFeatures``).
         recipe: the ``nas.train.TrainConfig`` every run uses (its seed is replaced by the run's).
+        results_dir: the study's folder.
     """
 
-    def __init__(self, features, recipe):
-        self.features, self.recipe = features, recipe
+    def __init__(self, features, recipe, results_dir: Path):
+        self.features, self.recipe, self.results_dir = features, recipe, Path(results_dir)
 
     def __call__(self, trial: optuna.Trial) -> float:
         from nas.spaces import Candidate, build_model
-        from nas.train import evaluate, train
+        from nas.train import evaluate, save_checkpoint, train
 
         a = trial.user_attrs
         candidate = Candidate.from_dict(a["candidate"])
@@ -169,7 +172,13 @@ class RunTrainer:
         trial.set_user_attr("best_epoch", int(result.best_epoch))
         if result.fallback:
             trial.set_user_attr("precision_fallback", result.fallback)
-        trial.set_user_attr("test_acc", float(evaluate(model, self.features.split(candidate.frontend, "test"))["accuracy"]))
+        test_acc = float(evaluate(model, self.features.split(candidate.frontend, "test"))["accuracy"])
+        trial.set_user_attr("test_acc", test_acc)
+        checkpoint = self.results_dir / "retrain" / str(a["source_trial"]) / f"seed{a['seed']}" / "model.pt"
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(checkpoint, model, candidate.to_dict(), {  # atomic: temp file + rename
+            "trial": a["source_trial"], "seed": a["seed"], "val_acc": result.best_val_acc, "test_acc": test_acc})
+        trial.set_user_attr("checkpoint", str(checkpoint.relative_to(self.results_dir)))
         return float(result.best_val_acc)
 
 
@@ -198,8 +207,9 @@ def run_waiting(retrain: optuna.Study, run: RunTrainer) -> tuple[int, list[str]]
     return ran, failures
 
 
-def retrain_study(study: optuna.Study, features, conf) -> RetrainOutcome:
-    """Retrain ``study``'s candidates (``conf``: a RetrainConf) with the missing (candidate, seed) runs."""
+def retrain_study(study: optuna.Study, features, conf, results_dir: Path) -> RetrainOutcome:
+    """Retrain ``study``'s candidates (``conf``: a RetrainConf) with the missing (candidate, seed) runs;
+    ``results_dir``: the study's folder (checkpoints go under ``retrain/``)."""
     check_conf(conf)
     recipe = conf.train
     sources = select_sources(study, conf.top_k)
@@ -214,5 +224,5 @@ def retrain_study(study: optuna.Study, features, conf) -> RetrainOutcome:
     waiting = len(retrain.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     log.info("retraining %d candidates of %s × %d seeds, %d epochs each: %d runs to do",
              len(sources), study.study_name, conf.seeds, recipe.epochs, waiting)
-    ran, failures = run_waiting(retrain, RunTrainer(features, recipe))
+    ran, failures = run_waiting(retrain, RunTrainer(features, recipe, results_dir))
     return RetrainOutcome(study.study_name, [t.number for t in sources], conf.seeds, ran, failures)

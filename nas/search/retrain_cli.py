@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         data = study.user_attrs.get(DEFINITION_ATTR, {}).get("data", {})
         features = CachedFeatures(Path(root), int(data.get("augment_copies", 0)))
         try:
-            outcome = retrain_study(study, features, conf)
+            outcome = retrain_study(study, features, conf, loaded.folder)
         finally:
             write_study_report(loaded.folder, study)
         failed += len(outcome.failures)

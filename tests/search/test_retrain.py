@@ -1,5 +1,6 @@
 """Final retraining: the same seeds and recipe for the searched candidates and Hello Edge's configuration
 (read back from the stored runs), and a killed retraining resumes without redoing finished runs."""
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
+from nas.results.folder import open_results
 from nas.results.place import read_marker
 from nas.results.retrain import load_retrain
 from nas.results.storage import load_study
@@ -57,6 +59,18 @@ def test_both_sides_ran_the_same_seeds_and_recipe(searched):
     assert all(t.user_attrs["epochs"] == 1 for t in runs)
     summary = (searched / "summary.md").read_text()
     assert "## Final retraining" in summary and "(Hello Edge)" in summary and "seeds 0, 1" in summary
+
+
+def test_the_chosen_model_is_the_retrained_checkpoint_of_its_best_seed(searched):
+    _, retrain = _runs(searched)
+    best = json.loads((searched / "best.json").read_text())["classes"]["medium"]
+    mine = [t for t in retrain.get_trials(states=(TrialState.COMPLETE,)) if t.user_attrs["source_trial"] == best["trial"]]
+    top = max(mine, key=lambda t: (t.value, -t.user_attrs["seed"]))
+    assert best["checkpoint"] == top.user_attrs["checkpoint"] == f"retrain/{best['trial']}/seed{top.user_attrs['seed']}/model.pt"
+    assert best["retrained"]["val_mean"] == pytest.approx(sum(t.value for t in mine) / len(mine))
+    [chosen] = open_results(searched).best().values()
+    assert chosen.trial == best["trial"] and chosen.checkpoint == searched / best["checkpoint"]
+    assert chosen.checkpoint.is_file()
 
 
 def test_selection_adds_the_candidates_cheaper_than_hello_edge(searched):
