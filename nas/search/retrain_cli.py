@@ -9,6 +9,7 @@ workers may run it on one storage at once.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from nas.errors import ConfigError
@@ -79,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{study.study_name}: retrained {len(outcome.sources)} candidates × {conf.seeds} seeds "
               f"({outcome.ran} runs now); see {loaded.folder}/summary.md")
         for verdict in study_verdicts(study):
-            print(f"{study.study_name}: {verdict.describe()}")
+            print(f"{study.study_name}: retrained: {verdict.describe()}")
     if len(studies) > 1 or studies[0].folder != args.dir:
         write_combined_report(args.dir, rebuild_studies=False)
         print(f"{args.dir}: combined report → summary.md, best.json, dominance.html/png")
     if failed:
-        print(f"{PROG}: error: {failed} runs failed (retrain.csv, column fail_reason); rerun to retry them")
+        print(f"{PROG}: error: {failed} runs failed (retrain.csv, column fail_reason); rerun to retry them",
+              file=sys.stderr)
         return 2
     return 0
