@@ -20,6 +20,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "plot-audio": ("nas.report.audio_cli", "plot waveform, spectrum, spectrogram, mel and MFCC of one clip"),
     "cost": ("nas.cost.cli", "int8 memory and ops of one architecture, and its budget feasibility"),
     "search": ("nas.search.cli", "run an Optuna search (a Hydra app: key=value overrides, --multirun)"),
+    "retrain": ("nas.search.retrain_cli", "retrain a study's best candidates and Hello Edge's model with several seeds"),
     "report": ("nas.report.cli", "rebuild tables and figures of a results folder from its storage"),
     "evaluate": ("nas.train.evaluate_cli", "score a checkpoint or a results folder on a dataset"),
     "export": ("nas.export.cli", "export the best model per budget class to int8 .tflite and C sources"),
@@ -73,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(argv[1:]) or 0)
 
     parser, modules = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides after the flags (argparse takes positionals in one run only)
+        if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides += extra
     if args.verb is None:
         parser.print_help()
         return 2

@@ -3,6 +3,10 @@
 One study's folder gets ``trials.csv``, ``summary.md``, ``best.json``, ``pareto.html/png`` and
 ``curves.html/png``. A parent folder of several study folders (a multirun) gets ``combined.csv``,
 ``summary.md``, ``best.json`` and ``pareto.html/png`` across architectures and budget classes.
+Once a study was retrained (``nas.search.retrain``), its folder also gets ``retrain.csv`` and
+``retrain.html/png``, summary.md a section with mean ± std and the verdict against Hello Edge's
+configuration, and best.json the retrained choice per class; a multirun parent the same across its
+studies, with ``dominance.html/png`` and "dominates k of N cells".
 """
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ import pandas as pd
 
 from nas.atomic import write_json_atomic, write_text_atomic
 from nas.paths import REFERENCE_DIR
-from nas.report import figures, tables
+from nas.report import figures, retrain_report, tables
+from nas.results.dominance import CellVerdict, cell_verdicts, dominance_line
 from nas.results.folder import UNRECORDED_DATASET, open_studies, recorded_data
 from nas.results.trials import COLUMNS, best_json, candidates_of, completed_feasible, ranked, trials_frame
 
@@ -31,9 +36,17 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
     _write_csv(df, results_dir / "trials.csv")
     dataset = study.user_attrs.get("dataset", UNRECORDED_DATASET)
     title = f"{study.study_name}: {study.user_attrs.get('search_space', '')} under the {study.user_attrs.get('constraints', '')} budget"
-    write_text_atomic(results_dir / "summary.md", tables.summary_markdown(df, title, dataset))
-    write_json_atomic(results_dir / "best.json", best_json(df, candidates_of(study), dataset, {},
-                                                           study.user_attrs.get("dataset_root")))
+    runs = retrain_report.study_runs(study)
+    summary = tables.summary_markdown(df, title, dataset)
+    if runs is not None:
+        retrain_report.write_runs_csv(runs, results_dir)
+        summary += retrain_report.retrain_markdown(runs)
+        retrain_report.write_retrain_figure(runs, results_dir / "retrain",
+                                            f"{study.study_name}: retrained, mean ± std over seeds<br><sup>accuracy on {dataset}</sup>")
+    write_text_atomic(results_dir / "summary.md", summary)
+    candidates = candidates_of(study)
+    best = best_json(df, candidates, dataset, {}, study.user_attrs.get("dataset_root"))
+    write_json_atomic(results_dir / "best.json", retrain_report.with_retrained_choice(best, runs, df, candidates))
     arch = study.user_attrs.get("search_space", "")
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
     limits = study.user_attrs.get("limits", {})
@@ -50,20 +63,38 @@ def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> p
     studies = open_studies(parent)
     if not studies:
         return pd.DataFrame(columns=COLUMNS)
-    frames, candidates, prefix = [], {}, {}
+    frames, candidates, prefix, run_frames = [], {}, {}, []
     for loaded in studies:
         study = loaded.study
         frames.append(write_study_report(loaded.folder, study) if rebuild_studies else trials_frame(study))
         candidates.update(candidates_of(study))
         prefix[study.study_name] = f"{loaded.folder.name}/"
+        runs = retrain_report.study_runs(study)
+        if runs is not None:
+            run_frames.append(runs)
     df = pd.concat(frames, ignore_index=True).sort_values(["study", "number"], kind="stable").reset_index(drop=True)
     dataset, root = recorded_data([loaded.study for loaded in studies])
     _write_csv(df, parent / "combined.csv")
-    write_text_atomic(parent / "summary.md", tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset))
-    write_json_atomic(parent / "best.json", best_json(df, candidates, dataset, prefix, root))
+    summary = tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset)
+    runs = pd.concat(run_frames, ignore_index=True) if run_frames else None
+    if runs is not None:
+        retrain_report.write_runs_csv(runs, parent)
+        summary += retrain_report.retrain_markdown(runs, combined=True)
+        retrain_report.write_retrain_figure(runs, parent / "dominance",
+                                            f"Retrained searched models vs Hello Edge's configurations, mean ± std over seeds"
+                                            f"<br><sup>{dominance_line(cell_verdicts(runs))}; accuracy on {dataset}</sup>")
+    write_text_atomic(parent / "summary.md", summary)
+    write_json_atomic(parent / "best.json", retrain_report.with_retrained_choice(
+        best_json(df, candidates, dataset, prefix, root), runs, df, candidates, prefix))
     fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class<br><sup>accuracy on {dataset}</sup>")
     figures.write_figure(fig, parent / "pareto")
     return df
+
+
+def study_verdicts(study: optuna.Study) -> list[CellVerdict]:
+    """The study's verdict against Hello Edge's configuration, from its stored retraining runs ([] if none)."""
+    runs = retrain_report.study_runs(study)
+    return [] if runs is None else cell_verdicts(runs)
 
 
 def load_reference(arch: str | None = None, budget_class: str | None = None, path: Path = REFERENCE_CSV) -> pd.DataFrame:

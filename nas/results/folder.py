@@ -10,10 +10,12 @@ A folder is read from the first of these it holds:
 5. ``best.json`` alone (e.g. a copied multirun parent): one trial per class.
 
 Trials are ranked by ``nas.results.trials.ranked``: the accuracy objective the study optimised, then
-memory, then trial number; every verb therefore picks the same trial as ``best.json``.
+memory, then trial number; a class whose candidates were retrained (``nas.results.retrain``) puts its
+best retrained validation mean first. Every verb therefore picks the same trial as ``best.json``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ import pandas as pd
 
 from nas.errors import ConfigError, DataError
 from nas.results.place import DB_FILE, MARKER, read_marker
+from nas.results.retrain import candidates_frame, final_choice, load_retrain, runs_frame
 from nas.results.storage import load_study, place_in_db_file
 from nas.results.trials import (
     COLUMNS, front_flags, json_number, shortlists, size_info_text, text_column, trials_frame, with_accuracy,
@@ -85,6 +88,8 @@ class ResultsFolder:
     study_dirs: dict[str, Path]
     dataset: str
     dataset_root: str | None
+    # class → (study, trial, checkpoint relative to the study's folder) of the retrained choice
+    retrained: dict[str, tuple[str, int, str]] = dataclasses.field(default_factory=dict)
 
     def classes(self) -> set[str]:
         """Every budget class the folder's trials were sampled for (also those with no feasible trial)."""
@@ -92,8 +97,16 @@ class ResultsFolder:
 
     def shortlist(self) -> dict[str, list[TrainedTrial]]:
         """Budget class → its trained feasible trials with a checkpoint, best first."""
-        return {budget_class: [self._trained(row) for _, row in group.iterrows()]
-                for budget_class, group in shortlists(self.table).items()}
+        out = {}
+        for budget_class, group in shortlists(self.table).items():
+            trials = [self._trained(row) for _, row in group.iterrows()]
+            if budget_class in self.retrained:
+                study, trial, checkpoint = self.retrained[budget_class]
+                trials = [dataclasses.replace(t, checkpoint=self.study_dirs.get(study, self.path) / checkpoint)
+                          if (t.study, t.trial) == (study, trial) and checkpoint else t for t in trials]
+                trials.sort(key=lambda t: (t.study, t.trial) != (study, trial))  # stable: the rest keep their order
+            out[budget_class] = trials
+        return out
 
     def best(self) -> dict[str, TrainedTrial]:
         """Budget class → its best trial (the one ``best.json`` names)."""
@@ -148,6 +161,20 @@ def recorded_data(studies: list[optuna.Study]) -> tuple[str, str | None]:
     return "; ".join(sorted(datasets)), roots.pop() if len(roots) == 1 else None
 
 
+def retrained_choice(studies: list[optuna.Study]) -> dict[str, tuple[str, int, str]]:
+    """Budget class → (study, trial, its best seed's checkpoint) of the best retrained validation mean
+    across ``studies``' retraining."""
+    frames = []
+    for study in studies:
+        retrain = load_retrain(study)
+        if retrain is not None:
+            frames.append(runs_frame(retrain, study.study_name, study.user_attrs.get("constraints", "")))
+    if not frames:
+        return {}
+    chosen = final_choice(candidates_frame(pd.concat(frames, ignore_index=True)))
+    return {c: (str(row["study"]), int(row["source_trial"]), str(row["checkpoint"])) for c, row in chosen.items()}
+
+
 def open_results(path: str | Path) -> ResultsFolder:
     """Read the results folder ``path`` (see the module docstring for what it may hold).
 
@@ -162,7 +189,8 @@ def open_results(path: str | Path) -> ResultsFolder:
     if studies:
         table = pd.concat([trials_frame(s.study) for s in studies], ignore_index=True)
         dataset, root = recorded_data([s.study for s in studies])
-        return ResultsFolder(path, table, {s.study.study_name: s.folder for s in studies}, dataset, root)
+        return ResultsFolder(path, table, {s.study.study_name: s.folder for s in studies}, dataset, root,
+                             retrained_choice([s.study for s in studies]))
     if (path / TRIALS_CSV).is_file():
         best = _read_best_json(path / BEST_JSON) if (path / BEST_JSON).is_file() else {}
         return ResultsFolder(path, _read_trials_csv(path / TRIALS_CSV), {}, best.get("dataset", ""),

@@ -124,6 +124,8 @@ def run_job(cfg: DictConfig) -> str | None:
         return "interrupted"
     print(f"{outcome.study_name}: the study holds {outcome.counts.describe()} (all workers); "
           f"see {outcome.results_dir}/summary.md")
+    for line in outcome.verdicts:
+        print(f"{outcome.study_name}: retrained: {line}")
     if outcome.all_failed:
         text = (f"all {outcome.ran} trials of this run failed, the first with {outcome.failures[0]} "
                 f"(every trial's reason: trials.csv, column fail_reason)")

@@ -7,11 +7,15 @@ holds a file that cannot be decoded (the first trial's features are loaded up fr
 The study stops when ``trials`` trained trials have finished across all its workers (a rerun of the
 same command resumes and only runs what is missing), when this worker's ``timeout`` passes, or with a
 BudgetError when ``max_rejected_in_a_row`` samples in a row were infeasible and none was ever feasible.
-The results folder's tables and figures are rewritten at the end, also after an error or Ctrl-C. The
-outcome counts the study from its storage (all workers), and says whether every trial of this run failed.
+A study that reached its trial budget (and has no trial still running elsewhere) is then retrained
+(``retrain.enabled``): its best candidates and Hello Edge's configuration, several seeds each
+(``nas.search.retrain``); a rerun does only the runs that are missing. The results folder's tables and
+figures are rewritten at the end, also after an error or Ctrl-C. The outcome counts the study from its
+storage (all workers), says whether every trial of this run failed, and gives the dominance verdict.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ from nas.search.features import CachedFeatures, dataset_root
 from nas.search.identity import study_definition
 from nas.search.objective import LatencyProbe, ListSource, SpaceSource, TrialRunner
 from nas.search.pruning import DominanceMedianPruner
+from nas.search.retrain import check_conf as check_retrain_conf
 from nas.spaces import SearchSpace
 from nas.train import TrainConfig
 
@@ -44,6 +49,7 @@ class SearchOutcome:
     counts: study_mod.TrialCounts  # what the study holds, all workers
     ran: int  # trials of this worker that counted toward ``trials``
     failures: list[str]  # their fail reasons, for those that failed
+    verdicts: list[str] = dataclasses.field(default_factory=list)  # the retrained comparison, for people
 
     @property
     def all_failed(self) -> bool:
@@ -132,9 +138,12 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
 
 
 def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
-    from nas.report.study_report import write_study_report
+    from nas.report.study_report import study_verdicts, write_study_report
 
     preflight.check_config(cfg)
+    retrain_conf = OmegaConf.to_object(cfg.retrain)  # its recipe is checked here, before any trial
+    if cfg.retrain.enabled:
+        check_retrain_conf(retrain_conf)
     parts = build_parts(cfg)  # the dataset is read here: a search that cannot work opens no study
     place = place_mod.place_for(cfg.study_name, cfg.results_dir, cfg.storage)
     place_mod.check_results_dir(place)  # before anything is written there
@@ -174,12 +183,29 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
         else:
             display.start(target, finished)
             study.optimize(runner, timeout=cfg.timeout, catch=(Exception,), callbacks=[monitor])
+        display.stop()  # the retraining's lines go below it
+        if cfg.retrain.enabled and n_grid == 0:
+            retrain_when_done(study, parts.features, retrain_conf, target, place.results_dir)
     finally:
         display.stop()  # the report's own lines (a figure it could not render) go below it
         if parts.probe is not None:
             parts.probe.close()
         write_study_report(place.results_dir, study)
-    return SearchOutcome(place.name, place.results_dir, study_mod.count_trials(study), monitor.ran, monitor.failures)
+    return SearchOutcome(place.name, place.results_dir, study_mod.count_trials(study), monitor.ran, monitor.failures,
+                         [v.describe() for v in study_verdicts(study)])
+
+
+def retrain_when_done(study: optuna.Study, features: CachedFeatures, conf, target: int, results_dir: Path) -> None:
+    """Retrain the study's candidates once it holds its ``target`` trials and none is running."""
+    from nas.search.retrain import retrain_study
+
+    finished, running = study_mod.budget_used(study)
+    if finished < target or running:
+        log.info("study %s holds %d of %d trials (%d running): retraining waits for the whole study "
+                 "(rerun, or `kws-nas retrain %s` after)", study.study_name, finished, target, running,
+                 results_dir)
+        return
+    retrain_study(study, features, conf, results_dir)
 
 
 @dataclass(frozen=True)

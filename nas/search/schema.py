@@ -11,6 +11,7 @@ which checks its arguments (``nas.spaces``, ``nas.cost.budget``).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
@@ -113,6 +114,23 @@ SEARCH_TRAINING = TrainConfig(
 )
 
 
+# The final retraining's recipe: the search's, run longer, without early stopping (every seed gets the
+# same number of epochs). Sized so `make demo` (24 trials, then about 7 candidates x 3 seeds) stays
+# within 15 minutes on two cores.
+RETRAIN_TRAINING = dataclasses.replace(SEARCH_TRAINING, epochs=20, early_stopping_patience=None)
+
+
+@dataclass
+class RetrainConf:
+    """The final retraining after the search (``nas.search.retrain``): the best screened candidates and
+    Hello Edge's configuration, each trained ``seeds`` times with ``train``."""
+
+    enabled: bool = True  # run it at the end of `kws-nas search` (also: `kws-nas retrain DIR`)
+    top_k: int = 3  # front candidates by screening accuracy, plus as many among those cheaper than Hello Edge
+    seeds: int = 3  # training seeds 0..seeds-1, the same for every candidate
+    train: TrainConfig = field(default_factory=lambda: RETRAIN_TRAINING)
+
+
 @dataclass
 class SearchConf:
     """The primary config: one study of one search space under one budget."""
@@ -124,6 +142,7 @@ class SearchConf:
     board: BoardConf = field(default_factory=BoardConf)
     pruner: PrunerConf = field(default_factory=PrunerConf)
     objective: ObjectiveConf = field(default_factory=ObjectiveConf)
+    retrain: RetrainConf = field(default_factory=RetrainConf)
     train: TrainConfig = field(default_factory=lambda: SEARCH_TRAINING)
     trials: int = 24  # trained trials (feasible candidates); infeasible samples do not count
     timeout: Optional[float] = None  # seconds for this worker; null = no limit

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.firmware, pytest.mark.slow]
 def _argv(tmp: Path, dataset: Path, trials: int) -> list[str]:
     return ["search", "search_space=dnn", "constraints=medium", f"trials={trials}", "board=mps2_an500",
             f"data.root={dataset}", f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}",
-            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2"]
+            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2", "retrain.enabled=false"]
 
 
 def _qemu_children() -> list[int]:

@@ -17,7 +17,7 @@ def results(tmp_path_factory, tiny_dataset_dir):
     for space in ("dnn", "cnn"):
         assert main(["search", f"search_space={space}", "constraints=medium", "trials=2", "train.epochs=1",
                      f"data.root={tiny_dataset_dir}", f"data.cache_dir={tmp / 'cache'}",
-                     f"results_dir={tmp / 'results'}", "progress=false"]) == 0
+                     f"results_dir={tmp / 'results'}", "progress=false", "retrain.enabled=false"]) == 0
     return tmp / "results"
 
 

@@ -14,7 +14,7 @@ def int8_search(tmp_path_factory, tiny_dataset_dir):
     tmp = tmp_path_factory.mktemp("int8")
     argv = ["search", "search_space=dnn", "constraints=medium", "trials=2", "objective.accuracy=int8",
             f"data.root={tiny_dataset_dir}", f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}",
-            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2"]
+            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2", "retrain.enabled=false"]
     assert main(argv) == 0
     folder = tmp / "results" / "dnn_medium"
     study = optuna.load_study(study_name="dnn_medium", storage=f"sqlite:///{folder / 'study.db'}")

@@ -22,7 +22,7 @@ from nas.search.identity import DEFINITION_ATTR, check_definition, differences
 def _base(tmp, dataset):
     return ["search", "search_space=dnn", "constraints=medium", f"data.root={dataset}",
             f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}", "train.epochs=1",
-            "progress=false", "pruner.enabled=false", "sampler.n_startup_trials=8"]
+            "progress=false", "pruner.enabled=false", "sampler.n_startup_trials=8", "retrain.enabled=false"]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from nas.search.study import budget_used
 
 def _base(tmp, dataset):
     return [f"data.root={dataset}", f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}",
-            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2"]
+            "train.epochs=1", "progress=false", "sampler.n_startup_trials=2", "retrain.enabled=false"]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from nas.errors import ConfigError
 
 
 def _argv(tmp, dataset, *extra):
-    return ["search", "search_space=dnn", "constraints=medium", "trials=1", "train.epochs=1", "progress=false",
+    return ["search", "search_space=dnn", "constraints=medium", "trials=1", "train.epochs=1", "progress=false", "retrain.enabled=false",
             f"data.root={dataset}", f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}", *extra]
 
 

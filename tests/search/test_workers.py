@@ -22,7 +22,7 @@ KWS_NAS = [sys.executable, "-m", "nas"]
 def _argv(tmp, dataset, *extra):
     return ["search", "search_space=dnn", "constraints=medium", f"data.root={dataset}",
             f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}", "progress=false",
-            "pruner.enabled=false", "train.early_stopping_patience=null", *extra]
+            "pruner.enabled=false", "train.early_stopping_patience=null", "retrain.enabled=false", *extra]
 
 
 def _wait_for(predicate, proc, timeout=180):
