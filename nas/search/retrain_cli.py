@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{loaded.folder}: the study's dataset folder {root!r} is missing; retraining needs "
                               f"the data it searched on")
         data = study.user_attrs.get(DEFINITION_ATTR, {}).get("data", {})
-        features = CachedFeatures(Path(root), int(data.get("augment_copies", 0)))
+        features = CachedFeatures(Path(root), int(data.get("augment_copies", 0)),
+                                  split_test_archive=bool(data.get("split_test_archive", False)))
         try:
             outcome = retrain_study(study, features, conf, loaded.folder)
         finally:
