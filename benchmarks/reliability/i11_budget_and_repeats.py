@@ -47,7 +47,7 @@ def _candidate_proposed_again(tmp: Path) -> tuple[str, str]:
     _dataset(tmp)
     argv = ["search", "search_space=dnn", "constraints=medium", f"data.root={tmp / 'ds'}",
             f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}", "train.epochs=1",
-            "progress=false", "pruner.enabled=false"]
+            "progress=false", "pruner.enabled=false", "retrain.enabled=false"]
     subprocess.run([*KWS_NAS, *argv, "trials=1"], check=True, capture_output=True, timeout=120)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = f"sqlite:///{tmp / 'results' / 'dnn_medium' / 'study.db'}"

@@ -44,6 +44,7 @@ def _checkpoint_folder_blocked(tmp: Path) -> dict:
 
 def _tiny_search(*extra: str, data: str = "{ds}") -> list[str]:
     return ["search", "search_space=dnn", "constraints=medium", "trials=1", "train.epochs=1", "progress=false",
+            "retrain.enabled=false",
             f"data.root={data}", "data.cache_dir={tmp}/cache", "results_dir={tmp}/results", *extra]
 
 

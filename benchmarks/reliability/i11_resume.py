@@ -19,7 +19,7 @@ KWS_NAS = [sys.executable, "-m", "nas"]
 def _search_args(tmp: Path) -> list[str]:
     return ["search", "search_space=dnn", "constraints=medium", f"data.root={tmp / 'ds'}",
             f"data.cache_dir={tmp / 'cache'}", f"results_dir={tmp / 'results'}", "train.epochs=1",
-            "progress=false", "pruner.enabled=false"]
+            "progress=false", "pruner.enabled=false", "retrain.enabled=false"]
 
 
 def _dataset(tmp: Path) -> None:
@@ -44,7 +44,8 @@ def _first_study_and_another_dataset(tmp: Path) -> dict:
 
 
 RESUME = ["search", "search_space=dnn", "constraints=medium", "data.root={ds}", "data.cache_dir={tmp}/cache",
-          "results_dir={tmp}/results", "train.epochs=1", "progress=false", "pruner.enabled=false", "trials=2"]
+          "results_dir={tmp}/results", "train.epochs=1", "progress=false", "pruner.enabled=false", "trials=2",
+          "retrain.enabled=false"]
 
 
 def _crash_then_rerun(tmp: Path) -> tuple[str, str]:
