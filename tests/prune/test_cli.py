@@ -1,0 +1,67 @@
+"""`kws-nas prune` end to end on the tiny generated dataset: the table, the cliff line and the figures."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from nas.cli import main
+from nas.spaces import build_model, candidate_from_model_size_info
+from nas.train import save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    candidate = candidate_from_model_size_info("ds_cnn", [2, 8, 10, 4, 2, 2, 8, 3, 3, 1, 1])
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    return save_checkpoint(path, build_model(candidate), candidate.to_dict(), {})
+
+
+def test_prune_writes_one_row_per_point_with_and_without_finetuning(checkpoint, tiny_dataset_dir, tmp_path, capsys):
+    out = tmp_path / "prune"
+    rc = main(["prune", str(checkpoint), "--data", str(tiny_dataset_dir), "--out", str(out),
+               "--sparsities", "0.5,0.9", "--norm", "l1,linf", "--finetune-steps", "3", "--cpu-repeats", "2"])
+    assert rc == 0
+    table = pd.read_csv(out / "prune.csv")
+    for column in ("method", "granularity", "norm", "sparsity", "finetuned", "nonzero_params", "macs",
+                   "val_acc", "test_acc", "cpu_ms", "mcu_ms", "flash_bytes", "ram_bytes", "cliff"):
+        assert column in table.columns
+    # baseline + (element l1 + channel l1 + channel linf) × 2 sparsities × (pruned, fine-tuned)
+    assert len(table) == 1 + 3 * 2 * 2
+    assert table["mcu_ms"].isna().all()
+    element = table[(table["granularity"] == "element") & (table["sparsity"] == 0.9)]
+    assert (element["weight_sparsity"] - 0.9).abs().max() < 0.01
+    base = table[table["method"] == "none"].iloc[0]
+    channel = table[(table["granularity"] == "channel") & (table["sparsity"] == 0.5)]
+    assert (channel["nonzero_params"] < base["nonzero_params"]).all()
+    assert (channel["flash_bytes"] < base["flash_bytes"]).all()
+    assert (element["flash_bytes"] == base["flash_bytes"]).all()  # zeros are still stored by dense kernels
+    assert (element["macs"] < 0.2 * base["macs"]).all()
+    lines = capsys.readouterr().out
+    assert "structured channel linf, fine-tuned:" in lines
+    for stem in ("prune_params", "prune_macs", "prune_cpu", "prune_norms"):
+        assert (out / f"{stem}.html").is_file()
+    assert not (out / "prune_mcu.html").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--sparsities", "0.5,1.0"], r"\[0, 1\)"),
+    (["--norm", "l3"], "unknown norm 'l3'"),
+    (["--method", "structured", "--granularity", "element"], "--granularity element"),
+    (["--nm", "4:4", "--granularity", "nm", "--method", "unstructured"], "N must be below M"),
+])
+def test_bad_input_is_one_error_line(checkpoint, tiny_dataset_dir, tmp_path, capsys, argv, message):
+    rc = main(["prune", str(checkpoint), "--data", str(tiny_dataset_dir), "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err)
+
+
+def test_recurrent_model_refuses_channel_granularity(tiny_dataset_dir, tmp_path, capsys):
+    candidate = candidate_from_model_size_info("gru", [1, 8])
+    path = save_checkpoint(tmp_path / "gru.pt", build_model(candidate), candidate.to_dict(), {})
+    rc = main(["prune", str(path), "--data", str(tiny_dataset_dir), "--method", "structured"])
+    assert rc == 2
+    assert "gru has no channels" in capsys.readouterr().err
