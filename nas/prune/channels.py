@@ -45,9 +45,10 @@ def interleaved(channels: int, positions: int, tail: int) -> Index:
 
 @dataclass
 class Group:
-    """Channels kept or dropped together; ``field`` names the spec size they set."""
+    """Channels kept or dropped together. ``spec_field`` names the spec size they set (several joined by
+    ``+`` when an identity shortcut ties them)."""
 
-    field: str
+    spec_field: str
     size: int
     members: list[tuple[str, int, Index]] = field(default_factory=list)  # (state key, dim, index map)
     scored: list[str] = field(default_factory=list)  # weights whose dim-0 rows rank the channels
@@ -147,7 +148,7 @@ def _tc_resnet(spec, model, input_shape):
         current.add_consumer(f"{name}.body.1")
         if isinstance(model.get_submodule(f"{name}.shortcut"), nn.Identity):
             out = current  # identity: the block's output channels are its input's
-            out.field = f"{out.field}+blocks.{i}.filters"
+            out.spec_field = f"{out.spec_field}+blocks.{i}.filters"
         else:
             current.add_consumer(f"{name}.shortcut.0")
             out = Group(f"blocks.{i}.filters", filters).add_producer(f"{name}.shortcut.0", batch_norm=f"{name}.shortcut.1")
@@ -180,7 +181,7 @@ def channel_scores(group: Group, state: dict[str, torch.Tensor], norm: str) -> t
 
 
 def _fields(group: Group) -> list[str]:
-    return group.field.split("+")
+    return group.spec_field.split("+")
 
 
 def kept_counts(groups: list[Group], scores: list[torch.Tensor], sparsity: float, scope: str) -> dict[str, int]:

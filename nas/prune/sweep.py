@@ -96,8 +96,9 @@ class SweepConfig:
     progress: Callable[[str], None] = field(default=lambda label: None)
 
 
-def measure(model: nn.Module, candidate, sets: dict, config: SweepConfig, dense: bool) -> dict:
-    """The measured columns of one (already permanent) model."""
+def measure(model: nn.Module, candidate, sets: dict, config: SweepConfig, zeros_stored: bool) -> dict:
+    """The measured columns of one (already permanent) model; ``zeros_stored``: its pruned weights are
+    zeros in a dense layout (the footprint is the dense model's)."""
     from nas.train.evaluation import evaluate
 
     cost = estimate(candidate)
@@ -106,7 +107,7 @@ def measure(model: nn.Module, candidate, sets: dict, config: SweepConfig, dense:
            "val_acc": evaluate(model, sets["validation"])["accuracy"], "test_acc": evaluate(model, sets["test"])["accuracy"],
            "cpu_ms": cpu_latency_ms(model, candidate.input_shape, config.cpu_repeats),
            "flash_bytes": cost.flash_bytes, "ram_bytes": cost.ram_bytes,
-           "footprint": "cost model of this spec" if dense else "cost model, dense kernels (zeros stored)",
+           "footprint": "cost model, dense kernels (zeros stored)" if zeros_stored else "cost model of this spec",
            "val_acc_int8": None, "mcu_ms": None}
     if config.int8 or config.board is not None:
         from nas.export.accuracy import convert_trained, score_int8_model
@@ -122,23 +123,23 @@ def measure(model: nn.Module, candidate, sets: dict, config: SweepConfig, dense:
 def sweep(model: nn.Module, candidate, series: list[Series], sets: dict, config: SweepConfig) -> pd.DataFrame:
     """prune.csv's table: the baseline, then each series' points, without and with fine-tuning."""
     rows = [{"method": "none", "granularity": "", "pattern": "", "norm": "", "scope": "", "sparsity": 0.0, "finetuned": False,
-             **measure(model.eval(), candidate, sets, config, dense=True)}]
+             **measure(model.eval(), candidate, sets, config, zeros_stored=False)}]
     config.progress("baseline")
     for s in series:
         for sparsity in s.levels(config.sparsities):
             pruned, pruned_candidate, found = s.prune(model, candidate, sparsity, config.scope)
             base = {"method": s.method, "granularity": s.granularity, "pattern": s.pattern(sparsity), "norm": s.norm,
                     "scope": "per group" if s.granularity == "nm" else config.scope, "sparsity": sparsity}
-            structured = s.method == "structured"
+            zeros_stored = s.method == "unstructured"
             plain = copy.deepcopy(pruned)
             if found is not None:
                 masks.make_permanent(masks.apply_masks(plain, found))
                 masks.apply_masks(pruned, found)  # kept through fine-tuning
-            rows.append({**base, "finetuned": False, **measure(plain, pruned_candidate, sets, config, structured)})
+            rows.append({**base, "finetuned": False, **measure(plain, pruned_candidate, sets, config, zeros_stored)})
             config.progress(f"{s.label} {sparsity:g}")
             tuned = finetune(pruned, sets["train"], config.finetune_steps, config.finetune_lr)
             masks.make_permanent(tuned)
-            rows.append({**base, "finetuned": True, **measure(tuned, pruned_candidate, sets, config, structured)})
+            rows.append({**base, "finetuned": True, **measure(tuned, pruned_candidate, sets, config, zeros_stored)})
             config.progress(f"{s.label} {sparsity:g} fine-tuned")
     return name_cliffs(pd.DataFrame(rows), config.cliff_points)[COLUMNS]
 
