@@ -65,3 +65,20 @@ def test_recurrent_model_refuses_channel_granularity(tiny_dataset_dir, tmp_path,
     rc = main(["prune", str(path), "--data", str(tiny_dataset_dir), "--method", "structured"])
     assert rc == 2
     assert "gru has no channels" in capsys.readouterr().err
+
+
+def test_results_folder_gives_its_class_best_model_and_recorded_data(checkpoint, tiny_dataset_dir, tmp_path, capsys):
+    import json
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes(checkpoint.read_bytes())
+    entry = {"checkpoint": "model.pt", "arch": "ds_cnn", "val_acc": 0.5, "memory_bytes": 1000.0}
+    (folder / "best.json").write_text(json.dumps({"classes": {"small": entry, "large": entry},
+                                                  "dataset_root": str(tiny_dataset_dir)}))
+    assert main(["prune", str(folder), "--method", "unstructured"]) == 2
+    assert "holds classes ['large', 'small']; name one" in capsys.readouterr().err
+    assert main(["prune", str(folder), "--budget-class", "small", "--method", "unstructured", "--sparsities", "0.5",
+                 "--finetune-steps", "1", "--cpu-repeats", "1"]) == 0
+    table = pd.read_csv(folder / "prune" / "prune.csv")
+    assert len(table) == 3 and table["model"].str.startswith("small: ds_cnn").all()
