@@ -2,6 +2,7 @@
 short fine-tune every point is also measured after."""
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -59,7 +60,8 @@ def cpu_latency_ms(model: nn.Module, input_shape: tuple[int, int], repeats: int 
 
 
 def finetune(model: nn.Module, train_set, steps: int, lr: float = 5e-4, batch_size: int = 100, seed: int = 0) -> nn.Module:
-    """``steps`` Adam steps on random training batches, in place. Masks attached with
+    """``steps`` Adam steps on random training batches, in place; the learning rate decays from ``lr``
+    along a cosine (to 3 % of it), which recovers more accuracy than a constant rate. Masks attached with
     `nas.prune.masks.apply_masks` stay applied: a pruned weight's gradient is zero through its mask and
     the forward pass multiplies by the mask, so pruned weights never re-grow."""
     if steps <= 0:
@@ -69,7 +71,9 @@ def finetune(model: nn.Module, train_set, steps: int, lr: float = 5e-4, batch_si
     loss_fn = nn.CrossEntropyLoss()
     n = train_set.features.shape[0]
     model.train()
-    for _ in range(steps):
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         idx = torch.randint(0, n, (min(batch_size, n),), generator=generator)
         loss = loss_fn(model(train_set.features[idx]), train_set.labels[idx])
         optimizer.zero_grad(set_to_none=True)
