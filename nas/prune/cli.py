@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(cliff_lines(table, args.cliff_points)))
     if args.board is None:
         print("mcu_ms is empty: pass --board mps2_an500 to time each point on the emulated Cortex-M7")
-    print("Unstructured points run on the board's dense int8 kernels: their mcu_ms, flash and RAM equal the "
-          "unpruned model's; structured points are smaller dense models.")
+    print("Unstructured points run on the board's dense int8 kernels: they store their zeros (flash and RAM "
+          "as unpruned) and are never faster there; structured points are smaller dense models.")
     print(f"→ {csv}, " + ", ".join(str(p) for p in written if p.suffix == ".html"))
     return 0

@@ -2,8 +2,8 @@
 after a short fine-tune, plus the unpruned model as the baseline row.
 
 Each point starts from the trained model (one-shot, not iterative). Unstructured points keep the
-model's shape with zeros in it: the board's dense int8 kernels multiply those zeros like any weight, so
-their int8 flash, RAM and MCU latency equal the dense model's (``footprint`` says so). Structured points
+model's shape with zeros in it: the board's dense int8 kernels store and multiply those zeros like any
+weight, so their int8 flash and RAM are the dense model's (``footprint`` says so) and they are no faster. Structured points
 are smaller dense models: the cost model's figures for their new spec are what the board runs.
 """
 from __future__ import annotations
