@@ -82,3 +82,16 @@ def test_results_folder_gives_its_class_best_model_and_recorded_data(checkpoint,
                  "--finetune-steps", "1", "--cpu-repeats", "1"]) == 0
     table = pd.read_csv(folder / "prune" / "prune.csv")
     assert len(table) == 3 and table["model"].str.startswith("small: ds_cnn").all()
+
+
+def test_block_and_nm_points_name_their_pattern(checkpoint, tiny_dataset_dir, tmp_path):
+    out = tmp_path / "prune"
+    assert main(["prune", str(checkpoint), "--data", str(tiny_dataset_dir), "--out", str(out), "--method",
+                 "unstructured", "--granularity", "block,nm", "--norm", "l2", "--block", "4x1", "--nm", "2:4,1:8",
+                 "--sparsities", "0.5", "--finetune-steps", "1", "--cpu-repeats", "1"]) == 0
+    table = pd.read_csv(out / "prune.csv", keep_default_na=False)
+    block = table[table["granularity"] == "block"]
+    assert set(block["pattern"]) == {"4x1"} and (block["weight_sparsity"].astype(float) - 0.5).abs().max() < 0.05
+    nm = table[table["granularity"] == "nm"]
+    assert sorted(set(zip(nm["pattern"], nm["sparsity"].astype(float)))) == [("1:8", 0.875), ("2:4", 0.5)]
+    assert (nm["scope"] == "per group").all()
