@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tflite_model",),  # the one reader of .tflite files and the supported op list
     ("board",),  # firmware builds, emulator, serial protocol, latency probe
     ("export",),  # int8 conversion, bundles, bit-width studies
+    ("prune",),  # pruning masks, physical channel removal, the pruning sweep
     ("results",),  # a study folder: marker, storage, trials table, best per class, Pareto math
     ("report",),  # tables and figures of a results folder
     ("search",),  # the Optuna search loop

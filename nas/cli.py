@@ -25,6 +25,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "evaluate": ("nas.train.evaluate_cli", "score a checkpoint or a results folder on a dataset"),
     "export": ("nas.export.cli", "export the best model per budget class to int8 .tflite and C sources"),
     "quant-sweep": ("nas.export.quant_cli", "accuracy vs bit-width for PTQ, QAT and minifloat"),
+    "prune": ("nas.prune.cli", "accuracy vs size and speed of unstructured and structured pruning"),
     "bench": ("nas.board.bench_cli", "measure one .tflite on a board and print the latency breakdown"),
     "board": ("nas.board.cli", "serve the emulated board on a TCP port"),
 }
