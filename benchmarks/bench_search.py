@@ -18,7 +18,10 @@ only by training candidates that are more accurate or cheaper. Prints one row pe
 table per cell: mean ± std per setup, and default / X per seed (the issue's bar: default / random
 >= 1.5 on the mean, no seed below 1.2).
 
-    .venv/bin/python benchmarks/bench_search.py --seconds 90 --seeds 0 1 2  # 2 cells x 3 setups x 3 seeds: ≈ 30 min
+    .venv/bin/python benchmarks/bench_search.py --seconds 100 --epochs 2  # ≈ 30 min (CNN's unchanged space runs once)
+
+On a machine shared with other jobs, run it with OMP_NUM_THREADS=1: oversubscribed torch threads made
+training 3-5x slower here.
 """
 from __future__ import annotations
 
