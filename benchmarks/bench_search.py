@@ -1,4 +1,4 @@
-"""Hypervolume at equal wall-clock: the default search vs today's TPE setup vs random sampling.
+"""Hypervolume at equal wall-clock: the default search vs TPE on a space in stages vs random sampling.
 
 Each (cell, setup, seed) runs a real search (`run_search`: real training on the default generated
 dataset, short epochs, no queued Hello Edge point) into a temporary folder for ``--seconds`` of this
@@ -6,10 +6,10 @@ worker's time (the search's ``timeout``; the trial running when it passes finish
 overshoot by one trial: the seconds column says how long each took). Setups:
 
 - ``default``: what `kws-nas search search_space=ARCH` runs (its space, TPE with the schema's options).
-- ``tpe_old``: TPE on the space before stages (``search_spaces/ds_cnn_per_layer.yaml`` for DS-CNN;
-  the other architectures' spaces did not change, so there it equals ``default``).
+- ``staged``: TPE on the architecture's space in stages (``search_spaces/ds_cnn_staged.yaml`` for
+  DS-CNN; architectures without one have nothing else to try, so there it equals ``default``).
 - ``random``: uniform random sampling on the default space.
-- ``random_old``: uniform random sampling on the old space (opt-in: ``--setups ... random_old``).
+- ``random_staged``: uniform random sampling on the staged space (opt-in: ``--setups ... random_staged``).
 
 The hypervolume is taken over feasible trained trials in normalised objectives (accuracy, memory / limit,
 ops / limit) against the reference (0, 1, 1), so 1.0 would be a perfect model costing nothing. The
@@ -18,7 +18,7 @@ only by training candidates that are more accurate or cheaper. Prints one row pe
 table per cell: mean ± std per setup, and default / X per seed (the issue's bar: default / random
 >= 1.5 on the mean, no seed below 1.2).
 
-    .venv/bin/python benchmarks/bench_search.py --seconds 100 --epochs 2  # ≈ 30 min (CNN's unchanged space runs once)
+    .venv/bin/python benchmarks/bench_search.py --seconds 100 --epochs 2  # ≈ 30 min (CNN has no staged space: runs twice, not 3x)
 
 On a machine shared with other jobs, run it with OMP_NUM_THREADS=1: oversubscribed torch threads made
 training 3-5x slower here.
@@ -40,8 +40,8 @@ from nas.results.trials import completed_feasible, trials_frame
 from nas.search.cli import compose_config
 from nas.search.loop import run_search
 
-OLD_SPACES = {"ds_cnn": "ds_cnn_per_layer"}  # architectures whose default space changed
-SETUPS = ("default", "tpe_old", "random", "random_old")
+STAGED_SPACES = {"ds_cnn": "ds_cnn_staged"}  # architectures with a space in stages beside the default
+SETUPS = ("default", "staged", "random", "random_staged")
 BAR_MEAN, BAR_SEED = 1.5, 1.2  # issue 10: default / random at equal wall-clock
 
 
@@ -57,12 +57,12 @@ def normalised_hypervolume(df, limits: dict) -> float:
 
 def setup_overrides(setup: str, arch: str) -> list[str]:
     """The search's overrides for one setup of one architecture's cell."""
-    old = OLD_SPACES.get(arch, arch)
+    staged = STAGED_SPACES.get(arch, arch)
     return {
         "default": [f"search_space={arch}", "sampler=tpe"],
-        "tpe_old": [f"search_space={old}", "sampler=tpe"],
+        "staged": [f"search_space={staged}", "sampler=tpe"],
         "random": [f"search_space={arch}", "sampler=random"],
-        "random_old": [f"search_space={old}", "sampler=random"],
+        "random_staged": [f"search_space={staged}", "sampler=random"],
     }[setup]
 
 
@@ -139,7 +139,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--cells", nargs="+", default=["ds_cnn:small", "cnn:medium"], help="ARCH:BUDGET pairs")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--setups", nargs="+", default=["default", "tpe_old", "random"], choices=SETUPS)
+    p.add_argument("--setups", nargs="+", default=["default", "staged", "random"], choices=SETUPS)
     args = p.parse_args()
     if "default" not in args.setups:
         p.error("--setups must include default (the ratios are default / X)")
@@ -158,7 +158,7 @@ def main() -> int:
                 for setup in args.setups:
                     arch = cell.split(":")[0]
                     if setup != "default" and setup_overrides(setup, arch) == setup_overrides("default", arch):
-                        r = {**default, "setup": setup}  # the same search (space unchanged): not run twice
+                        r = {**default, "setup": setup}  # the same search: not run twice
                     else:
                         r = run_one(cell, setup, seed, args, tmp)
                     if setup == "default":

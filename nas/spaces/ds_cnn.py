@@ -91,6 +91,48 @@ class DsCnnSpec(ArchSpec):
 
 
 class DsCnnSpace(SearchSpace):
+    """n_layers blocks; block 1 is the standard conv (its own kernel/stride ranges), blocks 2..n are
+    depthwise-separable (``layer{i}_filters``, ``layer{i}_kernel_t`` ... each capped by the map size)."""
+
+    arch = "ds_cnn"
+
+    def __init__(self, frontend: dict, n_layers: dict, filters: dict, first_kernel_t: dict,
+                 first_kernel_f: dict, first_stride_t: dict, first_stride_f: dict, kernel_t: dict,
+                 kernel_f: dict, stride_t: dict, stride_f: dict) -> None:
+        super().__init__(frontend)
+        p = IntRange.parse
+        self.n_layers = p("ds_cnn.n_layers", n_layers)
+        self.filters = p("ds_cnn.filters", filters)
+        self.first = (p("ds_cnn.first_kernel_t", first_kernel_t), p("ds_cnn.first_kernel_f", first_kernel_f),
+                      p("ds_cnn.first_stride_t", first_stride_t), p("ds_cnn.first_stride_f", first_stride_f))
+        self.rest = (p("ds_cnn.kernel_t", kernel_t), p("ds_cnn.kernel_f", kernel_f),
+                     p("ds_cnn.stride_t", stride_t), p("ds_cnn.stride_f", stride_f))
+
+    def sample_spec(self, draw: Draw, input_shape: tuple[int, int]) -> DsCnnSpec:
+        t, f = input_shape
+        blocks = []
+        for i in range(1, draw.int("n_layers", self.n_layers) + 1):
+            kt, kf, st, sf = self.first if i == 1 else self.rest
+            block = Conv2dSpec(
+                draw.int(f"layer{i}_filters", self.filters),
+                draw.int(f"layer{i}_kernel_t", kt, cap=t),
+                draw.int(f"layer{i}_kernel_f", kf, cap=f),
+                draw.int(f"layer{i}_stride_t", st),
+                draw.int(f"layer{i}_stride_f", sf),
+            )
+            t = L.conv_output_size(t, block.kernel_t, block.stride_t, "same")
+            f = L.conv_output_size(f, block.kernel_f, block.stride_f, "same")
+            blocks.append(block)
+        return DsCnnSpec(tuple(blocks))
+
+    def spec_params(self, spec: DsCnnSpec) -> dict[str, Any]:
+        params: dict[str, Any] = {"n_layers": len(spec.blocks)}
+        for i, block in enumerate(spec.blocks, 1):
+            params.update({f"layer{i}_{k}": v for k, v in vars(block).items()})
+        return params
+
+
+class DsCnnStagedSpace(SearchSpace):
     """The first conv, then ``stages`` stages of depthwise-separable blocks (MCUNet/MicroNets style).
 
     A stage is ``stage{s}_depth`` blocks (a choice; 0 skips the stage) of one width and one kernel; its
@@ -98,6 +140,7 @@ class DsCnnSpace(SearchSpace):
     layer, so a sampler learns from a few dozen trials. Every trial draws every parameter (unused ones of
     an empty stage too): the same names and dimensions in each trial suit multivariate TPE. Hello Edge's
     DS-CNNs are one stage as wide as the first conv (their strided block starts the stage).
+    ``search_spaces/ds_cnn_staged.yaml``; opt-in: it did not beat `DsCnnSpace` in benchmarks/bench_search.py.
     """
 
     arch = "ds_cnn"
@@ -165,50 +208,4 @@ class DsCnnSpace(SearchSpace):
                 f"stage{s}_kernel_t": head.kernel_t if head else self.kernel[0].low,
                 f"stage{s}_kernel_f": head.kernel_f if head else self.kernel[1].low,
             })
-        return params
-
-
-class DsCnnPerLayerSpace(SearchSpace):
-    """Five free parameters per layer (the space before stages; ``search_spaces/ds_cnn_per_layer.yaml``).
-
-    n_layers blocks; block 1 is the standard conv (its own kernel/stride ranges), blocks 2..n are
-    depthwise-separable (``layer{i}_filters``, ``layer{i}_kernel_t`` ... each capped by the map size).
-    About 43 dimensions: kept as the baseline of benchmarks/bench_search.py.
-    """
-
-    arch = "ds_cnn"
-
-    def __init__(self, frontend: dict, n_layers: dict, filters: dict, first_kernel_t: dict,
-                 first_kernel_f: dict, first_stride_t: dict, first_stride_f: dict, kernel_t: dict,
-                 kernel_f: dict, stride_t: dict, stride_f: dict) -> None:
-        super().__init__(frontend)
-        p = IntRange.parse
-        self.n_layers = p("ds_cnn.n_layers", n_layers)
-        self.filters = p("ds_cnn.filters", filters)
-        self.first = (p("ds_cnn.first_kernel_t", first_kernel_t), p("ds_cnn.first_kernel_f", first_kernel_f),
-                      p("ds_cnn.first_stride_t", first_stride_t), p("ds_cnn.first_stride_f", first_stride_f))
-        self.rest = (p("ds_cnn.kernel_t", kernel_t), p("ds_cnn.kernel_f", kernel_f),
-                     p("ds_cnn.stride_t", stride_t), p("ds_cnn.stride_f", stride_f))
-
-    def sample_spec(self, draw: Draw, input_shape: tuple[int, int]) -> DsCnnSpec:
-        t, f = input_shape
-        blocks = []
-        for i in range(1, draw.int("n_layers", self.n_layers) + 1):
-            kt, kf, st, sf = self.first if i == 1 else self.rest
-            block = Conv2dSpec(
-                draw.int(f"layer{i}_filters", self.filters),
-                draw.int(f"layer{i}_kernel_t", kt, cap=t),
-                draw.int(f"layer{i}_kernel_f", kf, cap=f),
-                draw.int(f"layer{i}_stride_t", st),
-                draw.int(f"layer{i}_stride_f", sf),
-            )
-            t = L.conv_output_size(t, block.kernel_t, block.stride_t, "same")
-            f = L.conv_output_size(f, block.kernel_f, block.stride_f, "same")
-            blocks.append(block)
-        return DsCnnSpec(tuple(blocks))
-
-    def spec_params(self, spec: DsCnnSpec) -> dict[str, Any]:
-        params: dict[str, Any] = {"n_layers": len(spec.blocks)}
-        for i, block in enumerate(spec.blocks, 1):
-            params.update({f"layer{i}_{k}": v for k, v in vars(block).items()})
         return params

@@ -1,11 +1,11 @@
-"""The DS-CNN space in stages (search_spaces/ds_cnn.yaml) and the per-layer space it replaced."""
+"""The DS-CNN space in stages (search_spaces/ds_cnn_staged.yaml) beside the per-layer default."""
 import optuna
 import pytest
 
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import ConfigError
 from nas.spaces import candidate_from_model_size_info, get_space, hello_edge_candidates
-from nas.spaces.ds_cnn import DsCnnPerLayerSpace, DsCnnSpace
+from nas.spaces.ds_cnn import DsCnnSpace, DsCnnStagedSpace
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -15,15 +15,15 @@ def _ds(first, rest, stride_ms=20.0):
     return candidate_from_model_size_info("ds_cnn", msi, FrontEndConfig(stride_ms=stride_ms))
 
 
-def test_default_space_is_staged_and_the_per_layer_space_stays_loadable():
-    assert type(get_space("ds_cnn")) is DsCnnSpace
-    per_layer = get_space("ds_cnn_per_layer")
-    assert type(per_layer) is DsCnnPerLayerSpace
-    assert all(per_layer.contains(c) for _, c in hello_edge_candidates("ds_cnn"))
+def test_the_staged_space_is_opt_in_and_holds_hello_edge():
+    assert type(get_space("ds_cnn")) is DsCnnSpace  # the default stays per layer
+    staged = get_space("ds_cnn_staged")
+    assert type(staged) is DsCnnStagedSpace
+    assert all(staged.contains(c) for _, c in hello_edge_candidates("ds_cnn"))
 
 
 def test_two_stages_round_trip_through_their_parameters():
-    space = get_space("ds_cnn")
+    space = get_space("ds_cnn_staged")
     # stage 1: two 48-wide 3x3 blocks; stage 2: three 96-wide 5x3 blocks, the first strided 2x1
     candidate = _ds((48, 10, 4, 2, 2), [(48, 3, 3, 1, 1)] * 2 + [(96, 5, 3, 2, 1)] + [(96, 5, 3, 1, 1)] * 2)
     params = space.to_params(candidate)
@@ -34,7 +34,7 @@ def test_two_stages_round_trip_through_their_parameters():
 
 
 def test_hello_edge_small_is_one_stage_and_the_empty_stage_adds_nothing():
-    space = get_space("ds_cnn")
+    space = get_space("ds_cnn_staged")
     (_, small), = [(p, c) for p, c in hello_edge_candidates("ds_cnn") if p.budget == "small"]
     params = space.to_params(small)
     assert (params["stage1_depth"], params["stage2_depth"]) == (4, 0)
@@ -43,17 +43,17 @@ def test_hello_edge_small_is_one_stage_and_the_empty_stage_adds_nothing():
 
 
 def test_a_spec_with_more_stages_than_the_space_is_outside_it():
-    space = get_space("ds_cnn")
+    space = get_space("ds_cnn_staged")
     three_stages = _ds((32, 10, 4, 2, 2), [(32, 3, 3, 1, 1), (64, 3, 3, 2, 1), (128, 3, 3, 2, 1)])
     two_stages = _ds((32, 10, 4, 2, 2), [(32, 3, 3, 1, 1), (64, 3, 3, 2, 1), (64, 3, 3, 1, 1)])
     assert not space.contains(three_stages)
     assert space.contains(two_stages)
-    # the per-layer space holds both: five free numbers per layer
-    assert get_space("ds_cnn_per_layer").contains(three_stages)
+    # the per-layer default holds both: five free numbers per layer
+    assert get_space("ds_cnn").contains(three_stages)
 
 
 def test_every_trial_draws_the_same_twenty_parameters():
-    space = get_space("ds_cnn")
+    space = get_space("ds_cnn_staged")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     names = set()
     depths = set()
@@ -64,7 +64,7 @@ def test_every_trial_draws_the_same_twenty_parameters():
         depths.add(len(candidate.spec.blocks))
     assert len(names) == 1 and len(next(iter(names))) == 3 + 5 + 2 * 6
     assert min(depths) <= 3 and max(depths) >= 11  # empty stages and two full ones are both drawn
-    per_layer = get_space("ds_cnn_per_layer")
+    per_layer = get_space("ds_cnn")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     trials = [study.ask() for _ in range(50)]
     for trial in trials:
@@ -82,7 +82,7 @@ def test_bad_stage_settings_are_one_config_error(field, value, expected):
 
     from nas.paths import SEARCH_SPACES_DIR
 
-    kwargs = OmegaConf.to_container(OmegaConf.load(SEARCH_SPACES_DIR / "ds_cnn.yaml"))
+    kwargs = OmegaConf.to_container(OmegaConf.load(SEARCH_SPACES_DIR / "ds_cnn_staged.yaml"))
     kwargs.pop("_target_")
     with pytest.raises(ConfigError, match=expected):
-        DsCnnSpace(**{**kwargs, field: value})
+        DsCnnStagedSpace(**{**kwargs, field: value})
