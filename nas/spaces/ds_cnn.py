@@ -14,7 +14,7 @@ from nas.cost import layers as L
 from nas.errors import ConfigError
 from nas.spaces.base import NUM_CLASSES, ArchSpec, SearchSpace, spec_fields, register
 from nas.spaces.conv import Conv2dSpec
-from nas.spaces.domains import Draw, IntRange
+from nas.spaces.domains import Draw, IntRange, parse_choices
 
 
 @register
@@ -144,4 +144,83 @@ class DsCnnSpace(SearchSpace):
         params: dict[str, Any] = {"n_layers": len(spec.blocks)}
         for i, block in enumerate(spec.blocks, 1):
             params.update({f"layer{i}_{k}": v for k, v in vars(block).items()})
+        return params
+
+
+class DsCnnStagedSpace(SearchSpace):
+    """The first conv, then ``stages`` stages of depthwise-separable blocks (MCUNet/MicroNets style).
+
+    A stage is ``stage{s}_depth`` blocks (a choice; 0 skips the stage) of one width and one kernel; its
+    first block carries the stage's stride, the others stride 1. About 20 dimensions instead of 5 per
+    layer, so a sampler learns from a few dozen trials. Every trial draws every parameter (unused ones of
+    an empty stage too): the same names and dimensions in each trial suit multivariate TPE. Hello Edge's
+    DS-CNNs are one stage as wide as the first conv (their strided block starts the stage).
+    ``search_spaces/ds_cnn_staged.yaml``; opt-in: it did not beat `DsCnnSpace` in benchmarks/bench_search.py.
+    """
+
+    arch = "ds_cnn"
+
+    def __init__(self, frontend: dict, first_filters: dict, first_kernel_t: dict, first_kernel_f: dict,
+                 first_stride_t: dict, first_stride_f: dict, stages: int, depth: list, width: dict,
+                 kernel_t: dict, kernel_f: dict, stride_t: dict, stride_f: dict) -> None:
+        super().__init__(frontend)
+        p = IntRange.parse
+        if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
+            raise ConfigError(f"search space: ds_cnn.stages must be a positive integer, got {stages!r}")
+        self.stages = stages
+        self.depth = parse_choices("ds_cnn.depth", depth)
+        if any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in self.depth):
+            raise ConfigError(f"search space: ds_cnn.depth must list integers >= 0, got {list(self.depth)}")
+        self.first = (p("ds_cnn.first_filters", first_filters), p("ds_cnn.first_kernel_t", first_kernel_t),
+                      p("ds_cnn.first_kernel_f", first_kernel_f), p("ds_cnn.first_stride_t", first_stride_t),
+                      p("ds_cnn.first_stride_f", first_stride_f))
+        self.width = p("ds_cnn.width", width)
+        self.kernel = (p("ds_cnn.kernel_t", kernel_t), p("ds_cnn.kernel_f", kernel_f))
+        self.stride = (p("ds_cnn.stride_t", stride_t), p("ds_cnn.stride_f", stride_f))
+
+    def sample_spec(self, draw: Draw, input_shape: tuple[int, int]) -> DsCnnSpec:
+        t, f = input_shape
+        filters, kt, kf, st, sf = self.first
+        first = Conv2dSpec(draw.int("first_filters", filters), draw.int("first_kernel_t", kt, cap=t),
+                           draw.int("first_kernel_f", kf, cap=f), draw.int("first_stride_t", st),
+                           draw.int("first_stride_f", sf))
+        t, f = (L.conv_output_size(n, 1, s, "same") for n, s in ((t, first.stride_t), (f, first.stride_f)))
+        blocks = [first]
+        for s in range(1, self.stages + 1):
+            depth = draw.choice(f"stage{s}_depth", self.depth)
+            width = draw.int(f"stage{s}_width", self.width)
+            stride = (draw.int(f"stage{s}_stride_t", self.stride[0]), draw.int(f"stage{s}_stride_f", self.stride[1]))
+            if depth:  # an empty stage leaves the map as it is
+                t, f = (L.conv_output_size(n, 1, st, "same") for n, st in ((t, stride[0]), (f, stride[1])))
+            # capped by the map after the stride, which every block of the stage slides over
+            kernel = (draw.int(f"stage{s}_kernel_t", self.kernel[0], cap=t),
+                      draw.int(f"stage{s}_kernel_f", self.kernel[1], cap=f))
+            blocks += [Conv2dSpec(width, *kernel, *(stride if i == 0 else (1, 1))) for i in range(depth)]
+        return DsCnnSpec(tuple(blocks))
+
+    def spec_params(self, spec: DsCnnSpec) -> dict[str, Any]:
+        """Splits the blocks after the first conv into stages: a stage runs while width and kernel stay
+        the same, strides are 1 and its depth is below the largest choice. When ``spec`` has more
+        stages than the space, the parameters returned do not resample to it (`contains` says False)."""
+        first = spec.blocks[0]
+        params: dict[str, Any] = {f"first_{k}": v for k, v in vars(first).items()}
+        stages: list[list[Conv2dSpec]] = []
+        for block in spec.blocks[1:]:
+            stage = stages[-1] if stages else None
+            if (stage and block.stride == (1, 1) and (block.filters, block.kernel) == (stage[0].filters, stage[0].kernel)
+                    and len(stage) < max(self.depth)):
+                stage.append(block)
+            else:
+                stages.append([block])
+        for s in range(1, self.stages + 1):
+            stage = stages[s - 1] if s <= len(stages) else []
+            head = stage[0] if stage else None
+            params.update({
+                f"stage{s}_depth": len(stage),
+                f"stage{s}_width": head.filters if head else self.width.low,
+                f"stage{s}_stride_t": head.stride_t if head else self.stride[0].low,
+                f"stage{s}_stride_f": head.stride_f if head else self.stride[1].low,
+                f"stage{s}_kernel_t": head.kernel_t if head else self.kernel[0].low,
+                f"stage{s}_kernel_f": head.kernel_f if head else self.kernel[1].low,
+            })
         return params

@@ -44,7 +44,8 @@ def composer():
 def test_groups_come_from_the_top_level_folders():
     assert (CONF_DIR / "search_space").resolve() == (REPO / "search_spaces").resolve()
     assert (CONF_DIR / "constraints").resolve() == (REPO / "constraints").resolve()
-    assert GROUPS["search_space"] == sorted(["dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn", "tc_resnet"])
+    assert GROUPS["search_space"] == sorted(["dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn", "tc_resnet",
+                                             "ds_cnn_staged"])
     assert {"small", "medium", "large"} <= set(GROUPS["constraints"])
     assert GROUPS["sampler"] == ["grid", "nsga2", "random", "tpe"]
     assert "none" in GROUPS["board"] and "synth" in GROUPS["data"]
