@@ -97,7 +97,8 @@ def run_one(cell: str, setup: str, seed: int, args, tmp: str) -> dict:
     cfg = compose_config([
         *setup_overrides(setup, arch), f"constraints={budget}", f"seed={seed}", "trials=100000",
         f"timeout={args.seconds}", f"train.epochs={args.epochs}", f"results_dir={tmp}", f"study_name={name}",
-        "progress=false", "enqueue_hello_edge=false",  # no shared head start: the samplers alone
+        "progress=false", "retrain.enabled=false",  # hypervolume of the screening search alone
+        "enqueue_hello_edge=false",  # no shared head start: the samplers alone
     ])
     started = time.perf_counter()
     outcome = run_search(cfg)

@@ -198,6 +198,23 @@ class DsCnnStagedSpace(SearchSpace):
             blocks += [Conv2dSpec(width, *kernel, *(stride if i == 0 else (1, 1))) for i in range(depth)]
         return DsCnnSpec(tuple(blocks))
 
+    def cheapest_specs(self, input_shape: tuple[int, int]) -> list[DsCnnSpec]:
+        # SAME padding, as in DsCnnSpace: kernels at their lows, strides at their highs, the fewest
+        # blocks per stage and the narrowest widths
+        filters, kt, kf, st, sf = self.first
+        t, f = input_shape
+        first = Conv2dSpec(filters.low, kt.bounds(cap=t)[0], kf.bounds(cap=f)[0], st.values()[-1], sf.values()[-1])
+        t, f = (L.conv_output_size(n, 1, s, "same") for n, s in ((t, first.stride_t), (f, first.stride_f)))
+        blocks = [first]
+        for _ in range(self.stages):
+            depth = min(self.depth)
+            stride = (self.stride[0].values()[-1], self.stride[1].values()[-1])
+            if depth:
+                t, f = (L.conv_output_size(n, 1, s, "same") for n, s in ((t, stride[0]), (f, stride[1])))
+            kernel = (self.kernel[0].bounds(cap=t)[0], self.kernel[1].bounds(cap=f)[0])
+            blocks += [Conv2dSpec(self.width.low, *kernel, *(stride if i == 0 else (1, 1))) for i in range(depth)]
+        return [DsCnnSpec(tuple(blocks))]
+
     def spec_params(self, spec: DsCnnSpec) -> dict[str, Any]:
         """Splits the blocks after the first conv into stages: a stage runs while width and kernel stay
         the same, strides are 1 and its depth is below the largest choice. When ``spec`` has more
