@@ -148,7 +148,11 @@ def test_a_conv_shape_whose_bfloat16_kernel_gives_nan_still_trains():
     probe = copy.deepcopy(model).eval().to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         assert torch.allclose(probe(features[:32]).float(), reference, atol=0.25 * reference.abs().max())
-    assert bool(why) == bool(breaks_in_bf16) and (not bf16 if breaks_in_bf16 else bf16)
+    # oneDNN may pick another kernel for another batch or thread count, so the check may also drop bf16
+    # for outputs that are wrong but finite; it must whenever they are not finite
+    if breaks_in_bf16:
+        assert why and not bf16
+    assert bool(why) == (not bf16)
 
     result = train(model, train_set, val_set, TrainConfig(epochs=2, bf16=True, **FAST))
     assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in result.history)
