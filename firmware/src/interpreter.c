@@ -135,7 +135,8 @@ static uint32_t scratch_conv(const op_view_t *v)
     if (sparse) {
         kws_nn_dims out = nhwc(tensor(v, v->out[0]));
         kws_sparse_filter f = sparse_filter(sparse);
-        return (uint32_t)kws_convolve_sparse_s8_get_buffer_size(&in, &filter, &out, &f, (kws_sparse_order)sparse->order);
+        kws_sparse_order order = (kws_sparse_order)sparse->order;
+        return (uint32_t)kws_convolve_sparse_s8_get_buffer_size(&in, &filter, &out, &f, order);
     }
     return (uint32_t)CONV_SCRATCH(&in, &filter);
 }
@@ -186,8 +187,9 @@ static int run_fc(const op_view_t *v)
         if (sparse) { /* per-channel FC = 1x1 conv over [batches, 1, 1, depth] */
             kws_sparse_filter f = sparse_filter(sparse);
             kws_nn_conv_params conv = fc_as_conv(rec);
-            return status(kws_convolve_sparse_s8(&ctx, &conv, &q, &in, data(v, v->in[0]), &filter, &f, data(v, v->in[2]),
-                                                 &out, data(v, v->out[0]), (kws_sparse_order)sparse->order));
+            return status(kws_convolve_sparse_s8(&ctx, &conv, &q, &in, data(v, v->in[0]), &filter, &f,
+                                                 data(v, v->in[2]), &out, data(v, v->out[0]),
+                                                 (kws_sparse_order)sparse->order));
         }
         return status(kws_fully_connected_per_channel_s8(&ctx, &rec->params, &q, &in, data(v, v->in[0]), &filter,
                                                          data(v, v->in[1]), data(v, v->in[2]), &out,

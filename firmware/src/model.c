@@ -27,7 +27,8 @@ static const uint8_t *sparse_array(const kws_blob_tensor_t *t, const uint8_t *re
                                    uint64_t bytes, int *ok)
 {
     if (bytes == 0) return 0;
-    if (offset % 4u != 0 || offset < sizeof(kws_blob_sparse_t) || bytes > t->bytes || !within(offset, (uint32_t)bytes, t->bytes))
+    if (offset % 4u != 0 || offset < sizeof(kws_blob_sparse_t) || bytes > t->bytes ||
+        !within(offset, (uint32_t)bytes, t->bytes))
         *ok = 0;
     return *ok ? record + offset : 0;
 }

@@ -2,10 +2,11 @@
 
 Uploaded over serial into RAM rather than compiled in: one firmware build then serves every
 candidate of a search (no cross-compilation per trial), and any valid int8 .tflite whose ops the
-firmware supports can be measured. A pruned conv or fully connected filter is stored sparse where the
-firmware's sparse kernel is measured faster (nas.board.sparse_layers); its dims stay dense. The host does all the arithmetic TFLite's ``Prepare`` does
+firmware supports can be measured. The host does all the arithmetic TFLite's ``Prepare`` does
 (requantisation multipliers and shifts, paddings, activation clamps, softmax constants) and plans
-the activation arena by tensor lifetimes, so the board only checks and runs.
+the activation arena by tensor lifetimes, so the board only checks and runs. A pruned conv or fully
+connected filter is stored sparse where the firmware's sparse kernel is measured faster
+(nas.board.sparse_layers); its dims stay dense.
 """
 from __future__ import annotations
 
