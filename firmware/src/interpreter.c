@@ -1,10 +1,13 @@
 /* The interpreter: one small adapter per op that turns blob tensors and the op record into the
  * kernels' argument structs (firmware/src/kernels, CMSIS-NN style) and calls the kernel.
  * Cores with the DSP extension (M4, M7) run the _opt conv / depthwise / FC kernels, which need
- * scratch memory (model.h); the others run the reference kernels, which return identical bytes. */
+ * scratch memory (model.h); the others run the reference kernels, which return identical bytes.
+ * A conv or fully connected layer whose filter is stored sparse (model.h) runs the sparse kernel in
+ * the loop order the host chose; its outputs are the dense kernels' bytes. */
 #include "interpreter.h"
 
 #include "kws_nnfunctions.h"
+#include "kws_sparse_s8.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define CONV kws_convolve_s8_opt
@@ -39,6 +42,7 @@ typedef struct {
     uint16_t min_inputs, max_inputs; /* max_inputs 0: any count up to KWS_MAX_OP_TENSORS */
     uint8_t outputs;                 /* 0: any count */
     uint32_t record_bytes;
+    uint8_t sparse_filter; /* 1: input 1 may be a sparse filter */
     run_fn run;
     check_fn check;
     scratch_fn scratch;
@@ -86,6 +90,18 @@ static int is_int8(const op_view_t *v, int16_t index)
     return index >= 0 && tensor(v, index)->type == KWS_TYPE_INT8;
 }
 
+/* The kernel's view of a sparse filter tensor (record checked at load time). */
+static kws_sparse_filter sparse_filter(const kws_blob_sparse_t *s)
+{
+    const uint8_t *base = (const uint8_t *)s;
+    kws_sparse_filter f = {s->format, s->n, s->m,
+                           s->row_units ? (const uint16_t *)(base + s->row_units) : 0,
+                           s->index ? (const uint16_t *)(base + s->index) : 0,
+                           s->offsets ? base + s->offsets : 0,
+                           s->values ? (const int8_t *)(base + s->values) : 0};
+    return f;
+}
+
 /* ---- convolution, fully connected, pooling, softmax, reshape ---- */
 
 static int run_conv(const op_view_t *v)
@@ -94,13 +110,34 @@ static int run_conv(const op_view_t *v)
     kws_nn_per_channel_quant_params q = {blob_ints(v, rec->multiplier_offset), blob_ints(v, rec->shift_offset)};
     kws_nn_context ctx = scratch_ctx(v);
     kws_nn_dims in = nhwc(tensor(v, v->in[0])), filter = nhwc(tensor(v, v->in[1])), out = nhwc(tensor(v, v->out[0]));
+    const kws_blob_sparse_t *sparse = kws_model_sparse(v->m, (uint32_t)v->in[1]);
+    if (sparse) {
+        kws_sparse_filter f = sparse_filter(sparse);
+        return status(kws_convolve_sparse_s8(&ctx, &rec->params, &q, &in, data(v, v->in[0]), &filter, &f,
+                                             data(v, v->in[2]), &out, data(v, v->out[0]),
+                                             (kws_sparse_order)sparse->order));
+    }
     return status(CONV(&ctx, &rec->params, &q, &in, data(v, v->in[0]), &filter, data(v, v->in[1]),
                        data(v, v->in[2]), &out, data(v, v->out[0])));
+}
+
+/* A sparse filter's rows are the conv's output channels (rows x taps = the dense shape, model.c). */
+static int check_conv(const op_view_t *v)
+{
+    const kws_blob_sparse_t *sparse = kws_model_sparse(v->m, (uint32_t)v->in[1]);
+    return !sparse || sparse->rows == (uint32_t)tensor(v, v->in[1])->dims[0] ? 0 : -1;
 }
 
 static uint32_t scratch_conv(const op_view_t *v)
 {
     kws_nn_dims in = nhwc(tensor(v, v->in[0])), filter = nhwc(tensor(v, v->in[1]));
+    const kws_blob_sparse_t *sparse = kws_model_sparse(v->m, (uint32_t)v->in[1]);
+    if (sparse) {
+        kws_nn_dims out = nhwc(tensor(v, v->out[0]));
+        kws_sparse_filter f = sparse_filter(sparse);
+        kws_sparse_order order = (kws_sparse_order)sparse->order;
+        return (uint32_t)kws_convolve_sparse_s8_get_buffer_size(&in, &filter, &out, &f, order);
+    }
     return (uint32_t)CONV_SCRATCH(&in, &filter);
 }
 
@@ -131,26 +168,52 @@ static void fc_dims(const op_view_t *v, kws_nn_dims *in, kws_nn_dims *filter, kw
     *out = (kws_nn_dims){batches, 1, 1, units};
 }
 
+static kws_nn_conv_params fc_as_conv(const kws_rec_fc_t *rec)
+{
+    kws_nn_conv_params conv = {rec->params.input_offset, rec->params.output_offset, {1, 1}, {0, 0}, {1, 1},
+                               rec->params.activation};
+    return conv;
+}
+
 static int run_fc(const op_view_t *v)
 {
     const kws_rec_fc_t *rec = v->rec;
     kws_nn_dims in, filter, out;
     fc_dims(v, &in, &filter, &out);
     kws_nn_context ctx = scratch_ctx(v);
+    const kws_blob_sparse_t *sparse = kws_model_sparse(v->m, (uint32_t)v->in[1]);
     if (rec->per_channel) { /* no DSP variant: per-channel FC is not what our converter emits */
         kws_nn_per_channel_quant_params q = {blob_ints(v, rec->multiplier_offset), blob_ints(v, rec->shift_offset)};
+        if (sparse) { /* per-channel FC = 1x1 conv over [batches, 1, 1, depth] */
+            kws_sparse_filter f = sparse_filter(sparse);
+            kws_nn_conv_params conv = fc_as_conv(rec);
+            return status(kws_convolve_sparse_s8(&ctx, &conv, &q, &in, data(v, v->in[0]), &filter, &f,
+                                                 data(v, v->in[2]), &out, data(v, v->out[0]),
+                                                 (kws_sparse_order)sparse->order));
+        }
         return status(kws_fully_connected_per_channel_s8(&ctx, &rec->params, &q, &in, data(v, v->in[0]), &filter,
                                                          data(v, v->in[1]), data(v, v->in[2]), &out,
                                                          data(v, v->out[0])));
     }
     kws_nn_per_tensor_quant_params q = {rec->multiplier, rec->shift};
+    if (sparse) {
+        kws_sparse_filter f = sparse_filter(sparse);
+        return status(kws_fully_connected_sparse_s8(&ctx, &rec->params, &q, &in, data(v, v->in[0]), &filter, &f,
+                                                    data(v, v->in[2]), &out, data(v, v->out[0]),
+                                                    (kws_sparse_order)sparse->order));
+    }
     return status(FC(&ctx, &rec->params, &q, &in, data(v, v->in[0]), &filter, data(v, v->in[1]),
                      data(v, v->in[2]), &out, data(v, v->out[0])));
 }
 
+/* A sparse filter needs int8 weights of zero point 0, rows = units. */
 static int check_fc(const op_view_t *v)
 {
     const kws_blob_tensor_t *w = tensor(v, v->in[1]);
+    const kws_rec_fc_t *rec = v->rec;
+    const kws_blob_sparse_t *sparse = kws_model_sparse(v->m, (uint32_t)v->in[1]);
+    if (sparse && (rec->params.filter_offset != 0 || sparse->rows != (uint32_t)w->dims[2]))
+        return -1;
     return w->dims[3] > 0 && tensor(v, v->in[0])->bytes % (uint32_t)w->dims[3] == 0 ? 0 : -1;
 }
 
@@ -158,6 +221,14 @@ static uint32_t scratch_fc(const op_view_t *v)
 {
     kws_nn_dims in, filter, out;
     fc_dims(v, &in, &filter, &out);
+    const kws_blob_sparse_t *sparse = kws_model_sparse(v->m, (uint32_t)v->in[1]);
+    if (sparse) {
+        kws_sparse_filter f = sparse_filter(sparse);
+        kws_sparse_order order = (kws_sparse_order)sparse->order;
+        return (uint32_t)(((const kws_rec_fc_t *)v->rec)->per_channel
+                              ? kws_convolve_sparse_s8_get_buffer_size(&in, &filter, &out, &f, order)
+                              : kws_fully_connected_sparse_s8_get_buffer_size(&in, &filter, &f, order));
+    }
     return ((const kws_rec_fc_t *)v->rec)->per_channel ? 0 : (uint32_t)FC_SCRATCH(&filter);
 }
 
@@ -288,20 +359,20 @@ static int check_unary(const op_view_t *v)
 }
 
 static const op_entry_t ops[] = {
-    {KWS_OP_CONV_2D, 3, 3, 1, sizeof(kws_rec_conv_t), run_conv, 0, scratch_conv},
-    {KWS_OP_DEPTHWISE_CONV_2D, 3, 3, 1, sizeof(kws_rec_dw_conv_t), run_dw_conv, 0, scratch_dw_conv},
-    {KWS_OP_FULLY_CONNECTED, 3, 3, 1, sizeof(kws_rec_fc_t), run_fc, check_fc, scratch_fc},
-    {KWS_OP_AVERAGE_POOL_2D, 1, 1, 1, sizeof(kws_rec_pool_t), run_avgpool, 0, 0},
-    {KWS_OP_SOFTMAX, 1, 1, 1, sizeof(kws_rec_softmax_t), run_softmax, check_same_size, 0},
-    {KWS_OP_RESHAPE, 1, 2, 1, 0, run_reshape, check_same_size, 0},
-    {KWS_OP_PAD, 2, 2, 1, sizeof(kws_rec_pad_t), run_pad, check_pad, 0},
-    {KWS_OP_UNPACK, 1, 1, 0, sizeof(kws_rec_pack_t), run_unpack, check_unpack, 0},
-    {KWS_OP_PACK, 1, 0, 1, sizeof(kws_rec_pack_t), run_pack, check_pack, 0},
-    {KWS_OP_ADD, 2, 2, 1, sizeof(kws_rec_add_t), run_add, check_binary, 0},
-    {KWS_OP_SUB, 2, 2, 1, sizeof(kws_rec_add_t), run_add, check_binary, 0},
-    {KWS_OP_MUL, 2, 2, 1, sizeof(kws_rec_mul_t), run_mul, check_binary, 0},
-    {KWS_OP_LOGISTIC, 1, 1, 1, sizeof(kws_rec_sigmoid_t), run_sigmoid_like, check_unary, 0},
-    {KWS_OP_TANH, 1, 1, 1, sizeof(kws_rec_sigmoid_t), run_sigmoid_like, check_unary, 0},
+    {KWS_OP_CONV_2D, 3, 3, 1, sizeof(kws_rec_conv_t), 1, run_conv, check_conv, scratch_conv},
+    {KWS_OP_DEPTHWISE_CONV_2D, 3, 3, 1, sizeof(kws_rec_dw_conv_t), 0, run_dw_conv, 0, scratch_dw_conv},
+    {KWS_OP_FULLY_CONNECTED, 3, 3, 1, sizeof(kws_rec_fc_t), 1, run_fc, check_fc, scratch_fc},
+    {KWS_OP_AVERAGE_POOL_2D, 1, 1, 1, sizeof(kws_rec_pool_t), 0, run_avgpool, 0, 0},
+    {KWS_OP_SOFTMAX, 1, 1, 1, sizeof(kws_rec_softmax_t), 0, run_softmax, check_same_size, 0},
+    {KWS_OP_RESHAPE, 1, 2, 1, 0, 0, run_reshape, check_same_size, 0},
+    {KWS_OP_PAD, 2, 2, 1, sizeof(kws_rec_pad_t), 0, run_pad, check_pad, 0},
+    {KWS_OP_UNPACK, 1, 1, 0, sizeof(kws_rec_pack_t), 0, run_unpack, check_unpack, 0},
+    {KWS_OP_PACK, 1, 0, 1, sizeof(kws_rec_pack_t), 0, run_pack, check_pack, 0},
+    {KWS_OP_ADD, 2, 2, 1, sizeof(kws_rec_add_t), 0, run_add, check_binary, 0},
+    {KWS_OP_SUB, 2, 2, 1, sizeof(kws_rec_add_t), 0, run_add, check_binary, 0},
+    {KWS_OP_MUL, 2, 2, 1, sizeof(kws_rec_mul_t), 0, run_mul, check_binary, 0},
+    {KWS_OP_LOGISTIC, 1, 1, 1, sizeof(kws_rec_sigmoid_t), 0, run_sigmoid_like, check_unary, 0},
+    {KWS_OP_TANH, 1, 1, 1, sizeof(kws_rec_sigmoid_t), 0, run_sigmoid_like, check_unary, 0},
 };
 
 static const op_entry_t *find(uint32_t opcode)
@@ -329,6 +400,11 @@ int kws_interpreter_check_op(const kws_model_t *m, uint32_t index, const char **
     for (uint16_t i = 1; i < op->n_inputs; i++) /* optional inputs (-1) exist only for conv / FC bias */
         if (v.in[i] < 0 && !(i == 2 && entry->min_inputs == 3)) {
             *error = "model-op-missing-input";
+            return -1;
+        }
+    for (uint16_t i = 0; i < op->n_inputs; i++) /* only a conv's or FC's filter may be sparse */
+        if (v.in[i] >= 0 && m->tensors[v.in[i]].sparse && !(i == 1 && entry->sparse_filter)) {
+            *error = "model-op-sparse-input-unsupported";
             return -1;
         }
     if (entry->check && entry->check(&v) != 0) {

@@ -4,7 +4,9 @@ Uploaded over serial into RAM rather than compiled in: one firmware build then s
 candidate of a search (no cross-compilation per trial), and any valid int8 .tflite whose ops the
 firmware supports can be measured. The host does all the arithmetic TFLite's ``Prepare`` does
 (requantisation multipliers and shifts, paddings, activation clamps, softmax constants) and plans
-the activation arena by tensor lifetimes, so the board only checks and runs.
+the activation arena by tensor lifetimes, so the board only checks and runs. A pruned conv or fully
+connected filter is stored sparse where the firmware's sparse kernel is measured faster
+(nas.board.sparse_layers); its dims stay dense.
 """
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from nas.board.op_records import RECORDS, nhwc, quantize_multiplier, supported_ops
+from nas.board.sparse_layers import sparse_plan
 from nas.errors import ConfigError
 from nas.tflite_model import FIRMWARE_OPCODES, Graph, read_model
 
 __all__ = ["quantize_multiplier", "supported_ops", "graph_to_blob", "tflite_to_blob", "plan_arena"]
 
 MAGIC = 0x4D53574B  # "KWSM"
-VERSION = 2
+VERSION = 3  # 3: sparse filters; the firmware still loads version 2 (no sparse tensors)
 MAX_OP_TENSORS = 256  # firmware/src/model.h: one UNPACK output per time step
 ARENA_ALIGN = 16
 HEADER = struct.Struct("<8I16s")
@@ -116,8 +119,11 @@ def plan_arena(graph: Graph) -> tuple[dict[int, int], int]:
 
 # ---- the blob ----
 
-def graph_to_blob(graph: Graph, name: str = "model") -> bytes:
-    """Serialise a parsed graph; ConfigError names any op or tensor the firmware cannot run."""
+def graph_to_blob(graph: Graph, name: str = "model", sparse: str = "auto") -> bytes:
+    """Serialise a parsed graph; ConfigError names any op or tensor the firmware cannot run.
+
+    ``sparse``: "auto" stores a pruned filter sparse where that is predicted faster, "never" keeps
+    every filter dense, "always" stores every eligible filter sparse (nas.board.sparse_layers)."""
     unsupported = sorted({op.name for op in graph.ops} - set(RECORDS))
     if unsupported:
         raise ConfigError(
@@ -132,17 +138,22 @@ def graph_to_blob(graph: Graph, name: str = "model") -> bytes:
     for op in graph.ops:
         if len(op.inputs) > MAX_OP_TENSORS or len(op.outputs) > MAX_OP_TENSORS:
             raise ConfigError(f"model {graph.source}: {op.name} has more than {MAX_OP_TENSORS} inputs/outputs")
+    plan = sparse_plan(graph, sparse)
     offsets, arena_bytes = plan_arena(graph)
     tables = HEADER.size + TENSOR.size * len(graph.tensors) + OP.size * len(graph.ops)
     writer = DataWriter(tables)
     tensor_rows = []
     for t in graph.tensors:
-        if t.data is not None:
+        stored, is_sparse = t.nbytes, t.index in plan
+        if is_sparse:
+            record = plan[t.index].record()
+            offset, is_const, stored = writer.add(record, 16), 1, len(record)
+        elif t.data is not None:
             offset, is_const = writer.add(t.data, 16), 1
         else:
             offset, is_const = offsets.get(t.index, 0), 0
-        tensor_rows.append(TENSOR.pack(_TYPE_CODES[t.dtype], len(t.shape), is_const, 0, *nhwc(t.shape),
-                                       offset, t.nbytes, t.zero_point, t.scale))
+        tensor_rows.append(TENSOR.pack(_TYPE_CODES[t.dtype], len(t.shape), is_const, int(is_sparse), *nhwc(t.shape),
+                                       offset, stored, t.zero_point, t.scale))
     op_rows = []
     for op in graph.ops:
         record = RECORDS[op.name](graph, op, writer)
@@ -157,7 +168,7 @@ def graph_to_blob(graph: Graph, name: str = "model") -> bytes:
     return header + body
 
 
-def tflite_to_blob(model: bytes | Path, name: str | None = None) -> bytes:
+def tflite_to_blob(model: bytes | Path, name: str | None = None, sparse: str = "auto") -> bytes:
     """Read an int8 .tflite (bytes or a path) and return its model description for the firmware."""
     default = "model" if isinstance(model, (bytes, bytearray)) else Path(model).stem[:15]
-    return graph_to_blob(read_model(model), name or default)
+    return graph_to_blob(read_model(model), name or default, sparse)
