@@ -25,7 +25,7 @@ def _argv(tmp, dataset, *extra):
             "pruner.enabled=false", "train.early_stopping_patience=null", "retrain.enabled=false", *extra]
 
 
-def _wait_for(predicate, proc, timeout=180):
+def _wait_for(predicate, proc, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -49,7 +49,9 @@ def test_a_worker_killed_mid_trial_loses_nothing_and_an_immediate_rerun_retries_
                 "search_space.frontend.window_ms=[40.0]", "search_space.frontend.stride_ms=[40.0]"]
     # A grace period the test never reaches: the rerun on this host must see by itself that the killed
     # worker's pid is gone. trials=3: after the retry, one fresh proposal of the resumed sampler.
-    argv = _argv(tmp_path, tiny_dataset_dir, "trials=3", "train.epochs=150", "train.batch_size=4",
+    # 60 epochs: about a minute a trial on a loaded 2-core machine (1 s an epoch), so the kill window
+    # stays wide while the first trial still ends well inside _wait_for's timeout.
+    argv = _argv(tmp_path, tiny_dataset_dir, "trials=3", "train.epochs=60", "train.batch_size=4",
                  "grace_period=600", *big_dnns)
     proc = subprocess.Popen([*KWS_NAS, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     folder = tmp_path / "results" / "dnn_medium"
