@@ -22,12 +22,16 @@ HELLO_EDGE_SMALL_DS_CNN = [5, 64, 10, 4, 2, 2, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 6
 def _int8_model(candidate) -> bytes:
     import torch
 
-    from nas.export.tflite import convert
     from nas.spaces import build_model
 
     torch.manual_seed(0)
-    model = build_model(candidate).eval()
-    frontend = candidate.frontend
+    return int8_tflite(build_model(candidate).eval(), candidate.frontend)
+
+
+def int8_tflite(model, frontend) -> bytes:
+    """The full-int8 .tflite of ``model``, calibrated on random features of the int8 input's range."""
+    from nas.export.tflite import convert
+
     rng = np.random.default_rng(0)
     representative = np.round(np.clip(rng.normal(0, 20, (64, *frontend.input_shape)), -128, 127))
     return convert(model, frontend, (representative * 2.0 ** -frontend.int8_frac_bits).astype(np.float32), "ds_cnn")

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not an installed one
 
-from benchmarks.bench_board import HELLO_EDGE_SMALL_DS_CNN  # noqa: E402
+from benchmarks.bench_board import HELLO_EDGE_SMALL_DS_CNN, int8_tflite  # noqa: E402
 
 POINTS = (("element", 0.5), ("element", 0.9), ("block", 0.5), ("block", 0.75), ("block", 0.9), ("nm", 1, 4),
           ("nm", 1, 8))
@@ -29,7 +29,6 @@ POINTS = (("element", 0.5), ("element", 0.9), ("block", 0.5), ("block", 0.75), (
 def pruned_tflite(candidate, point) -> bytes:
     import torch
 
-    from nas.export.tflite import convert
     from nas.prune.masks import apply_masks, block_masks, make_permanent, nm_masks
     from nas.spaces import build_model
 
@@ -39,11 +38,7 @@ def pruned_tflite(candidate, point) -> bytes:
         masks = nm_masks(model, point[1], point[2], "l1")
     else:
         masks = block_masks(model, point[1], "l1", "layer", (1, 4) if point[0] == "block" else (1, 1))
-    model = make_permanent(apply_masks(model, masks))
-    frontend = candidate.frontend
-    rng = np.random.default_rng(0)
-    representative = np.round(np.clip(rng.normal(0, 20, (64, *frontend.input_shape)), -128, 127))
-    return convert(model, frontend, (representative * 2.0 ** -frontend.int8_frac_bits).astype(np.float32), "ds_cnn")
+    return int8_tflite(make_permanent(apply_masks(model, masks)), candidate.frontend)
 
 
 def main() -> int:

@@ -11,6 +11,7 @@
 #include "kws_nnfunctions.h"
 #include "kws_nn_utils.h"
 #include "port.h"
+#include "bench_print.h"
 
 #define MAX_INPUT (49 * 10 * 64)
 #define MAX_WEIGHTS (40 * 1024)
@@ -31,23 +32,6 @@ static int8_t random_s8(void)
 {
     lcg_state = lcg_state * 1664525u + 1013904223u;
     return (int8_t)(lcg_state >> 24);
-}
-
-static void print(const char *s)
-{
-    port_write(s, strlen(s));
-}
-
-static void print_u32(uint32_t v)
-{
-    char buf[11];
-    int i = 10;
-    buf[i] = 0;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    print(buf + i);
 }
 
 static void fill(int32_t in_size, int32_t weight_size, int32_t channels)

@@ -13,6 +13,7 @@
 #include "kws_nnfunctions.h"
 #include "kws_sparse_s8.h"
 #include "port.h"
+#include "bench_print.h"
 
 #define CASE_BYTES (3 * 1024 * 1024 / 2)
 #define SCRATCH_BYTES (512 * 1024)
@@ -38,23 +39,6 @@ enum {
 uint8_t kws_sparse_cases[CASE_BYTES] __attribute__((aligned(16), section(".noinit")));
 static uint32_t scratch[SCRATCH_BYTES / 4];
 static int8_t output[OUTPUT_BYTES];
-
-static void print(const char *s)
-{
-    port_write(s, strlen(s));
-}
-
-static void print_u32(uint32_t v)
-{
-    char buf[11];
-    int i = 10;
-    buf[i] = 0;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    print(buf + i);
-}
 
 static const void *at(const int32_t *h, int field)
 {
