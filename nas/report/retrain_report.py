@@ -15,7 +15,7 @@ from nas.atomic import write_text_atomic
 from nas.report import figures
 from nas.results.dominance import CellVerdict, cell_verdicts, dominance_line
 from nas.results.retrain import candidates_frame, final_choice, load_retrain, runs_frame
-from nas.results.trials import json_number
+from nas.results.trials import best_entry, json_number
 
 RETRAIN_CSV = "retrain.csv"
 SEARCHED, HELLO_EDGE, DOMINATES = "#1f77b4", "#2ca02c", "#d62728"
@@ -72,16 +72,12 @@ def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tu
         if source.empty:
             continue
         t = source.iloc[0]
+        entry = best_entry(t, candidates, prefix)
         entries[budget_class] = {
-            "study": t["study"], "trial": int(t["number"]), "arch": t["arch"],
-            "accuracy": json_number(t["accuracy"]), "accuracy_objective": t["accuracy_objective"],
-            "val_acc": json_number(t["val_acc"]), "test_acc": json_number(t["test_acc"]),
-            "val_acc_int8": json_number(t["val_acc_int8"]), "memory_bytes": json_number(t["memory_bytes"]),
-            "ops": json_number(t["ops"]), "latency_ms": json_number(t["latency_ms"]),
+            **entry,
             # the retrained weights of its best seed; a run stored before checkpoints were kept: the screening one
             "checkpoint": f"{prefix.get(t['study'], '')}{row['checkpoint'] or t['checkpoint']}",
-            "screening_checkpoint": f"{prefix.get(t['study'], '')}{t['checkpoint']}",
-            "candidate": candidates.get((t["study"], int(t["number"])), {}),
+            "screening_checkpoint": entry["checkpoint"],
             "retrained": {"seeds": int(row["seeds"]), "val_mean": float(row["val_mean"]), "val_std": float(row["val_std"]),
                           "test_mean": json_number(row["test_mean"]), "test_std": json_number(row["test_std"]),
                           "hello_edge": bool(row["hello_edge"])},

@@ -173,6 +173,19 @@ def candidates_of(study: optuna.Study) -> dict[tuple[str, int], dict]:
             for t in study.get_trials(deepcopy=False) if "candidate" in t.user_attrs}
 
 
+def best_entry(row: pd.Series, candidates: dict[tuple[str, int], dict], prefix: dict[str, str]) -> dict:
+    """One class's ``best.json`` entry for the trials-table row ``row``."""
+    return {
+        "study": row["study"], "trial": int(row["number"]), "arch": row["arch"],
+        "accuracy": json_number(row["accuracy"]), "accuracy_objective": row["accuracy_objective"],
+        "val_acc": json_number(row["val_acc"]), "test_acc": json_number(row["test_acc"]),
+        "val_acc_int8": json_number(row["val_acc_int8"]), "memory_bytes": json_number(row["memory_bytes"]),
+        "ops": json_number(row["ops"]), "latency_ms": json_number(row["latency_ms"]),
+        "checkpoint": f"{prefix.get(row['study'], '')}{row['checkpoint']}",
+        "candidate": candidates.get((row["study"], int(row["number"])), {}),
+    }
+
+
 def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset: str, prefix: dict[str, str],
               dataset_root: str | None = None) -> dict:
     """The ``best.json`` object; ``prefix`` maps study → its folder relative to best.json ('' = same).
@@ -180,17 +193,7 @@ def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset
     ``dataset`` describes the data for people; ``dataset_root`` is its folder, for the verbs that
     reload it (export, quant-sweep), or None when the studies used different folders.
     """
-    classes = {}
-    for budget_class, row in best_per_class(df).items():
-        classes[budget_class] = {
-            "study": row["study"], "trial": int(row["number"]), "arch": row["arch"],
-            "accuracy": json_number(row["accuracy"]), "accuracy_objective": row["accuracy_objective"],
-            "val_acc": json_number(row["val_acc"]), "test_acc": json_number(row["test_acc"]),
-            "val_acc_int8": json_number(row["val_acc_int8"]), "memory_bytes": json_number(row["memory_bytes"]),
-            "ops": json_number(row["ops"]), "latency_ms": json_number(row["latency_ms"]),
-            "checkpoint": f"{prefix.get(row['study'], '')}{row['checkpoint']}",
-            "candidate": candidates.get((row["study"], int(row["number"])), {}),
-        }
+    classes = {budget_class: best_entry(row, candidates, prefix) for budget_class, row in best_per_class(df).items()}
     return {"dataset": dataset, "dataset_root": dataset_root, "classes": classes}
 
 
