@@ -5,7 +5,9 @@ dataset, short epochs, no queued Hello Edge point) into a temporary folder for `
 worker's time (the search's ``timeout``; the trial running when it passes finishes, so a run may
 overshoot by one trial: the seconds column says how long each took). Setups:
 
-- ``default``: what `kws-nas search search_space=ARCH` runs (its space, TPE with the schema's options).
+- ``default``: what `kws-nas search search_space=ARCH` runs (its space, the config's default sampler).
+- ``tpe``: multi-objective TPE (multivariate, grouped) on the default space.
+- ``mutation``: the local search of ``nas.search.mutation`` on the default space.
 - ``staged``: TPE on the architecture's space in stages (``search_spaces/ds_cnn_staged.yaml`` for
   DS-CNN; architectures without one have nothing else to try, so there it equals ``default``).
 - ``random``: uniform random sampling on the default space.
@@ -41,7 +43,7 @@ from nas.search.cli import compose_config
 from nas.search.loop import run_search
 
 STAGED_SPACES = {"ds_cnn": "ds_cnn_staged"}  # architectures with a space in stages beside the default
-SETUPS = ("default", "staged", "random", "random_staged")
+SETUPS = ("default", "tpe", "mutation", "staged", "random", "random_staged")
 BAR_MEAN, BAR_SEED = 1.5, 1.2  # issue 10: default / random at equal wall-clock
 
 
@@ -59,11 +61,21 @@ def setup_overrides(setup: str, arch: str) -> list[str]:
     """The search's overrides for one setup of one architecture's cell."""
     staged = STAGED_SPACES.get(arch, arch)
     return {
-        "default": [f"search_space={arch}", "sampler=tpe"],
+        "default": [f"search_space={arch}"],
+        "tpe": [f"search_space={arch}", "sampler=tpe"],
+        "mutation": [f"search_space={arch}", "sampler=mutation"],
         "staged": [f"search_space={staged}", "sampler=tpe"],
         "random": [f"search_space={arch}", "sampler=random"],
         "random_staged": [f"search_space={staged}", "sampler=random"],
     }[setup]
+
+
+def same_search(a: str, b: str, arch: str) -> bool:
+    """Whether two setups compose the same space and sampler (then the second is not run again)."""
+    def chosen(setup):
+        cfg = compose_config(setup_overrides(setup, arch))
+        return cfg.search_space, cfg.sampler
+    return chosen(a) == chosen(b)
 
 
 def warm_features(cells: list[str], setups: list[str]) -> float:
@@ -98,7 +110,9 @@ def run_one(cell: str, setup: str, seed: int, args, tmp: str) -> dict:
         *setup_overrides(setup, arch), f"constraints={budget}", f"seed={seed}", "trials=100000",
         f"timeout={args.seconds}", f"train.epochs={args.epochs}", f"results_dir={tmp}", f"study_name={name}",
         "progress=false", "retrain.enabled=false",  # hypervolume of the screening search alone
-        "enqueue_hello_edge=false",  # no shared head start: the samplers alone
+        # --hello-edge: every setup starts from Hello Edge's configuration, as `kws-nas search` does;
+        # without it no setup does (the samplers alone)
+        f"enqueue_hello_edge={str(args.hello_edge).lower()}",
     ])
     started = time.perf_counter()
     outcome = run_search(cfg)
@@ -140,14 +154,17 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--cells", nargs="+", default=["ds_cnn:small", "cnn:medium"], help="ARCH:BUDGET pairs")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--setups", nargs="+", default=["default", "staged", "random"], choices=SETUPS)
+    p.add_argument("--setups", nargs="+", default=["default", "tpe", "random"], choices=SETUPS)
+    p.add_argument("--hello-edge", action="store_true",
+                   help="every setup starts from Hello Edge's configuration (as `kws-nas search` does)")
     args = p.parse_args()
     if "default" not in args.setups:
         p.error("--setups must include default (the ratios are default / X)")
     args.setups = ["default"] + [s for s in dict.fromkeys(args.setups) if s != "default"]  # default runs first
 
-    print(f"cells {args.cells}, {args.seconds:g} s per search, {args.epochs} epochs per trial, seeds {args.seeds} "
-          f"(accuracy: generated speech)")
+    start = "from Hello Edge's configuration" if args.hello_edge else "without Hello Edge's configuration"
+    print(f"cells {args.cells}, {args.seconds:g} s per search, {args.epochs} epochs per trial, seeds {args.seeds}, "
+          f"every setup {start} (accuracy: generated speech, which ranks candidates)")
     print(f"front ends extracted before timing in {warm_features(args.cells, args.setups):.0f} s", flush=True)
     print(f"{'cell':12s} {'setup':10s} {'seed':>4s} {'hypervolume':>11s} {'trained':>7s} {'pruned':>6s} "
           f"{'infeasible':>10s} {'best acc':>8s} {'seconds':>7s}")
@@ -158,7 +175,7 @@ def main() -> int:
                 default: dict = {}
                 for setup in args.setups:
                     arch = cell.split(":")[0]
-                    if setup != "default" and setup_overrides(setup, arch) == setup_overrides("default", arch):
+                    if setup != "default" and same_search(setup, "default", arch):
                         r = {**default, "setup": setup}  # the same search: not run twice
                     else:
                         r = run_one(cell, setup, seed, args, tmp)

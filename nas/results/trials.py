@@ -28,7 +28,7 @@ import pandas as pd
 from nas.results.pareto import pareto_mask
 
 COLUMNS = [
-    "study", "number", "state", "feasible", "trained", "hello_edge", "arch", "budget_class",
+    "study", "number", "state", "feasible", "trained", "hello_edge", "duplicate_of", "arch", "budget_class",
     "accuracy", "accuracy_objective", "val_acc", "test_acc",
     "val_acc_float", "val_acc_int8", "val_acc_int8_tflite",
     "memory_bytes", "ops", "latency_ms", "params", "macs", "memory_hello_edge_bytes", "memory_deploy_bytes",
@@ -59,6 +59,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "feasible": bool(a.get("feasible", False)),
             "trained": bool(history),
             "hello_edge": "hello_edge" in a,
+            # a proposal of a candidate trained before: that trial's number (its results were reused)
+            "duplicate_of": a.get("duplicate_of", np.nan),
             "arch": a.get("arch", ""),
             "budget_class": budget_class,
             "accuracy_objective": objective,

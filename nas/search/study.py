@@ -193,13 +193,20 @@ def _random(conf, seed: int, n_grid: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+def _mutation(conf, seed: int, n_grid: int) -> optuna.samplers.BaseSampler:
+    from nas.search.mutation import MutationSampler  # it reads trials through this module's helpers
+
+    return MutationSampler(seed=seed, n_startup_trials=conf.n_startup_trials)
+
+
 def _grid(conf, seed: int, n_grid: int) -> optuna.samplers.BaseSampler:
     # One categorical index over the spec list: GridSampler hands each index out once, also across
     # workers, and stops the study when all are done.
     return optuna.samplers.GridSampler({GRID_PARAM: list(range(n_grid))}, seed=seed)
 
 
-SAMPLERS: dict[str, Callable] = {"tpe": _tpe, "nsga2": _nsga2, "random": _random, "grid": _grid}
+SAMPLERS: dict[str, Callable] = {"tpe": _tpe, "nsga2": _nsga2, "random": _random, "grid": _grid,
+                                 "mutation": _mutation}
 
 
 def make_sampler(conf, seed: int, n_grid: int = 0) -> optuna.samplers.BaseSampler:

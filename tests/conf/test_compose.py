@@ -47,7 +47,7 @@ def test_groups_come_from_the_top_level_folders():
     assert GROUPS["search_space"] == sorted(["dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn", "tc_resnet",
                                              "ds_cnn_staged"])
     assert {"small", "medium", "large"} <= set(GROUPS["constraints"])
-    assert GROUPS["sampler"] == ["grid", "nsga2", "random", "tpe"]
+    assert GROUPS["sampler"] == ["grid", "mutation", "nsga2", "random", "tpe"]
     assert "none" in GROUPS["board"] and "synth" in GROUPS["data"]
 
 

@@ -5,6 +5,7 @@ from optuna.trial import TrialState
 
 from nas.cost import estimate
 from nas.cost.budget import Budget
+from nas.results.trials import trials_frame
 from nas.search.objective import ListSource, SpaceSource, TrialRunner
 from nas.search.study import DIRECTIONS_OPS, budget_used
 from nas.spaces import get_space, hello_edge_candidates
@@ -148,4 +149,5 @@ def test_a_candidate_proposed_again_is_not_trained_twice(tmp_path, tiny_dataset_
     assert budget_used(study) == (1, 0)
     counts = count_trials(study)
     assert (counts.trained, counts.duplicates) == (1, 1)
+    assert trials_frame(study)["duplicate_of"].tolist()[1] == 0  # trials.csv names the trial it repeats
     assert counts.describe().endswith("0 infeasible samples rejected, 1 repeated proposals not retrained")

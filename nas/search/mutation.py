@@ -1,0 +1,139 @@
+"""Local search: each candidate is a small mutation of a member of the study's current Pareto front.
+
+White, Nolen, Hutter et al. ("Local search is state of the art for NAS benchmarks", 2020) found that
+mutating the best architectures found so far is a strong search strategy when evaluations are few and
+noisy, which is the search's situation (tens of short training runs). It also suits the question the
+search must answer: whether a model beats the hand-designed one at no more cost. Hello Edge's
+configuration is the study's first trial, so it is on the front from the start and its neighbours (a
+little narrower, another front end, one layer more or less) are what the sampler tries first.
+
+How a trial is drawn (Optuna's define-by-run: parameters appear as the search space asks for them):
+- until ``n_startup_trials`` candidates have been trained, parameters are drawn uniformly at random;
+- then a parent is picked uniformly from the non-dominated trained feasible trials (accuracy up,
+  memory and ops or latency down), and 1 to 3 of its parameters are chosen to change;
+- a chosen parameter moves to a neighbouring value (integers by a step, or by about 15-35 % on a log
+  scale; ordered choices such as the front end's to the next choice up or down); every other
+  parameter keeps the parent's value. A parameter the parent never had (a layer added by a deeper
+  ``n_layers``) copies the same parameter of the layer before it, else is drawn at random.
+A proposal equal to a trained candidate is answered from that trial without training (the objective's
+duplicate guard), and one over the budget is rejected in milliseconds, so neither costs a training run.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from nas.search.study import DUPLICATE_OF, is_infeasible
+
+LOG_FACTORS = (0.67, 0.8, 0.87, 1.15, 1.25, 1.5)  # moves of a log-scaled integer (widths)
+MUTATIONS_P = (0.5, 0.3, 0.2)  # chance of changing 1, 2 or 3 parameters
+_LAYER_PARAM = re.compile(r"^layer(\d+)_(.+)$")
+
+
+class MutationSampler(BaseSampler):
+    """Mutates members of the current Pareto front (module docstring).
+
+    Args:
+        seed: random seed.
+        n_startup_trials: trained candidates drawn at random before mutation starts (an enqueued
+            Hello Edge trial counts as one).
+    """
+
+    def __init__(self, seed: int | None = None, n_startup_trials: int = 1) -> None:
+        self._rng = np.random.RandomState(seed)
+        self._random = RandomSampler(seed=seed)
+        self.n_startup_trials = n_startup_trials
+        self._plans: dict[int, tuple[dict[str, Any], set[str]]] = {}  # trial id -> (parent params, to mutate)
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._random.reseed_rng()
+
+    def infer_relative_search_space(self, study, trial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(self, study, trial, search_space) -> dict[str, Any]:
+        return {}
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        front = self._front(study)
+        if len(front) == 0 or self._trained(study) < self.n_startup_trials:
+            return
+        parent = front[self._rng.randint(len(front))]
+        names = sorted(parent.params)
+        count = min(len(names), 1 + self._rng.choice(len(MUTATIONS_P), p=MUTATIONS_P))
+        chosen = set(self._rng.choice(names, size=count, replace=False).tolist())
+        self._plans[trial._trial_id] = (dict(parent.params), chosen)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self._plans.pop(trial._trial_id, None)
+
+    def sample_independent(self, study, trial, param_name: str, param_distribution: BaseDistribution) -> Any:
+        plan = self._plans.get(trial._trial_id)
+        if plan is None:
+            return self._random.sample_independent(study, trial, param_name, param_distribution)
+        parent, chosen = plan
+        value = self._inherited(parent, param_name, param_distribution)
+        if value is None:
+            return self._random.sample_independent(study, trial, param_name, param_distribution)
+        return self._neighbour(value, param_distribution) if param_name in chosen else value
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _trained(study: optuna.Study) -> int:
+        return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                   if not is_infeasible(t))
+
+    @staticmethod
+    def _front(study: optuna.Study) -> list[FrozenTrial]:
+        trials = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if t.values and not is_infeasible(t) and DUPLICATE_OF not in t.user_attrs]
+        if not trials:
+            return []
+        signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
+        points = np.array([t.values for t in trials], dtype=float) * signs
+        return [t for i, t in enumerate(trials)
+                if not any(np.all(points[j] <= points[i]) and np.any(points[j] < points[i])
+                           for j in range(len(trials)))]
+
+    @staticmethod
+    def _inherited(parent: dict[str, Any], name: str, dist: BaseDistribution) -> Any:
+        """The parent's value for ``name`` (or the previous layer's), fitted into ``dist``; None if none."""
+        value = parent.get(name)
+        match = _LAYER_PARAM.match(name)
+        if value is None and match:
+            value = parent.get(f"layer{int(match.group(1)) - 1}_{match.group(2)}")
+        if value is None:
+            return None
+        if isinstance(dist, CategoricalDistribution):
+            return value if value in dist.choices else None
+        return min(max(value, dist.low), dist.high)  # caps move with the map size
+
+    def _neighbour(self, value: Any, dist: BaseDistribution) -> Any:
+        """A value next to ``value`` inside ``dist``, different from it where the domain allows."""
+        if isinstance(dist, CategoricalDistribution):
+            i = dist.choices.index(value)
+            steps = [j for j in (i - 1, i + 1) if 0 <= j < len(dist.choices)]
+            return dist.choices[steps[self._rng.randint(len(steps))]] if steps else value
+        if isinstance(dist, IntDistribution):
+            if dist.log:
+                moved = int(round(value * LOG_FACTORS[self._rng.randint(len(LOG_FACTORS))]))
+            else:
+                moved = value + dist.step * (1 if self._rng.rand() < 0.5 else -1)
+            moved = min(max(moved, dist.low), dist.high)
+            if moved == value and dist.low < dist.high:  # pushed against a bound: step the other way
+                moved = value + dist.step if value < dist.high else value - dist.step
+            return moved
+        if isinstance(dist, FloatDistribution):
+            factor = LOG_FACTORS[self._rng.randint(len(LOG_FACTORS))]
+            return float(min(max(value * factor if dist.log else value + (dist.high - dist.low) * (factor - 1),
+                                 dist.low), dist.high))
+        return value

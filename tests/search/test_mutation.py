@@ -1,0 +1,100 @@
+"""The local-search sampler: children differ from a Pareto-front parent in a few parameters."""
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from nas.search.mutation import MutationSampler
+from nas.search.study import make_sampler
+from nas.search.schema import SamplerConf
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+PARENT = {"n_layers": 3, "layer1_filters": 64, "layer2_filters": 64, "layer3_filters": 64,
+          "n_mfcc": 10, "kernel": 3}
+
+
+def _draw(trial: optuna.Trial) -> dict:
+    params = {"n_layers": trial.suggest_int("n_layers", 2, 5)}
+    for i in range(1, params["n_layers"] + 1):
+        params[f"layer{i}_filters"] = trial.suggest_int(f"layer{i}_filters", 16, 640, log=True)
+    params["n_mfcc"] = trial.suggest_categorical("n_mfcc", [6, 8, 10, 13, 16])
+    params["kernel"] = trial.suggest_int("kernel", 1, 5)
+    return params
+
+
+def _study(sampler) -> optuna.Study:
+    return optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=sampler)
+
+
+def _objective(accuracy_of):
+    def objective(trial):
+        params = _draw(trial)
+        trial.set_constraint("memory", -1.0)
+        return accuracy_of(params), 1.0, 1.0
+    return objective
+
+
+def test_children_change_one_to_three_parameters_of_the_front_parent():
+    study = _study(MutationSampler(seed=0, n_startup_trials=1))
+    study.enqueue_trial(PARENT)
+    # the parent stays the only front member: every child scores lower at the same cost
+    study.optimize(_objective(lambda p: 1.0 if p == PARENT else 0.0), n_trials=40)
+    sizes = []
+    for trial in study.trials[1:]:
+        changed = {k for k in PARENT if k in trial.params and trial.params[k] != PARENT[k]}
+        assert 1 <= len(changed) <= 3, (trial.params, changed)
+        if trial.params["n_layers"] == 4:  # the added layer copies the layer before it
+            assert trial.params["layer4_filters"] == PARENT["layer3_filters"]
+        sizes.append(len(changed))
+    assert set(sizes) >= {1, 2}
+
+
+def test_moves_are_to_neighbouring_values():
+    study = _study(MutationSampler(seed=1, n_startup_trials=1))
+    study.enqueue_trial(PARENT)
+    study.optimize(_objective(lambda p: 1.0 if p == PARENT else 0.0), n_trials=60)
+    for trial in study.trials[1:]:
+        p = trial.params
+        assert p["n_mfcc"] in (8, 10, 13)  # the choice next to 10, or 10 itself
+        assert abs(p["kernel"] - 3) <= 1
+        assert abs(p["n_layers"] - 3) <= 1
+        assert 64 * 0.6 <= p["layer1_filters"] <= 64 * 1.55
+
+
+def test_random_until_startup_and_with_an_empty_front():
+    sampler = MutationSampler(seed=0, n_startup_trials=5)
+    study = _study(sampler)
+    study.optimize(_objective(lambda p: 0.5), n_trials=5)
+    mfccs = {t.params["n_mfcc"] for t in study.trials}
+    assert len(mfccs) >= 3  # drawn at random, not mutated from a single parent
+
+
+def test_infeasible_trials_are_never_parents():
+    study = _study(MutationSampler(seed=0, n_startup_trials=1))
+    study.enqueue_trial({**PARENT, "kernel": 5})
+
+    def objective(trial):
+        params = _draw(trial)
+        infeasible = trial.number == 0
+        trial.set_constraint("memory", 1.0 if infeasible else -1.0)
+        return (0.0 if infeasible else 0.5), 1.0, 1.0
+
+    study.optimize(objective, n_trials=1)
+    assert MutationSampler._front(study) == []
+    study.optimize(objective, n_trials=3)  # no feasible parent yet: random draws, no error
+    assert len(MutationSampler._front(study)) >= 1
+
+
+def test_make_sampler_builds_it_from_the_config():
+    sampler = make_sampler(SamplerConf(name="mutation", n_startup_trials=2), seed=3)
+    assert isinstance(sampler, MutationSampler) and sampler.n_startup_trials == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_same_seed_same_proposals(seed):
+    def run():
+        study = _study(MutationSampler(seed=seed, n_startup_trials=1))
+        study.enqueue_trial(PARENT)
+        study.optimize(_objective(lambda p: 1.0 if p == PARENT else 0.0), n_trials=8)
+        return [t.params for t in study.trials]
+    assert run() == run()
