@@ -10,10 +10,13 @@ little narrower, another front end, one layer more or less) are what the sampler
 How a trial is drawn (Optuna's define-by-run: parameters appear as the search space asks for them):
 - until ``n_startup_trials`` candidates have been trained, parameters are drawn uniformly at random;
 - then a parent is picked uniformly from the non-dominated trained feasible trials (accuracy up,
-  memory and ops or latency down), and 1 to 3 of its parameters are chosen to change;
-- a chosen parameter moves to a neighbouring value (integers by a step, or by about 15-35 % on a log
-  scale; ordered choices such as the front end's to the next choice up or down); every other
-  parameter keeps the parent's value. A parameter the parent never had (a layer added by a deeper
+  memory and ops or latency down), and one of two moves is made:
+  - point mutation: 1 to 3 of its parameters move to a neighbouring value (integers by a step, or by
+    13-50 % on a log scale; ordered choices such as the front end's to the next choice up or down);
+  - width scaling (``WIDTH_MOVE_P`` of the time): every log-scaled integer (in our spaces: filters,
+    widths, cells, units) is multiplied by one factor, as a width multiplier does, so a model a point
+    mutation made cheaper (a stride) can spend what it saved;
+  every other parameter keeps the parent's value. A parameter the parent never had (a layer added by a deeper
   ``n_layers``) copies the same parameter of the layer before it, else is drawn at random.
 A proposal equal to a trained candidate is answered from that trial without training (the objective's
 duplicate guard), and one over the budget is rejected in milliseconds, so neither costs a training run.
@@ -34,6 +37,8 @@ from nas.search.study import DUPLICATE_OF, is_infeasible
 
 LOG_FACTORS = (0.67, 0.8, 0.87, 1.15, 1.25, 1.5)  # moves of a log-scaled integer (widths)
 MUTATIONS_P = (0.5, 0.3, 0.2)  # chance of changing 1, 2 or 3 parameters
+WIDTH_MOVE_P = 0.25  # chance that a child scales every width of its parent instead
+WIDTH_FACTORS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.25)
 _LAYER_PARAM = re.compile(r"^layer(\d+)_(.+)$")
 
 
@@ -50,7 +55,8 @@ class MutationSampler(BaseSampler):
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self.n_startup_trials = n_startup_trials
-        self._plans: dict[int, tuple[dict[str, Any], set[str]]] = {}  # trial id -> (parent params, to mutate)
+        # trial id -> (parent params, names to mutate, width factor or None)
+        self._plans: dict[int, tuple[dict[str, Any], set[str], float | None]] = {}
 
     def reseed_rng(self) -> None:
         self._rng.seed()
@@ -67,10 +73,14 @@ class MutationSampler(BaseSampler):
         if len(front) == 0 or self._trained(study) < self.n_startup_trials:
             return
         parent = front[self._rng.randint(len(front))]
+        if self._rng.rand() < WIDTH_MOVE_P:
+            factor = WIDTH_FACTORS[self._rng.randint(len(WIDTH_FACTORS))]
+            self._plans[trial._trial_id] = (dict(parent.params), set(), factor)
+            return
         names = sorted(parent.params)
         count = min(len(names), 1 + self._rng.choice(len(MUTATIONS_P), p=MUTATIONS_P))
         chosen = set(self._rng.choice(names, size=count, replace=False).tolist())
-        self._plans[trial._trial_id] = (dict(parent.params), chosen)
+        self._plans[trial._trial_id] = (dict(parent.params), chosen, None)
 
     def after_trial(self, study, trial, state, values) -> None:
         self._plans.pop(trial._trial_id, None)
@@ -79,10 +89,12 @@ class MutationSampler(BaseSampler):
         plan = self._plans.get(trial._trial_id)
         if plan is None:
             return self._random.sample_independent(study, trial, param_name, param_distribution)
-        parent, chosen = plan
+        parent, chosen, width_factor = plan
         value = self._inherited(parent, param_name, param_distribution)
         if value is None:
             return self._random.sample_independent(study, trial, param_name, param_distribution)
+        if width_factor is not None and isinstance(param_distribution, IntDistribution) and param_distribution.log:
+            return min(max(int(round(value * width_factor)), param_distribution.low), param_distribution.high)
         return self._neighbour(value, param_distribution) if param_name in chosen else value
 
     # --- helpers ----------------------------------------------------------------------------------

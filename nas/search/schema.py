@@ -26,12 +26,12 @@ from nas.train import TrainConfig
 class SamplerConf:
     """Which Optuna sampler proposes candidates (built by ``nas.search.study.make_sampler``).
 
-    ``name`` comes from the member file (``sampler=tpe|nsga2|random|grid``); the other keys are the
+    ``name`` comes from the member file (``sampler=tpe|mutation|nsga2|random|grid``); the other keys are the
     members' settings, each read only by its own sampler.
     """
 
-    name: str = MISSING  # tpe | nsga2 | random | grid
-    n_startup_trials: int = 8  # tpe: random trials before the model kicks in
+    name: str = MISSING  # tpe | mutation | nsga2 | random | grid
+    n_startup_trials: int = 8  # tpe, mutation: random trials before the model (or the mutations) kicks in
     population_size: int = 8  # nsga2: individuals per generation
     # grid: model_size_info lists to replay exactly; null = Hello Edge's published points of the arch
     specs: Optional[list[Any]] = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from nas.search.mutation import MutationSampler
+from nas.search.mutation import WIDTH_FACTORS, MutationSampler
 from nas.search.study import make_sampler
 from nas.search.schema import SamplerConf
 
@@ -98,3 +98,16 @@ def test_same_seed_same_proposals(seed):
         study.optimize(_objective(lambda p: 1.0 if p == PARENT else 0.0), n_trials=8)
         return [t.params for t in study.trials]
     assert run() == run()
+
+
+def test_width_moves_scale_every_log_scaled_integer_by_one_factor():
+    study = _study(MutationSampler(seed=2, n_startup_trials=1))
+    study.enqueue_trial(PARENT)
+    study.optimize(_objective(lambda p: 1.0 if p == PARENT else 0.0), n_trials=60)
+    widths = {round(64 * f) for f in WIDTH_FACTORS}
+    scaled = [t.params for t in study.trials[1:]
+              if {k: v for k, v in t.params.items() if "filters" not in k} == {"n_layers": 3, "n_mfcc": 10, "kernel": 3}
+              and len({t.params[f"layer{i}_filters"] for i in (1, 2, 3)} & widths) == 1
+              and t.params["layer1_filters"] == t.params["layer2_filters"] == t.params["layer3_filters"]]
+    # about WIDTH_MOVE_P of 59 children (a point mutation moving all three widths alike is rare)
+    assert 6 <= len(scaled) <= 30

@@ -139,7 +139,7 @@ def test_help_says_what_the_search_does_and_lists_the_groups(capsys):
     groups = dict(line.split(": ", 1) for line in out.splitlines() if line.split(":")[0] in
                   ("search_space", "constraints", "sampler", "data", "board"))
     assert set(groups) == {"search_space", "constraints", "sampler", "data", "board"}
-    assert "tc_resnet" in groups["search_space"] and groups["sampler"] == "grid, nsga2, random, tpe"
+    assert "tc_resnet" in groups["search_space"] and groups["sampler"] == "grid, mutation, nsga2, random, tpe"
     assert f"default {SearchConf.trials})" in out  # the help quotes the schema's default, not a copy
 
 

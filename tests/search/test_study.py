@@ -29,7 +29,7 @@ def test_make_sampler(name, cls):
 
 
 def test_unknown_sampler_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"\['grid', 'nsga2', 'random', 'tpe'\]"):
+    with pytest.raises(ConfigError, match=r"\['grid', 'mutation', 'nsga2', 'random', 'tpe'\]"):
         study_mod.make_sampler(SamplerConf(name="cmaes"), seed=0)
 
 
