@@ -9,8 +9,8 @@ little narrower, another front end, one layer more or less) are what the sampler
 
 How a trial is drawn (Optuna's define-by-run: parameters appear as the search space asks for them):
 - until ``n_startup_trials`` candidates have been trained, parameters are drawn uniformly at random;
-- then a parent is picked uniformly from the non-dominated trained feasible trials (accuracy up,
-  memory and ops or latency down), and one of two moves is made:
+- then a parent is picked from the non-dominated trained feasible trials (accuracy up, memory and ops
+  or latency down) by a binary tournament on accuracy, and one of two moves is made:
   - point mutation: 1 to 3 of its parameters move to a neighbouring value (integers by a step, or by
     13-50 % on a log scale; ordered choices such as the front end's to the next choice up or down);
   - width scaling (``WIDTH_MOVE_P`` of the time): every log-scaled integer (in our spaces: filters,
@@ -72,7 +72,10 @@ class MutationSampler(BaseSampler):
         front = self._front(study)
         if len(front) == 0 or self._trained(study) < self.n_startup_trials:
             return
-        parent = front[self._rng.randint(len(front))]
+        # binary tournament on accuracy: the front's accurate members are mutated more often than its
+        # cheap, weak ones (which random startup trials and shrinking moves put there)
+        a, b = front[self._rng.randint(len(front))], front[self._rng.randint(len(front))]
+        parent = a if a.values[0] >= b.values[0] else b
         if self._rng.rand() < WIDTH_MOVE_P:
             factor = WIDTH_FACTORS[self._rng.randint(len(WIDTH_FACTORS))]
             self._plans[trial._trial_id] = (dict(parent.params), set(), factor)
