@@ -106,3 +106,22 @@ def test_c_refuses_results_out_of_order_and_bad_config(lib):
                                               ctypes.c_int32(100), ctypes.byref(decision)) == 0
     assert lib.kws_recognize_commands_process(ctypes.byref(state), row.ctypes.data_as(ctypes.c_void_p),
                                               ctypes.c_int32(100), ctypes.byref(decision)) == 2
+
+
+def test_c_and_python_decide_alike_on_a_ten_minute_stream(lib, labelled_stream, stream_model):
+    """The int8 outputs of a small trained model on a generated 10-minute stream, every 100 ms."""
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.stream.runner import TflmHostRunner, stream_outputs
+
+    _, _, samples, _ = labelled_stream
+    runner = TflmHostRunner((stream_model / "model.tflite").read_bytes())
+    times, outputs = stream_outputs(samples, FrontEndConfig(), runner, 100)
+    assert len(outputs) == 1 + (len(samples) - 16000) // 1600
+    table = softmax_table(runner.output.scale)
+    # micro_speech's defaults, and a low threshold that makes many detections whatever the model's skill
+    for config, at_least in ((PostprocessConfig(), 0), (PostprocessConfig(detection_threshold=60, minimum_count=1,
+                                                                          suppression_ms=500), 50)):
+        rc = RecognizeCommands(outputs.shape[1], config, table)
+        python = [rc.process(row, int(t)) for row, t in zip(outputs, times)]
+        assert c_decisions(lib, outputs, times, config, table) == python
+        assert sum(d.is_new_command for d in python) >= at_least
