@@ -2,8 +2,7 @@
 
 Words come from one split of a dataset in the Speech Commands layout (by default the test split, whose
 voices training never heard): keywords and other words in the ratio ``keyword_share``, each spoken word
-cut out of its one-second clip (the frames within ``WORD_FLOOR_DB`` of the clip's loudest), faded in and
-out, and placed after a random pause over a bed stitched from the dataset's ``_background_noise_``
+cut out of its one-second clip (`word_extent`), faded in and out, and placed after a random pause over a bed stitched from the dataset's ``_background_noise_``
 files (white noise of the same level when there are none). The label table has one row per word:
 ``time_s`` (start), ``end_s`` and ``label`` (the word; a keyword is one of ``KEYWORDS``).
 """
@@ -18,7 +17,10 @@ from nas.data.speech_commands import KEYWORDS, SpeechCommands
 from nas.data.wav import read_wav
 from nas.errors import ConfigError, DataError
 
-WORD_FLOOR_DB = -20.0  # a word's extent: frames within this of its clip's loudest 10 ms frame
+# A word's labelled extent: its clip's 10 ms frames within WORD_FLOOR_DB of the loudest. The audio cut
+# out around it reaches down to CUT_FLOOR_DB, so quiet consonants ("off", "stop") stay whole.
+WORD_FLOOR_DB = -25.0
+CUT_FLOOR_DB = -40.0
 FADE_MS = 10.0
 LABEL_COLUMNS = ("time_s", "end_s", "label")
 
@@ -41,12 +43,12 @@ class StreamSettings:
             raise ConfigError(f"stream: gap_s must be 0 < low <= high seconds, got {self.gap_s}")
 
 
-def word_extent(clip: np.ndarray, rate: int) -> tuple[int, int]:
-    """(start, end) samples of the spoken word in a clip: its 10 ms frames within WORD_FLOOR_DB of the loudest."""
+def word_extent(clip: np.ndarray, rate: int, floor_db: float = WORD_FLOOR_DB) -> tuple[int, int]:
+    """(start, end) samples of the spoken word in a clip: its 10 ms frames within ``floor_db`` of the loudest."""
     frame = rate // 100
     frames = len(clip) // frame
     rms = np.sqrt(np.mean(clip[: frames * frame].reshape(frames, frame).astype(np.float64) ** 2, axis=1))
-    loud = np.flatnonzero(rms >= rms.max() * 10 ** (WORD_FLOOR_DB / 20))
+    loud = np.flatnonzero(rms >= rms.max() * 10 ** (floor_db / 20))
     if rms.max() == 0 or loud.size == 0:
         return 0, 0
     return int(loud[0] * frame), int((loud[-1] + 1) * frame)
@@ -102,10 +104,11 @@ def build_stream(root: str | Path, settings: StreamSettings = StreamSettings()) 
         rel = pool[rng.integers(len(pool))]
         clip = read_wav(dataset.root / rel, rate)
         start, end = word_extent(clip, rate)
+        cut_start, cut_end = word_extent(clip, rate, CUT_FLOOR_DB)
         if end - start < 2 * fade:
             silent += 1
             continue
-        lo, hi = max(0, start - fade), min(len(clip), end + fade)
+        lo, hi = max(0, cut_start - fade), min(len(clip), cut_end + fade)
         if position + hi - lo > n:
             break
         word = clip[lo:hi].astype(np.float64)
