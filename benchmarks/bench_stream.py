@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from nas.data.wav import read_wav
-from nas.stream.metrics import Detection, read_labels, score
+from nas.stream.metrics import keyword_detections, read_labels, score
 from nas.stream.postprocess import PostprocessConfig, detections, softmax_table
 from nas.stream.runner import TflmHostRunner, stream_outputs
 from nas.train.evaluate_cli import tflite_candidate
@@ -49,9 +49,7 @@ def main() -> None:
     table = softmax_table(runner.output.scale)
     rows = []
     for name, overrides in SETTINGS.items():
-        dets = [Detection(int(d.time_ms) / 1000, names[d.top_class], d.score)
-                for d in detections(outputs, times, PostprocessConfig(**overrides), table)
-                if names[d.top_class] in keywords]
+        dets = keyword_detections(detections(outputs, times, PostprocessConfig(**overrides), table), names, keywords)
         m = score(dets, words, keywords, len(samples) / candidate.frontend.sample_rate)
         rows.append({"post-processing": name, "hit rate %": 100 * m["hit_rate"], "hits": m["hits"],
                      "keywords": m["keywords"], "false alarms": m["false_alarms"],

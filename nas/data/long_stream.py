@@ -2,9 +2,10 @@
 
 Words come from one split of a dataset in the Speech Commands layout (by default the test split, whose
 voices training never heard): keywords and other words in the ratio ``keyword_share``, each spoken word
-cut out of its one-second clip (`word_extent`), faded in and out, and placed after a random pause over a bed stitched from the dataset's ``_background_noise_``
-files (white noise of the same level when there are none). The label table has one row per word:
-``time_s`` (start), ``end_s`` and ``label`` (the word; a keyword is one of ``KEYWORDS``).
+cut out of its one-second clip (`word_extent`), faded in and out, and placed after a random pause over
+a bed stitched from the dataset's ``_background_noise_`` files (white noise when there are none). The
+label table has one row per word: ``time_s`` (start), ``end_s`` and ``label`` (the word; a keyword is one
+of ``KEYWORDS``).
 """
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from nas.data.wav import read_wav
-    from nas.stream.metrics import Detection, read_labels, score
+    from nas.stream.metrics import keyword_detections, read_labels, score
     from nas.stream.postprocess import PostprocessConfig, detections, softmax_scores, softmax_table
     from nas.stream.runner import TflmHostRunner, check_stride, stream_outputs
     from nas.train.evaluate_cli import tflite_candidate
@@ -113,8 +113,7 @@ def run(args: argparse.Namespace) -> int:
             raise DataError(f"{wav}: {len(samples) / frontend.sample_rate:.2f} s long; expected at least "
                             f"{frontend.clip_ms / 1000:g} s (one window)")
         times_ms, outputs = stream_outputs(samples, frontend, runner, args.stride_ms)
-        dets = [Detection(int(d.time_ms) / 1000, names[d.top_class], d.score)
-                for d in detections(outputs, times_ms, config, table) if names[d.top_class] in keywords]
+        dets = keyword_detections(detections(outputs, times_ms, config, table), names, keywords)
         duration = len(samples) / frontend.sample_rate
         total_s += duration
         found += [(wav, d) for d in dets]

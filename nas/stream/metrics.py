@@ -33,6 +33,12 @@ class Word:
     label: str
 
 
+def keyword_detections(decisions, class_names: list[str], keywords: list[str]) -> list[Detection]:
+    """The new commands among post-processing decisions (`nas.stream.postprocess.Decision`) whose class is a keyword."""
+    return [Detection(int(d.time_ms) / 1000, class_names[d.top_class], d.score) for d in decisions
+            if d.is_new_command and class_names[d.top_class] in keywords]
+
+
 def read_labels(path: str | Path) -> list[Word]:
     """The label CSV (``time_s,end_s,label``; ``end_s`` may be left out: the word then ends where it starts)."""
     path = Path(path)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nas.cli import main
+from nas.data.speech_commands import KEYWORDS
 from nas.data.wav import write_wav
 from nas.stream.metrics import Detection, Word, score
 
@@ -64,9 +65,6 @@ def test_text_output_of_a_folder(capsys, minute, stream_model, tmp_path):
     assert lines[-1].endswith("detections")
     count = int(lines[-1].split()[0])
     assert count % 2 == 0 and sum(line.startswith("a.wav") for line in lines) == count // 2
-
-
-KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 
 
 def test_metrics_match_each_word_once_and_count_the_rest_as_false_alarms():
