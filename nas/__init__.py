@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("prune",),  # pruning masks, physical channel removal, the pruning sweep
     ("results",),  # a study folder: marker, storage, trials table, best per class, Pareto math
     ("report",),  # tables and figures of a results folder
+    ("stream",),  # keyword spotting on long recordings: window features, model backends, post-processing
     ("search",),  # the Optuna search loop
 )
 CLI_MODULES = ("nas.cli", "nas.__main__", "nas.search.callbacks")  # besides every *cli.py

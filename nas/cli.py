@@ -28,6 +28,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "prune": ("nas.prune.cli", "accuracy vs size and speed of unstructured and structured pruning"),
     "bench": ("nas.board.bench_cli", "measure one .tflite on a board and print the latency breakdown"),
     "board": ("nas.board.cli", "serve the emulated board on a TCP port"),
+    "stream": ("nas.stream.cli", "detect keywords in a long recording (or a folder of them) and score them against labels"),
 }
 PASSTHROUGH_VERBS = {"search"}
 

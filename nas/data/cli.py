@@ -4,6 +4,7 @@
     kws-nas data check DIR [--json]                          # counts per class and split, bad files
     kws-nas data features [DIR] [--cache-dir C]               # extract + cache MFCCs (default: generated set)
     kws-nas data fetch [--version v0.02] [--dest DIR] [--archive FILE] # the official archive, when a network allows
+    kws-nas data stream --out FILE.wav [--data DIR] [--minutes 10]  # a labelled long recording (+ FILE.csv)
 """
 from __future__ import annotations
 
@@ -50,12 +51,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("--sha256", default=None, help="expected sha256 (default: the official archive's)")
 
 
+    stream = sub.add_parser("stream", help="a long recording of words at known times over noise, with a label CSV")
+    stream.add_argument("--out", required=True, type=Path, help="the .wav to write; the labels go to the same name .csv")
+    stream.add_argument("--data", type=Path, default=None,
+                        help="a dataset in the Speech Commands layout to take the words from (default: the generated set)")
+    stream.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                        help="whose voices speak (default test: voices training never heard)")
+    stream.add_argument("--minutes", type=float, default=10.0, help="length (default 10)")
+    stream.add_argument("--keyword-share", type=float, default=0.7, help="share of words that are keywords (default 0.7)")
+    stream.add_argument("--seed", type=int, default=0, help="same seed, same recording (default 0)")
+
+
 def run(args: argparse.Namespace) -> int:
     quiet = getattr(args, "json", False)  # --json: stdout holds the JSON, stderr stays empty but for errors
     if not logging.getLogger().handlers:  # resampling / down-mixing notes are for the user to see
         logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="kws-nas data: %(message)s",
                             stream=sys.stderr)
-    return {"synth": _synth, "check": _check, "features": _features, "fetch": _fetch}[args.data_command](args)
+    return {"synth": _synth, "check": _check, "features": _features, "fetch": _fetch,
+            "stream": _stream}[args.data_command](args)
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -173,6 +186,32 @@ def _features(args: argparse.Namespace) -> int:
         source = f"extracted {fs.extracted_clips} clips" if fs.extracted_clips else "all from the cache"
         print(f"{split}: {tuple(fs.features.shape)} features, {source} in {time.perf_counter() - start:.1f} s "
               f"→ {fs.cache_file}")
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    import csv
+
+    from nas.data.long_stream import LABEL_COLUMNS, StreamSettings, build_stream
+    from nas.data.speech_commands import KEYWORDS
+    from nas.data.synth import ensure_default_dataset
+    from nas.data.wav import write_wav
+
+    if args.out.suffix.lower() != ".wav":
+        raise DataError(f"--out {args.out}: expected a file name ending in .wav (the labels go beside it as .csv)")
+    settings = StreamSettings(seconds=args.minutes * 60, seed=args.seed, split=args.split,
+                              keyword_share=args.keyword_share)
+    root = args.data if args.data is not None else ensure_default_dataset()
+    samples, labels = build_stream(root, settings)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(args.out, samples)
+    with args.out.with_suffix(".csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LABEL_COLUMNS)
+        writer.writeheader()
+        writer.writerows(labels)
+    keywords = sum(row["label"] in KEYWORDS for row in labels)
+    print(f"wrote {args.out} ({len(samples) / 16000 / 60:.1f} min: {keywords} keywords, "
+          f"{len(labels) - keywords} other words) and {args.out.with_suffix('.csv')}")
     return 0
 
 

@@ -139,7 +139,13 @@ def _features(args: argparse.Namespace, frontend, model_path: Path):
 
 
 def _tflite_model(path: Path, frontend_source: Path | None):
-    """(classifier running ``path`` in TFLite Micro, its front end, its architecture or None).
+    """(classifier running ``path`` in TFLite Micro, its front end, its architecture or None)."""
+    model, candidate = tflite_candidate(path, frontend_source)
+    return _tflm_classifier()(model, candidate.frontend), candidate.frontend, candidate.arch
+
+
+def tflite_candidate(path: Path, frontend_source: Path | None):
+    """(the bytes of an int8 .tflite, the candidate whose front end feeds it; `kws-nas stream` uses it too).
 
     The front end comes from ``frontend_source`` or the first of ``model.pt``, ``<stem>.pt`` and
     ``model_card.json`` beside the .tflite (a search's trial folder, an export bundle); the model's
@@ -147,7 +153,10 @@ def _tflite_model(path: Path, frontend_source: Path | None):
     """
     from nas.export.tflite import io_quantization
 
-    model = path.read_bytes()
+    try:
+        model = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the model ({err.strerror}); expected an int8 .tflite") from None
     try:
         io = io_quantization(model)
     except Exception as err:  # not a flatbuffer, or not a model
@@ -168,7 +177,7 @@ def _tflite_model(path: Path, frontend_source: Path | None):
                                                                  rel_tol=1e-6) or given["zero_point"] != 0:
         raise ConfigError(f"{path}: its input is {list(shape)} at scale {given['scale']:g}, but the front end of "
                           f"{source} gives {list(frontend.input_shape)} at scale {2.0 ** -frontend.int8_frac_bits:g}")
-    return _tflm_classifier()(model, frontend), frontend, candidate.arch
+    return model, candidate
 
 
 def _candidate_of(source: Path):

@@ -1,0 +1,111 @@
+"""From audio to int8 model outputs on a stream: the window features and the model backends.
+
+`window_features` is the one place the stream's features come from. For now it runs the batch front end
+(`nas.data.frontend.MfccFrontEnd`) on each one-second window ending at every inference; the streaming
+front end (ring buffers, only the new frames per inference) replaces this function, and the test that the
+two agree frame for frame keeps the detections unchanged.
+
+A `ModelRunner` turns int8 features [N, T, F] into int8 outputs [N, classes]. `TflmHostRunner` runs the
+.tflite in TFLite Micro's host interpreter (the firmware's oracle); a board backend implements the same
+two members.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from nas.data.frontend_config import FrontEndConfig
+from nas.errors import ConfigError
+
+WINDOWS_PER_BATCH = 256  # one-second windows per front-end call: 16 MB of float32 audio
+
+
+@dataclass(frozen=True)
+class OutputQuantization:
+    """How to read a model's int8 output: logits at ``scale``, or an int8 softmax (scale 1/256, zp -128)."""
+
+    n_classes: int
+    scale: float
+    zero_point: int
+    is_softmax: bool
+
+
+class ModelRunner(abc.ABC):
+    """An int8 keyword model somewhere: on the host, or on a board."""
+
+    name: str
+    output: OutputQuantization
+
+    @abc.abstractmethod
+    def run(self, features: np.ndarray) -> np.ndarray:
+        """int8 features [N, T, F] → int8 outputs [N, classes]."""
+
+
+class TflmHostRunner(ModelRunner):
+    """The .tflite in TFLite Micro's host interpreter, one window at a time as the board runs it."""
+
+    def __init__(self, model: bytes) -> None:
+        from nas.export.tflite import TFLM_HOST_ARENA
+        from nas.tflite_model import read_model
+        from tflite_micro.python.tflite_micro import runtime
+
+        graph = read_model(model)
+        out = graph.tensors[graph.outputs[0]]
+        last_op = next((op.name for op in reversed(graph.ops) if graph.outputs[0] in op.outputs), "")
+        self.output = OutputQuantization(int(out.shape[-1]), out.scale, out.zero_point, last_op == "SOFTMAX")
+        self.name = "host (TFLite Micro)"
+        self._interpreter = runtime.Interpreter.from_bytes(model, arena_size=TFLM_HOST_ARENA)
+
+    def run(self, features: np.ndarray) -> np.ndarray:
+        outputs = np.empty((len(features), self.output.n_classes), dtype=np.int8)
+        for row, x in enumerate(features):
+            self._interpreter.set_input(x[None], 0)
+            self._interpreter.invoke()
+            outputs[row] = self._interpreter.get_output(0).reshape(-1)
+        return outputs
+
+
+def inference_ends(n_samples: int, frontend: FrontEndConfig, stride_ms: int) -> np.ndarray:
+    """Sample index just after each inference's window: one window per ``stride_ms`` once a clip has arrived."""
+    hop = check_stride(frontend, stride_ms)
+    if n_samples < frontend.clip_samples:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(frontend.clip_samples, n_samples + 1, hop, dtype=np.int64)
+
+
+def check_stride(frontend: FrontEndConfig, stride_ms: int) -> int:
+    """The inference stride in samples; ConfigError unless it is a whole number of front-end strides."""
+    hop = stride_ms * frontend.sample_rate / 1000
+    if not (stride_ms > 0 and hop == int(hop) and int(hop) % frontend.stride_samples == 0):
+        raise ConfigError(f"stream: the inference stride must be a positive multiple of the front end's "
+                          f"{frontend.stride_ms:g} ms stride, got {stride_ms} ms")
+    return int(hop)
+
+
+def window_features(samples: np.ndarray, frontend: FrontEndConfig, ends: np.ndarray) -> Iterator[np.ndarray]:
+    """int8 features [n, T, F] of the one-second windows ending at ``ends``, a batch at a time.
+
+    The batch front end on each window: the streaming front end replaces this function.
+    """
+    import torch
+
+    from nas.data.frontend import MfccFrontEnd
+
+    front = MfccFrontEnd(frontend)
+    clip = frontend.clip_samples
+    audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    for start in range(0, len(ends), WINDOWS_PER_BATCH):
+        batch = torch.stack([audio[end - clip : end] for end in ends[start : start + WINDOWS_PER_BATCH]])
+        yield front.quantize_int8(front(batch)).numpy()
+
+
+def stream_outputs(samples: np.ndarray, frontend: FrontEndConfig, runner: ModelRunner,
+                   stride_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """(times in ms of each inference's newest sample [N], int8 outputs [N, classes]) over a recording."""
+    ends = inference_ends(len(samples), frontend, stride_ms)
+    outputs = [runner.run(features) for features in window_features(samples, frontend, ends)]
+    times_ms = ends * 1000 // frontend.sample_rate
+    return times_ms, (np.concatenate(outputs) if outputs else np.zeros((0, runner.output.n_classes), np.int8))
