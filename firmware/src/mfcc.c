@@ -1,103 +1,164 @@
-/* MFCC on the board, step for step as nas/data/frontend.py computes it in float32:
- * window → zero-pad to N_FFT → power spectrum → sparse mel filterbank → ln(mel + floor) → DCT
- * → int8 with round-half-away (C's roundf) and clamping. */
+/* MFCC on the board, the function nas/data/frontend.py computes, organised for a small core:
+ * window (int16 → float folded into the table and into the first FFT stage) → one complex FFT of the N_FFT/2 packed samples
+ * (a radix-2 stage that skips the zero padding, then radix-4 stages, in place, decimation in
+ * frequency; its scrambled output is read through a precomputed position table, never permuted)
+ * → power at the bins the filterbank uses → mel bands over their non-zero bins only → ln without
+ * libm (exponent bits + a polynomial) → DCT → int8 with round-half-away and clamping.
+ * Every table comes from nas/board/frontend_header.py; float32 throughout, within one int8 step
+ * of the Python front end (tests/firmware/test_mfcc_c.py). */
 #include "mfcc.h"
 
 #include <math.h>
+#include <string.h>
 
-#define HALF (KWS_FE_N_FFT / 2)
+#define HALF KWS_FE_FFT_HALF
 
-/* N_FFT real samples as HALF complex ones (even samples real, odd imaginary). */
-static float re[HALF], im[HALF];
+typedef kws_fe_cpx_t cpx;
 
-static unsigned bit_reverse(unsigned value, unsigned bits)
+static cpx z[HALF];
+
+static inline cpx cmul(float re, float im, cpx w)
 {
-    unsigned out = 0;
-    for (unsigned b = 0; b < bits; b++, value >>= 1) out = (out << 1) | (value & 1u);
-    return out;
+    return (cpx){re * w.re - im * w.im, re * w.im + im * w.re};
 }
 
-/* In-place radix-2 decimation-in-time FFT of length HALF; twiddles from the N_FFT table. */
-static void complex_fft(void)
+/* Packed complex sample n of the windowed frame: real sample 2n as re, 2n + 1 as im (0 past the end). */
+static inline cpx windowed(const int16_t *x, unsigned n)
 {
-    unsigned bits = 0;
-    while ((1u << bits) < HALF) bits++;
-    for (unsigned i = 0; i < HALF; i++) {
-        unsigned j = bit_reverse(i, bits);
-        if (j > i) {
-            float t = re[i]; re[i] = re[j]; re[j] = t;
-            t = im[i]; im[i] = im[j]; im[j] = t;
+    const float *w = kws_fe_window_q15;
+    float re = (float)x[2 * n] * w[2 * n];
+    float im = 2 * n + 1 < KWS_FE_WINDOW_SAMPLES ? (float)x[2 * n + 1] * w[2 * n + 1] : 0.0f;
+    return (cpx){re, im};
+}
+
+#if KWS_FE_FFT_RADIX2_FIRST
+/* Window and the radix-2 stage in one pass (n with n + HALF/2): the upper half of the input is zero
+ * from KWS_FE_FFT_NONZERO on (the window is shorter than N_FFT), where the butterfly is a copy and a
+ * twiddle product. */
+static void window_fft_first_stage(const int16_t *x)
+{
+    enum { H = HALF / 2, FULL = KWS_FE_FFT_NONZERO - HALF / 2 };
+    const cpx *w = kws_fe_radix2_tw;
+    for (unsigned n = 0; n < FULL; n++) {
+        cpx a = windowed(x, n), b = windowed(x, n + H);
+        z[n] = (cpx){a.re + b.re, a.im + b.im};
+        z[n + H] = cmul(a.re - b.re, a.im - b.im, w[n]);
+    }
+    for (unsigned n = FULL; n < H; n++) {
+        cpx a = windowed(x, n);
+        z[n] = a;
+        z[n + H] = cmul(a.re, a.im, w[n]);
+    }
+}
+#else
+static void window_fft_first_stage(const int16_t *x)
+{
+    for (unsigned n = 0; n < KWS_FE_FFT_NONZERO; n++) z[n] = windowed(x, n);
+    memset(z + KWS_FE_FFT_NONZERO, 0, sizeof z - KWS_FE_FFT_NONZERO * sizeof z[0]);
+}
+#endif
+
+/* One radix-4 stage of span L: sub-DFTs of 4L points; y_q = DFT4(a, b, c, d)[q] · W^(q j). */
+static void radix4_stage(unsigned span, const cpx *tw)
+{
+    const unsigned L = span;
+    for (unsigned j = 0; j < L; j++, tw += 3) {
+        const cpx w1 = tw[0], w2 = tw[1], w3 = tw[2];
+        for (cpx *p = z + j; p < z + HALF; p += 4 * L) {
+            cpx a = p[0], b = p[L], c = p[2 * L], d = p[3 * L];
+            float t0r = a.re + c.re, t0i = a.im + c.im, t1r = a.re - c.re, t1i = a.im - c.im;
+            float t2r = b.re + d.re, t2i = b.im + d.im, t3r = b.re - d.re, t3i = b.im - d.im;
+            p[0] = (cpx){t0r + t2r, t0i + t2i};
+            p[L] = cmul(t1r + t3i, t1i - t3r, w1);
+            p[2 * L] = cmul(t0r - t2r, t0i - t2i, w2);
+            p[3 * L] = cmul(t1r - t3i, t1i + t3r, w3);
         }
     }
-    for (unsigned len = 2; len <= HALF; len <<= 1) {
-        unsigned step = KWS_FE_N_FFT / len; /* exp(-2 pi i j / len) = table[j * step] */
-        for (unsigned start = 0; start < HALF; start += len) {
-            for (unsigned j = 0; j < len / 2; j++) {
-                float wr = kws_fe_cos[j * step], wi = kws_fe_sin[j * step];
-                unsigned a = start + j, b = a + len / 2;
-                float tr = re[b] * wr - im[b] * wi;
-                float ti = re[b] * wi + im[b] * wr;
-                re[b] = re[a] - tr;
-                im[b] = im[a] - ti;
-                re[a] += tr;
-                im[a] += ti;
-            }
-        }
-    }
 }
 
-/* |X[k]|^2 of the real N_FFT-point transform from the HALF-point complex one. */
-static float power_at(unsigned k)
+/* The last radix-4 stage: 4-point DFTs, every twiddle 1. */
+static void radix4_last(void)
 {
-    unsigned mk = (HALF - k) % HALF;
-    float zr = re[k % HALF], zi = im[k % HALF]; /* Z[k], with Z[HALF] = Z[0] */
-    float cr = re[mk], ci = -im[mk];            /* conj(Z[HALF - k]) */
-    float er = 0.5f * (zr + cr), ei = 0.5f * (zi + ci);  /* even part */
-    float dr = 0.5f * (zr - cr), di = 0.5f * (zi - ci);  /* odd part times i */
-    float wr, wi;                                        /* exp(-2 pi i k / N_FFT) */
-    if (k < HALF) {
-        wr = kws_fe_cos[k];
-        wi = kws_fe_sin[k];
-    } else {
-        wr = -1.0f;
-        wi = 0.0f;
+    for (cpx *p = z; p < z + HALF; p += 4) {
+        cpx a = p[0], b = p[1], c = p[2], d = p[3];
+        float t0r = a.re + c.re, t0i = a.im + c.im, t1r = a.re - c.re, t1i = a.im - c.im;
+        float t2r = b.re + d.re, t2i = b.im + d.im, t3r = b.re - d.re, t3i = b.im - d.im;
+        p[0] = (cpx){t0r + t2r, t0i + t2i};
+        p[1] = (cpx){t1r + t3i, t1i - t3r};
+        p[2] = (cpx){t0r - t2r, t0i - t2i};
+        p[3] = (cpx){t1r - t3i, t1i + t3r};
     }
-    /* X = E + w * D / i = E + w * (di - i dr) */
-    float xr = er + wr * di + wi * dr;
-    float xi = ei + wi * di - wr * dr;
-    return xr * xr + xi * xi;
 }
 
-static int8_t to_int8(float value)
+static void fft(const int16_t *x)
+{
+    window_fft_first_stage(x);
+    const cpx *tw = kws_fe_radix4_tw;
+    for (unsigned span = KWS_FE_FFT_FIRST_SPAN; span > 1; span /= 4) {
+        radix4_stage(span, tw);
+        tw += 3 * span;
+    }
+    radix4_last();
+}
+
+/* ln x for normal x > 0: x = m · 2^e with m in [1, 2), ln x = e ln 2 + P(m - 1.5). */
+static inline float ln_no_libm(float x)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {x};
+    float e = (float)((int32_t)(v.u >> 23) - 127);
+    v.u = (v.u & 0x007fffffu) | 0x3f800000u;
+    float t = v.f - 1.5f;
+    const float *c = kws_fe_ln_poly;
+    float p = c[6];
+    for (int i = 5; i >= 0; i--) p = p * t + c[i];
+    return e * KWS_FE_LN2 + p;
+}
+
+static inline int8_t to_int8(float value)
 {
     float q = roundf(value * KWS_FE_INT8_SCALE);
-    return (int8_t)fminf(127.0f, fmaxf(-128.0f, q));
+    return (int8_t)(q > 127.0f ? 127.0f : q < -128.0f ? -128.0f : q);
+}
+
+void kws_mfcc_frame(const int16_t *x, int8_t *features)
+{
+    fft(x);
+
+    /* 4 |X[k]|^2 from Z[k] and Z[HALF - k] (the 1/4 is in the mel weights). */
+    static float power[KWS_FE_END_BIN - KWS_FE_FIRST_BIN];
+    for (unsigned b = 0; b < KWS_FE_END_BIN - KWS_FE_FIRST_BIN; b++) {
+        cpx zk = z[kws_fe_split_pos[2 * b]], zm = z[kws_fe_split_pos[2 * b + 1]];
+        cpx tw = kws_fe_split_tw[b];
+        float er = zk.re + zm.re, ei = zk.im - zm.im, dr = zk.re - zm.re, di = zk.im + zm.im;
+        float xr = er + tw.re * di + tw.im * dr;
+        float xi = ei + tw.im * di - tw.re * dr;
+        power[b] = xr * xr + xi * xi;
+    }
+
+    float log_mel[KWS_FE_N_MELS];
+    for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
+        const float *wm = &kws_fe_mel_weight[kws_fe_mel_offset[m]];
+        const float *p = &power[kws_fe_mel_start[m]];
+        float sum = 0.0f;
+        for (unsigned k = 0; k < kws_fe_mel_count[m]; k++) sum += p[k] * wm[k];
+        log_mel[m] = ln_no_libm(sum + KWS_FE_LOG_FLOOR);
+    }
+    /* Row by row, the N_MFCC sums stay in registers. */
+    float mfcc[KWS_FE_N_MFCC] = {0};
+    for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
+        const float *d = &kws_fe_dct[m * KWS_FE_N_MFCC];
+        const float v = log_mel[m];
+#pragma GCC unroll 16
+        for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) mfcc[c] += v * d[c];
+    }
+    for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) features[c] = to_int8(mfcc[c]);
 }
 
 void kws_mfcc_compute(const int16_t *audio, int8_t *features)
 {
-    static float power[KWS_FE_END_BIN];
-    float log_mel[KWS_FE_N_MELS];
-    for (unsigned frame = 0; frame < KWS_FE_NUM_FRAMES; frame++) {
-        const int16_t *x = audio + frame * KWS_FE_STRIDE_SAMPLES;
-        for (unsigned n = 0; n < HALF; n++) {
-            unsigned even = 2 * n, odd = 2 * n + 1;
-            re[n] = even < KWS_FE_WINDOW_SAMPLES ? (x[even] * (1.0f / 32768.0f)) * kws_fe_window[even] : 0.0f;
-            im[n] = odd < KWS_FE_WINDOW_SAMPLES ? (x[odd] * (1.0f / 32768.0f)) * kws_fe_window[odd] : 0.0f;
-        }
-        complex_fft();
-        for (unsigned k = KWS_FE_FIRST_BIN; k < KWS_FE_END_BIN; k++) power[k] = power_at(k);
-        for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
-            const float *w = &kws_fe_mel_weight[kws_fe_mel_offset[m]];
-            const float *p = &power[kws_fe_mel_start[m]];
-            float sum = 0.0f;
-            for (unsigned i = 0; i < kws_fe_mel_count[m]; i++) sum += p[i] * w[i];
-            log_mel[m] = logf(sum + KWS_FE_LOG_FLOOR);
-        }
-        for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) {
-            float sum = 0.0f;
-            for (unsigned m = 0; m < KWS_FE_N_MELS; m++) sum += log_mel[m] * kws_fe_dct[m * KWS_FE_N_MFCC + c];
-            features[frame * KWS_FE_N_MFCC + c] = to_int8(sum);
-        }
-    }
+    for (unsigned f = 0; f < KWS_FE_NUM_FRAMES; f++)
+        kws_mfcc_frame(audio + f * KWS_FE_STRIDE_SAMPLES, features + f * KWS_FE_N_MFCC);
 }

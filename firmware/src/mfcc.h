@@ -13,4 +13,7 @@
 /* audio: KWS_FE_CLIP_SAMPLES samples; features: KWS_MFCC_FEATURES int8, frame-major [T][F] */
 void kws_mfcc_compute(const int16_t *audio, int8_t *features);
 
+/* One frame: x holds KWS_FE_WINDOW_SAMPLES samples; features: KWS_FE_N_MFCC int8. */
+void kws_mfcc_frame(const int16_t *x, int8_t *features);
+
 #endif
