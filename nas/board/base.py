@@ -69,8 +69,10 @@ class Board(abc.ABC):
         """Time the network alone on int8 features (MLPerf Tiny `infer N W%`)."""
 
     @abc.abstractmethod
-    def stages(self, audio: np.ndarray, count: int = 1, warmup: int = 0) -> Measurement:
-        """Time features + network + post-processing on int16 audio, per stage."""
+    def stages(self, audio: np.ndarray, count: int = 1, warmup: int = 0, new_frames: int = 0) -> Measurement:
+        """Time features + network + post-processing on int16 audio, per stage: the whole clip's
+        features, or (``new_frames`` > 0) always-on streaming, where each inference computes only
+        its ``new_frames`` new frames (5 at 10 inferences/s and a 20 ms stride)."""
 
     def __enter__(self) -> "Board":
         self.open()
