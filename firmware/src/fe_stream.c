@@ -4,6 +4,44 @@
 
 #define RING KWS_FE_N_FFT /* a power of two holding one window */
 
+/* Copies n bytes to dst and, unless it is 0, to dst2: 32-bit words (a memcpy of 4 bytes is one
+ * load or store, unaligned allowed on ARMv7-M; newlib-nano's memcpy moves a byte at a time), then
+ * the last bytes. */
+static void copy_words(uint8_t *dst, uint8_t *dst2, const uint8_t *src, uint32_t n)
+{
+    const uint8_t *words_end = src + (n & ~3u), *end = src + n;
+    if (dst2) {
+        for (; src < words_end; src += 4, dst += 4, dst2 += 4) {
+            uint32_t w;
+            memcpy(&w, src, 4);
+            memcpy(dst, &w, 4);
+            memcpy(dst2, &w, 4);
+        }
+        while (src < end) *dst++ = *dst2++ = *src++;
+    } else {
+        for (; src < words_end; src += 4, dst += 4) {
+            uint32_t w;
+            memcpy(&w, src, 4);
+            memcpy(dst, &w, 4);
+        }
+        while (src < end) *dst++ = *src++;
+    }
+}
+
+/* Copies n <= RING samples into both halves of the ring: one run up to the ring's end, then one
+ * from its start. */
+static void store_samples(kws_fe_stream_t *s, const int16_t *pcm, uint32_t n)
+{
+    uint32_t at = s->pushed & (RING - 1);
+    while (n) {
+        uint32_t run = RING - at < n ? RING - at : n;
+        copy_words((uint8_t *)&s->audio[at], (uint8_t *)&s->audio[at + RING], (const uint8_t *)pcm, 2 * run);
+        pcm += run;
+        n -= run;
+        at = 0;
+    }
+}
+
 void kws_fe_stream_reset(kws_fe_stream_t *s)
 {
     memset(s, 0, sizeof *s);
@@ -17,10 +55,7 @@ uint32_t kws_fe_stream_push(kws_fe_stream_t *s, const int16_t *pcm, uint32_t n)
         int32_t kept = (int32_t)(s->pushed - s->next_start);
         uint32_t room = RING - (kept > 0 ? (uint32_t)kept : 0u);
         uint32_t take = n < room ? n : room;
-        for (uint32_t i = 0; i < take; i++) {
-            uint32_t at = (s->pushed + i) & (RING - 1);
-            s->audio[at] = s->audio[at + RING] = pcm[i];
-        }
+        store_samples(s, pcm, take);
         s->pushed += take;
         pcm += take;
         n -= take;
@@ -39,8 +74,9 @@ uint32_t kws_fe_stream_push(kws_fe_stream_t *s, const int16_t *pcm, uint32_t n)
 int kws_fe_stream_features(const kws_fe_stream_t *s, int8_t *features)
 {
     if (s->frames_done < KWS_FE_NUM_FRAMES) return -1;
+    /* Not memcpy: newlib-nano's moves a byte at a time. */
     uint32_t oldest = s->next_slot * KWS_FE_N_MFCC;
-    memcpy(features, &s->frames[oldest], KWS_MFCC_FEATURES - oldest);
-    memcpy(features + KWS_MFCC_FEATURES - oldest, s->frames, oldest);
+    copy_words((uint8_t *)features, 0, (const uint8_t *)&s->frames[oldest], KWS_MFCC_FEATURES - oldest);
+    copy_words((uint8_t *)features + KWS_MFCC_FEATURES - oldest, 0, (const uint8_t *)s->frames, oldest);
     return 0;
 }
