@@ -59,7 +59,7 @@ static void window_fft_first_stage(const int16_t *x)
 #endif
 
 /* One radix-4 stage of span L: sub-DFTs of 4L points; y_q = DFT4(a, b, c, d)[q] · W^(q j). */
-static void radix4_stage(unsigned span, const cpx *tw)
+static inline __attribute__((always_inline)) void radix4_stage(unsigned span, const cpx *tw)
 {
     const unsigned L = span;
     for (unsigned j = 0; j < L; j++, tw += 3) {
@@ -94,6 +94,7 @@ static void fft(const int16_t *x)
 {
     window_fft_first_stage(x);
     const cpx *tw = kws_fe_radix4_tw;
+#pragma GCC unroll 8
     for (unsigned span = KWS_FE_FFT_FIRST_SPAN; span > 1; span /= 4) {
         radix4_stage(span, tw);
         tw += 3 * span;
