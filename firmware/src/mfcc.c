@@ -2,7 +2,8 @@
  * window (int16 → float folded into the table and into the first FFT stage) → one complex FFT of the N_FFT/2 packed samples
  * (a radix-2 stage that skips the zero padding, then radix-4 stages, in place, decimation in
  * frequency; its scrambled output is read through a precomputed position table, never permuted)
- * → power at the bins the filterbank uses → mel bands over their non-zero bins only → ln without
+ * → power at the bins the filterbank uses, straight into the mel bands (one pass: neighbouring
+ * triangles share their bins, with weights w and 1 - w) → ln without
  * libm (exponent bits + a polynomial) → DCT → int8 with round-half-away and clamping.
  * Every table comes from nas/board/frontend_header.py; float32 throughout, within one int8 step
  * of the Python front end (tests/firmware/test_mfcc_c.py). */
@@ -25,7 +26,7 @@ static inline cpx cmul(float re, float im, cpx w)
 /* Packed complex sample n of the windowed frame: real sample 2n as re, 2n + 1 as im (0 past the end). */
 static inline cpx windowed(const int16_t *x, unsigned n)
 {
-    const float *w = kws_fe_window_q15;
+    const float *w = kws_fe_window_q16;
     float re = (float)x[2 * n] * w[2 * n];
     float im = 2 * n + 1 < KWS_FE_WINDOW_SAMPLES ? (float)x[2 * n + 1] * w[2 * n + 1] : 0.0f;
     return (cpx){re, im};
@@ -114,6 +115,7 @@ static inline float ln_no_libm(float x)
     float t = v.f - 1.5f;
     const float *c = kws_fe_ln_poly;
     float p = c[6];
+#pragma GCC unroll 8
     for (int i = 5; i >= 0; i--) p = p * t + c[i];
     return e * KWS_FE_LN2 + p;
 }
@@ -128,25 +130,28 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
 {
     fft(x);
 
-    /* 4 |X[k]|^2 from Z[k] and Z[HALF - k] (the 1/4 is in the mel weights). */
-    static float power[KWS_FE_END_BIN - KWS_FE_FIRST_BIN];
-    for (unsigned b = 0; b < KWS_FE_END_BIN - KWS_FE_FIRST_BIN; b++) {
-        cpx zk = z[kws_fe_split_pos[2 * b]], zm = z[kws_fe_split_pos[2 * b + 1]];
-        cpx tw = kws_fe_split_tw[b];
-        float er = zk.re + zm.re, ei = zk.im - zm.im, dr = zk.re - zm.re, di = zk.im + zm.im;
-        float xr = er + tw.re * di + tw.im * dr;
-        float xi = ei + tw.im * di - tw.re * dr;
-        power[b] = xr * xr + xi * xi;
+    /* |X[k]|^2 from Z[k] and Z[HALF - k] (the split's 1/2 is in the window), straight into the mel
+     * bands: in segment s, band s rises with weight w and band s - 1 falls with 1 - w. */
+    float mel[KWS_FE_N_MELS];
+    unsigned b = 0;
+    for (unsigned s = 0; s <= KWS_FE_N_MELS; s++) {
+        float rises = 0.0f, falls = 0.0f;
+        for (unsigned end = kws_fe_mel_segment_end[s]; b < end; b++) {
+            cpx zk = z[kws_fe_split_pos[2 * b]], zm = z[kws_fe_split_pos[2 * b + 1]];
+            cpx tw = kws_fe_split_tw[b];
+            float er = zk.re + zm.re, ei = zk.im - zm.im, dr = zk.re - zm.re, di = zk.im + zm.im;
+            float xr = er + tw.re * di + tw.im * dr;
+            float xi = ei + tw.im * di - tw.re * dr;
+            float power = xr * xr + xi * xi, weighted = power * kws_fe_mel_rising[b];
+            rises += weighted;
+            falls += power - weighted;
+        }
+        if (s > 0) mel[s - 1] += falls;
+        if (s < KWS_FE_N_MELS) mel[s] = rises;
     }
-
     float log_mel[KWS_FE_N_MELS];
-    for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
-        const float *wm = &kws_fe_mel_weight[kws_fe_mel_offset[m]];
-        const float *p = &power[kws_fe_mel_start[m]];
-        float sum = 0.0f;
-        for (unsigned k = 0; k < kws_fe_mel_count[m]; k++) sum += p[k] * wm[k];
-        log_mel[m] = ln_no_libm(sum + KWS_FE_LOG_FLOOR);
-    }
+    for (unsigned m = 0; m < KWS_FE_N_MELS; m++) log_mel[m] = ln_no_libm(mel[m] + KWS_FE_LOG_FLOOR);
+
     /* Row by row, the N_MFCC sums stay in registers. */
     float mfcc[KWS_FE_N_MFCC] = {0};
     for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
