@@ -1,7 +1,8 @@
 /* MFCC on the board, the function nas/data/frontend.py computes, organised for a small core:
- * window (int16 → float folded into the table and into the first FFT stage) → one complex FFT of the N_FFT/2 packed samples
- * (a radix-2 stage that skips the zero padding, then radix-4 stages, in place, decimation in
- * frequency; its scrambled output is read through a precomputed position table, never permuted)
+ * window (int16 → float folded into the table and into the first FFT stage) → one complex FFT of
+ * the N_FFT/2 packed samples (a radix-8 or radix-4 first stage that reads the windowed samples and
+ * leaves out the zero padding, then radix-4 stages, in place, decimation in frequency; its
+ * scrambled output is read through a precomputed position table, never permuted)
  * → power at the bins the filterbank uses, straight into the mel bands (one pass: neighbouring
  * triangles share their bins, with weights w and 1 - w) → ln without
  * libm (exponent bits + a polynomial) → DCT → int8 with round-half-away and clamping.
@@ -23,41 +24,24 @@ static inline cpx cmul(float re, float im, cpx w)
     return (cpx){re * w.re - im * w.im, re * w.im + im * w.re};
 }
 
-/* Packed complex sample n of the windowed frame: real sample 2n as re, 2n + 1 as im (0 past the end). */
+/* Packed complex sample n of the windowed frame: real sample 2n as re, 2n + 1 as im (the window
+ * table is 0 past the window). */
 static inline cpx windowed(const int16_t *x, unsigned n)
 {
     const float *w = kws_fe_window_q16;
-    float re = (float)x[2 * n] * w[2 * n];
-    float im = 2 * n + 1 < KWS_FE_WINDOW_SAMPLES ? (float)x[2 * n + 1] * w[2 * n + 1] : 0.0f;
-    return (cpx){re, im};
+    return (cpx){(float)x[2 * n] * w[2 * n], (float)x[2 * n + 1] * w[2 * n + 1]};
 }
 
-#if KWS_FE_FFT_RADIX2_FIRST
-/* Window and the radix-2 stage in one pass (n with n + HALF/2): the upper half of the input is zero
- * from KWS_FE_FFT_NONZERO on (the window is shorter than N_FFT), where the butterfly is a copy and a
- * twiddle product. */
-static void window_fft_first_stage(const int16_t *x)
+/* The 4-point DFT y_q = sum_m v_m (-i)^(mq). */
+static inline void dft4(cpx a, cpx b, cpx c, cpx d, cpx y[4])
 {
-    enum { H = HALF / 2, FULL = KWS_FE_FFT_NONZERO - HALF / 2 };
-    const cpx *w = kws_fe_radix2_tw;
-    for (unsigned n = 0; n < FULL; n++) {
-        cpx a = windowed(x, n), b = windowed(x, n + H);
-        z[n] = (cpx){a.re + b.re, a.im + b.im};
-        z[n + H] = cmul(a.re - b.re, a.im - b.im, w[n]);
-    }
-    for (unsigned n = FULL; n < H; n++) {
-        cpx a = windowed(x, n);
-        z[n] = a;
-        z[n + H] = cmul(a.re, a.im, w[n]);
-    }
+    float t0r = a.re + c.re, t0i = a.im + c.im, t1r = a.re - c.re, t1i = a.im - c.im;
+    float t2r = b.re + d.re, t2i = b.im + d.im, t3r = b.re - d.re, t3i = b.im - d.im;
+    y[0] = (cpx){t0r + t2r, t0i + t2i};
+    y[1] = (cpx){t1r + t3i, t1i - t3r};
+    y[2] = (cpx){t0r - t2r, t0i - t2i};
+    y[3] = (cpx){t1r - t3i, t1i + t3r};
 }
-#else
-static void window_fft_first_stage(const int16_t *x)
-{
-    for (unsigned n = 0; n < KWS_FE_FFT_NONZERO; n++) z[n] = windowed(x, n);
-    memset(z + KWS_FE_FFT_NONZERO, 0, sizeof z - KWS_FE_FFT_NONZERO * sizeof z[0]);
-}
-#endif
 
 /* One radix-4 stage of span L: sub-DFTs of 4L points; y_q = DFT4(a, b, c, d)[q] · W^(q j). */
 static inline __attribute__((always_inline)) void radix4_stage(unsigned span, const cpx *tw)
@@ -77,6 +61,66 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
     }
 }
 
+/* The first stage reads the windowed samples itself (no pass to window them); its inputs n + q S
+ * with q >= KWS_FE_FFT_FIRST_INPUTS are zero padding, left out at compile time. */
+#define S KWS_FE_FFT_FIRST_SPAN
+#define INPUT(q) ((q) < KWS_FE_FFT_FIRST_INPUTS ? windowed(x, n + (q) * S) : (cpx){0.0f, 0.0f})
+
+#if KWS_FE_FFT_FIRST_RADIX == 8
+/* a_m ± a_(m+4), when a_(m+4) is not zero padding */
+#define PAIR(m, lo, hi)                                                  \
+    cpx sum##m = lo, diff##m = lo;                                       \
+    if ((m) + 4 < KWS_FE_FFT_FIRST_INPUTS) {                             \
+        sum##m = (cpx){lo.re + hi.re, lo.im + hi.im};                    \
+        diff##m = (cpx){lo.re - hi.re, lo.im - hi.im};                   \
+    }
+
+/* Radix-8: even outputs are the DFT4 of a_m + a_(m+4), odd ones that of (a_m - a_(m+4)) W8^m. */
+static void window_fft_first_stage(const int16_t *x)
+{
+    const float r = 0.70710678118654752f; /* sqrt(1/2) */
+    const cpx *tw = kws_fe_first_tw;
+    for (unsigned n = 0; n < S; n++, tw += 7) {
+        cpx a0 = INPUT(0), a1 = INPUT(1), a2 = INPUT(2), a3 = INPUT(3);
+        cpx a4 = INPUT(4), a5 = INPUT(5), a6 = INPUT(6), a7 = INPUT(7);
+        PAIR(0, a0, a4)
+        PAIR(1, a1, a5)
+        PAIR(2, a2, a6)
+        PAIR(3, a3, a7)
+        cpx d1 = {(diff1.re + diff1.im) * r, (diff1.im - diff1.re) * r}; /* · (1 - i)/sqrt 2 */
+        cpx d2 = {diff2.im, -diff2.re};                                 /* · -i */
+        cpx d3 = {(diff3.im - diff3.re) * r, -(diff3.re + diff3.im) * r}; /* · (-1 - i)/sqrt 2 */
+        cpx even[4], odd[4];
+        dft4(sum0, sum1, sum2, sum3, even);
+        dft4(diff0, d1, d2, d3, odd);
+        z[n] = even[0];
+        z[n + S] = cmul(odd[0].re, odd[0].im, tw[0]);
+        z[n + 2 * S] = cmul(even[1].re, even[1].im, tw[1]);
+        z[n + 3 * S] = cmul(odd[1].re, odd[1].im, tw[2]);
+        z[n + 4 * S] = cmul(even[2].re, even[2].im, tw[3]);
+        z[n + 5 * S] = cmul(odd[2].re, odd[2].im, tw[4]);
+        z[n + 6 * S] = cmul(even[3].re, even[3].im, tw[5]);
+        z[n + 7 * S] = cmul(odd[3].re, odd[3].im, tw[6]);
+    }
+}
+#undef PAIR
+#else
+static void window_fft_first_stage(const int16_t *x)
+{
+    const cpx *tw = kws_fe_first_tw;
+    for (unsigned n = 0; n < S; n++, tw += 3) {
+        cpx y[4];
+        dft4(INPUT(0), INPUT(1), INPUT(2), INPUT(3), y);
+        z[n] = y[0];
+        z[n + S] = cmul(y[1].re, y[1].im, tw[0]);
+        z[n + 2 * S] = cmul(y[2].re, y[2].im, tw[1]);
+        z[n + 3 * S] = cmul(y[3].re, y[3].im, tw[2]);
+    }
+}
+#endif
+#undef INPUT
+#undef S
+
 /* The last radix-4 stage: 4-point DFTs, every twiddle 1. */
 static void radix4_last(void)
 {
@@ -94,13 +138,15 @@ static void radix4_last(void)
 static void fft(const int16_t *x)
 {
     window_fft_first_stage(x);
+#if KWS_FE_FFT_FIRST_SPAN >= 4
     const cpx *tw = kws_fe_radix4_tw;
 #pragma GCC unroll 8
-    for (unsigned span = KWS_FE_FFT_FIRST_SPAN; span > 1; span /= 4) {
+    for (unsigned span = KWS_FE_FFT_FIRST_SPAN / 4; span > 1; span /= 4) {
         radix4_stage(span, tw);
         tw += 3 * span;
     }
     radix4_last();
+#endif
 }
 
 /* ln x for normal x > 0: x = m · 2^e with m in [1, 2), ln x = e ln 2 + P(m - 1.5). */
@@ -165,6 +211,16 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
 
 void kws_mfcc_compute(const int16_t *audio, int8_t *features)
 {
-    for (unsigned f = 0; f < KWS_FE_NUM_FRAMES; f++)
-        kws_mfcc_frame(audio + f * KWS_FE_STRIDE_SAMPLES, features + f * KWS_FE_N_MFCC);
+    for (unsigned f = 0; f < KWS_FE_NUM_FRAMES; f++) {
+        const int16_t *x = audio + f * KWS_FE_STRIDE_SAMPLES;
+#if KWS_FE_FRAME_READ_SAMPLES > KWS_FE_WINDOW_SAMPLES
+        /* The first stage reads past the window: near the clip's end, from a padded copy. */
+        static int16_t padded[KWS_FE_FRAME_READ_SAMPLES];
+        if (f * KWS_FE_STRIDE_SAMPLES + KWS_FE_FRAME_READ_SAMPLES > KWS_FE_CLIP_SAMPLES) {
+            memcpy(padded, x, KWS_FE_WINDOW_SAMPLES * sizeof *x);
+            x = padded;
+        }
+#endif
+        kws_mfcc_frame(x, features + f * KWS_FE_N_MFCC);
+    }
 }
