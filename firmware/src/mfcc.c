@@ -43,12 +43,72 @@ static inline void dft4(cpx a, cpx b, cpx c, cpx d, cpx y[4])
     y[3] = (cpx){t1r - t3i, t1i + t3r};
 }
 
+/* ARMv7E-M with an FPU that fuses multiply-adds (Cortex-M4F, M7): the radix-4 butterflies in
+ * assembly, each complex value moved with one vldm/vstm (GCC loads and stores floats one by one):
+ * 42 instructions per butterfly instead of 48, 20 instead of 35 in the last stage. */
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FEATURE_FMA) && !defined(KWS_FE_PORTABLE_C)
+#define KWS_FE_ASM 1
+#define FFT_CLOBBERS "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", \
+                     "s13", "s14", "s15", "memory", "cc"
+#endif
+
 /* One radix-4 stage of span L: sub-DFTs of 4L points; y_q = DFT4(a, b, c, d)[q] · W^(q j). */
 static inline __attribute__((always_inline)) void radix4_stage(unsigned span, const cpx *tw)
 {
     const unsigned L = span;
     for (unsigned j = 0; j < L; j++, tw += 3) {
         const cpx w1 = tw[0], w2 = tw[1], w3 = tw[2];
+#ifdef KWS_FE_ASM
+        cpx *p = z + j, *p1, *p2, *p3;
+        __asm__ volatile(
+            "1:\n\t"
+            "add %[p1], %[p], %[l8]\n\t"
+            "add %[p2], %[p1], %[l8]\n\t"
+            "add %[p3], %[p2], %[l8]\n\t"
+            "vldmia %[p], {s0-s1}\n\t"
+            "vldmia %[p1], {s2-s3}\n\t"
+            "vldmia %[p2], {s4-s5}\n\t"
+            "vldmia %[p3], {s6-s7}\n\t"
+            "vadd.f32 s8, s0, s4\n\t"   /* t0 = a + c */
+            "vadd.f32 s9, s1, s5\n\t"
+            "vsub.f32 s10, s0, s4\n\t"  /* t1 = a - c */
+            "vsub.f32 s11, s1, s5\n\t"
+            "vadd.f32 s12, s2, s6\n\t"  /* t2 = b + d */
+            "vadd.f32 s13, s3, s7\n\t"
+            "vsub.f32 s14, s2, s6\n\t"  /* t3 = b - d */
+            "vsub.f32 s15, s3, s7\n\t"
+            "vadd.f32 s0, s8, s12\n\t"  /* y0 = t0 + t2 */
+            "vadd.f32 s1, s9, s13\n\t"
+            "vsub.f32 s2, s8, s12\n\t"  /* y2 = t0 - t2 */
+            "vsub.f32 s3, s9, s13\n\t"
+            "vadd.f32 s4, s10, s15\n\t" /* y1 = t1 - i t3 */
+            "vsub.f32 s5, s11, s14\n\t"
+            "vsub.f32 s6, s10, s15\n\t" /* y3 = t1 + i t3 */
+            "vadd.f32 s7, s11, s14\n\t"
+            "vstmia %[p], {s0-s1}\n\t"
+            "vmul.f32 s8, s4, %[w1r]\n\t"
+            "vmul.f32 s9, s4, %[w1i]\n\t"
+            "vfms.f32 s8, s5, %[w1i]\n\t"
+            "vfma.f32 s9, s5, %[w1r]\n\t"
+            "vstmia %[p1], {s8-s9}\n\t"
+            "vmul.f32 s10, s2, %[w2r]\n\t"
+            "vmul.f32 s11, s2, %[w2i]\n\t"
+            "vfms.f32 s10, s3, %[w2i]\n\t"
+            "vfma.f32 s11, s3, %[w2r]\n\t"
+            "vstmia %[p2], {s10-s11}\n\t"
+            "vmul.f32 s12, s6, %[w3r]\n\t"
+            "vmul.f32 s13, s6, %[w3i]\n\t"
+            "vfms.f32 s12, s7, %[w3i]\n\t"
+            "vfma.f32 s13, s7, %[w3r]\n\t"
+            "vstmia %[p3], {s12-s13}\n\t"
+            "add %[p], %[p], %[step]\n\t"
+            "cmp %[p], %[end]\n\t"
+            "blo 1b"
+            : [p] "+r"(p), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3)
+            : [l8] "r"(8 * L), [step] "r"(32 * L), [end] "r"(z + HALF), [w1r] "t"(w1.re), [w1i] "t"(w1.im),
+              [w2r] "t"(w2.re), [w2i] "t"(w2.im), [w3r] "t"(w3.re), [w3i] "t"(w3.im)
+            : FFT_CLOBBERS);
+#else
         for (cpx *p = z + j; p < z + HALF; p += 4 * L) {
             cpx a = p[0], b = p[L], c = p[2 * L], d = p[3 * L];
             float t0r = a.re + c.re, t0i = a.im + c.im, t1r = a.re - c.re, t1i = a.im - c.im;
@@ -58,6 +118,7 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
             p[2 * L] = cmul(t0r - t2r, t0i - t2i, w2);
             p[3 * L] = cmul(t1r - t3i, t1i + t3r, w3);
         }
+#endif
     }
 }
 
@@ -124,15 +185,43 @@ static void window_fft_first_stage(const int16_t *x)
 /* The last radix-4 stage: 4-point DFTs, every twiddle 1. */
 static void radix4_last(void)
 {
+#ifdef KWS_FE_ASM
+    cpx *p = z;
+    __asm__ volatile(
+        "1:\n\t"
+        "vldmia %[p], {s0-s7}\n\t" /* a, b, c, d */
+        "vadd.f32 s8, s0, s4\n\t"
+        "vadd.f32 s9, s1, s5\n\t"
+        "vsub.f32 s10, s0, s4\n\t"
+        "vsub.f32 s11, s1, s5\n\t"
+        "vadd.f32 s12, s2, s6\n\t"
+        "vadd.f32 s13, s3, s7\n\t"
+        "vsub.f32 s14, s2, s6\n\t"
+        "vsub.f32 s15, s3, s7\n\t"
+        "vadd.f32 s0, s8, s12\n\t"
+        "vadd.f32 s1, s9, s13\n\t"
+        "vadd.f32 s2, s10, s15\n\t"
+        "vsub.f32 s3, s11, s14\n\t"
+        "vsub.f32 s4, s8, s12\n\t"
+        "vsub.f32 s5, s9, s13\n\t"
+        "vsub.f32 s6, s10, s15\n\t"
+        "vadd.f32 s7, s11, s14\n\t"
+        "vstmia %[p]!, {s0-s7}\n\t"
+        "cmp %[p], %[end]\n\t"
+        "blo 1b"
+        : [p] "+r"(p)
+        : [end] "r"(z + HALF)
+        : FFT_CLOBBERS);
+#else
     for (cpx *p = z; p < z + HALF; p += 4) {
-        cpx a = p[0], b = p[1], c = p[2], d = p[3];
-        float t0r = a.re + c.re, t0i = a.im + c.im, t1r = a.re - c.re, t1i = a.im - c.im;
-        float t2r = b.re + d.re, t2i = b.im + d.im, t3r = b.re - d.re, t3i = b.im - d.im;
-        p[0] = (cpx){t0r + t2r, t0i + t2i};
-        p[1] = (cpx){t1r + t3i, t1i - t3r};
-        p[2] = (cpx){t0r - t2r, t0i - t2i};
-        p[3] = (cpx){t1r - t3i, t1i + t3r};
+        cpx y[4];
+        dft4(p[0], p[1], p[2], p[3], y);
+        p[0] = y[0];
+        p[1] = y[1];
+        p[2] = y[2];
+        p[3] = y[3];
     }
+#endif
 }
 
 static void fft(const int16_t *x)

@@ -172,6 +172,11 @@ def test_on_board_mfcc_and_stages_match_the_front_end_and_the_host_interpreter(b
     expected_features = fe.quantize_int8(fe(torch.from_numpy(pcm.astype(np.float32) / 32768)[None])).numpy().reshape(-1)
     on_board = board.features(pcm)
     assert np.abs(on_board.astype(int) - expected_features).max() <= 1
+    # Loud noise too: the board's FFT (assembly on this core) over every bin at full scale.
+    noise = np.random.default_rng(5).normal(0, 8000, 16000).clip(-32768, 32767).astype(np.int16)
+    expected_noise = fe.quantize_int8(fe(torch.from_numpy(noise.astype(np.float32) / 32768)[None])).numpy().reshape(-1)
+    assert np.abs(board.features(noise).astype(int) - expected_noise).max() <= 1
+    on_board = board.features(pcm)  # the clip stays on the board for the stages below
 
     board.load(tflite_models["ds_cnn"])
     measurement = board.stages(None, count=2, warmup=1)  # the clip features() sent
