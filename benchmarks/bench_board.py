@@ -41,21 +41,6 @@ def int8_tflite(model, frontend) -> bytes:
     return convert(model, frontend, (representative * 2.0 ** -frontend.int8_frac_bits).astype(np.float32), "ds_cnn")
 
 
-def new_frames_per_inference(frontend, rate: float) -> int:
-    """Frames that are new at each inference: the hop between inferences in strides (5 at 10/s, 20 ms)."""
-    hop_samples = frontend.sample_rate / rate
-    frames = round(hop_samples / frontend.stride_samples)
-    if frames < 1 or abs(frames * frontend.stride_samples - hop_samples) > 1e-6:
-        raise SystemExit(f"--rate {rate:g}: the hop of {hop_samples:g} samples is not a whole number of "
-                         f"{frontend.stride_samples}-sample strides")
-    return frames
-
-
-def duty_cycle(profile, measurement, rate: float) -> float:
-    """Share of the CPU that ``rate`` inferences per second take at the profile's clock."""
-    return sum(measurement.stages_ms(profile).values()) * rate / 1000.0
-
-
 def stage_table(profile, runs: dict):
     """One row per stage and run: instructions and estimated ms per inference."""
     import pandas as pd
@@ -86,6 +71,7 @@ def main() -> int:
     from nas.cost.budget import load_board
     from nas.cost import estimate
     from nas.data.frontend_config import FrontEndConfig
+    from nas.data.streaming import new_frames_per_inference
     from nas.spaces import candidate_from_model_size_info
 
     frontend = FrontEndConfig()
@@ -99,7 +85,7 @@ def main() -> int:
     print(f"model: Hello Edge small DS-CNN, {cost.macs:,} MACs, {cost.params_deployed:,} deployed params; "
           f"int8 .tflite {len(tflite):,} B, model description {len(blob):,} B (prepared in "
           f"{time.monotonic() - started:.1f} s)")
-    new_frames = new_frames_per_inference(frontend, args.rate)
+    new_frames = new_frames_per_inference(frontend, args.rate)  # 5 at 10/s and a 20 ms stride
     with EmulatedBoard(args.board, image=image, frontend=frontend, model=blob, timeout_s=120) as board:
         summary = board.preloaded
         clip = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)
@@ -113,8 +99,8 @@ def main() -> int:
     print(f"front end per frame: {clip.stages['features'] / frontend.num_frames:,.0f} instructions (whole clip), "
           f"{streaming.stages['features'] / new_frames:,.0f} (streaming, incl. the ring buffers; goal <= 25,000)")
     print(f"streaming total per inference: {streaming.total / 1e6:.3f} M instructions (goal <= 4.0 M); duty cycle at "
-          f"{args.rate:g} inferences/s and {mhz}: {duty_cycle(profile, streaming, args.rate):.1%} "
-          f"(whole clip each time: {duty_cycle(profile, clip, args.rate):.1%})")
+          f"{args.rate:g} inferences/s and {mhz}: {streaming.duty_cycle(profile, args.rate):.1%} "
+          f"(whole clip each time: {clip.duty_cycle(profile, args.rate):.1%})")
     print(f"network: {clip.stages['network'] / cost.macs:.3f} instructions per MAC ({cost.macs:,} MACs)")
 
     model_ram = summary["arena_bytes"] + summary["blob_bytes"]

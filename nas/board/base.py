@@ -36,6 +36,10 @@ class Measurement:
     def stages_ms(self, profile: BoardProfile) -> dict[str, float]:
         return {name: profile.to_ms(value, self.unit) for name, value in self.stages.items()}
 
+    def duty_cycle(self, profile: BoardProfile, rate_hz: float) -> float:
+        """Share of the CPU that ``rate_hz`` inferences per second take at the profile's clock."""
+        return sum(self.stages_ms(profile).values()) * rate_hz / 1000.0
+
     def to_dict(self) -> dict:
         return {
             "unit": self.unit,

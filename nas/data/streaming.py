@@ -23,7 +23,23 @@ import torch
 
 from nas.data.frontend import MfccFrontEnd
 from nas.data.frontend_config import FrontEndConfig
-from nas.errors import DataError
+from nas.errors import ConfigError, DataError
+
+
+def new_frames_per_inference(config: FrontEndConfig, rate_hz: float) -> int:
+    """Frames that are new at each inference of an always-on spotter: the hop between inferences in
+    strides (5 at 10 inferences/s and a 20 ms stride); the hop must be a whole number of strides."""
+    if rate_hz <= 0:
+        raise ConfigError(f"inference rate: expected > 0 per second, got {rate_hz:g}")
+    hop = config.sample_rate / rate_hz
+    frames = round(hop / config.stride_samples)
+    if frames < 1 or abs(frames * config.stride_samples - hop) > 1e-6:
+        raise ConfigError(f"inference rate {rate_hz:g}/s: its hop of {hop:g} samples is not a whole number of "
+                          f"{config.stride_samples}-sample strides")
+    if frames > config.num_frames:
+        raise ConfigError(f"inference rate {rate_hz:g}/s: {frames} new frames per inference exceed the "
+                          f"{config.num_frames} frames of the model's input")
+    return frames
 
 
 def pcm_to_float(samples: np.ndarray) -> np.ndarray:

@@ -74,3 +74,15 @@ def test_bad_chunks_are_refused():
         StreamingFrontEnd().push(np.zeros((2, 10), np.int16))
     with pytest.raises(DataError, match="int16 PCM or float"):
         StreamingFrontEnd().push(np.zeros(10, np.int32))
+
+
+def test_new_frames_per_inference_is_the_hop_in_strides():
+    from nas.data.streaming import new_frames_per_inference
+    from nas.errors import ConfigError
+
+    assert new_frames_per_inference(FrontEndConfig(), 10) == 5
+    assert new_frames_per_inference(FrontEndConfig(stride_ms=10), 10) == 10
+    with pytest.raises(ConfigError, match="not a whole number of 320-sample strides"):
+        new_frames_per_inference(FrontEndConfig(), 7)
+    with pytest.raises(ConfigError, match="exceed the 49 frames"):
+        new_frames_per_inference(FrontEndConfig(), 0.5)
