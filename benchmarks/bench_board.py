@@ -6,8 +6,12 @@ MFCC) gets random weights (timing does not depend on them), is converted to int8
 ``stages N W%`` on a synthetic clip: instructions for features + network + post-processing, ms at
 the board profile's clock, instructions per MAC of the network, and the ELF's flash/RAM
 (``arm-none-eabi-size``) beside the cost model's estimate (`nas.cost.estimate`).
+Then always-on, as a deployed spotter runs (``stages N W F%``): at ``--rate`` inferences per second
+each inference computes only the F = stride-aligned new frames (5 at 10/s and a 20 ms stride);
+printed per frame and per inference, with the CPU duty cycle at the board's clock beside the
+whole-clip figures (an ESTIMATE: the emulator counts instructions, not cycles).
 
-Usage: .venv/bin/python benchmarks/bench_board.py [--board mps2_an500] [--count 3]
+Usage: .venv/bin/python benchmarks/bench_board.py [--board mps2_an500] [--count 3] [--rate 10]
 """
 from __future__ import annotations
 
@@ -37,11 +41,25 @@ def int8_tflite(model, frontend) -> bytes:
     return convert(model, frontend, (representative * 2.0 ** -frontend.int8_frac_bits).astype(np.float32), "ds_cnn")
 
 
+def stage_table(profile, runs: dict):
+    """One row per stage and run: instructions and estimated ms per inference."""
+    import pandas as pd
+
+    rows = []
+    for mode, m in runs.items():
+        ms = m.stages_ms(profile)
+        for stage in ("features", "network", "post"):
+            rows.append({"mode": mode, "stage": stage, "instructions": int(m.stages[stage]), "ms": ms[stage]})
+        rows.append({"mode": mode, "stage": "total", "instructions": int(m.total), "ms": sum(ms.values())})
+    return pd.DataFrame(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--board", default="mps2_an500", choices=["mps2_an500", "mps2_an386"])
     parser.add_argument("--count", type=int, default=3, help="timed runs of the whole pipeline")
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=10.0, help="inferences per second, always-on")
     args = parser.parse_args()
 
     import pandas as pd
@@ -53,6 +71,7 @@ def main() -> int:
     from nas.cost.budget import load_board
     from nas.cost import estimate
     from nas.data.frontend_config import FrontEndConfig
+    from nas.data.streaming import new_frames_per_inference
     from nas.spaces import candidate_from_model_size_info
 
     frontend = FrontEndConfig()
@@ -66,17 +85,23 @@ def main() -> int:
     print(f"model: Hello Edge small DS-CNN, {cost.macs:,} MACs, {cost.params_deployed:,} deployed params; "
           f"int8 .tflite {len(tflite):,} B, model description {len(blob):,} B (prepared in "
           f"{time.monotonic() - started:.1f} s)")
+    new_frames = new_frames_per_inference(frontend, args.rate)  # 5 at 10/s and a 20 ms stride
     with EmulatedBoard(args.board, image=image, frontend=frontend, model=blob, timeout_s=120) as board:
         summary = board.preloaded
-        m = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)
-    ms = m.stages_ms(profile)
-    rows = [{"stage": s, "instructions": int(m.stages[s]), f"ms @ {profile.clock_hz / 1e6:.0f} MHz": ms[s]}
-            for s in ("features", "network", "post")]
-    rows.append({"stage": "total", "instructions": int(m.total), f"ms @ {profile.clock_hz / 1e6:.0f} MHz": sum(ms.values())})
+        clip = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)
+        streaming = board.stages(None, count=args.count, warmup=args.warmup, new_frames=new_frames)
+    mhz = f"{profile.clock_hz / 1e6:.0f} MHz"
     print(f"\nper inference on {args.board} (QEMU -icount shift=0; ms = instructions × "
-          f"{profile.cycles_per_instruction} cycles / {profile.clock_hz / 1e6:.0f} MHz, an ESTIMATE):")
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"network: {m.stages['network'] / cost.macs:.3f} instructions per MAC ({cost.macs:,} MACs)")
+          f"{profile.cycles_per_instruction} cycles / {mhz}, an ESTIMATE):")
+    print(stage_table(profile, {f"whole clip ({frontend.num_frames} frames)": clip,
+                                f"streaming ({new_frames} new frames)": streaming})
+          .to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(f"front end per frame: {clip.stages['features'] / frontend.num_frames:,.0f} instructions (whole clip), "
+          f"{streaming.stages['features'] / new_frames:,.0f} (streaming, incl. the ring buffers; goal <= 25,000)")
+    print(f"streaming total per inference: {streaming.total / 1e6:.3f} M instructions (goal <= 4.0 M); duty cycle at "
+          f"{args.rate:g} inferences/s and {mhz}: {streaming.duty_cycle(profile, args.rate):.1%} "
+          f"(whole clip each time: {clip.duty_cycle(profile, args.rate):.1%})")
+    print(f"network: {clip.stages['network'] / cost.macs:.3f} instructions per MAC ({cost.macs:,} MACs)")
 
     model_ram = summary["arena_bytes"] + summary["blob_bytes"]
     footprint = pd.DataFrame([

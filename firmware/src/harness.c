@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "fe_stream.h"
 #include "mfcc.h"
 #include "model.h"
 #include "port.h"
@@ -44,6 +45,7 @@ static kws_line_t line;
 static kws_loader_t loader;
 static kws_model_t model;
 static kws_post_t post;
+static kws_fe_stream_t stream;
 static int model_ready;
 static uint32_t input_len, audio_len; /* bytes of a completed upload, 0 if none */
 static int results_valid;
@@ -169,7 +171,24 @@ static void stage_line(const char *stage, uint64_t ticks, uint32_t n)
     out_eol();
 }
 
-static void cmd_stages(uint32_t n, uint32_t warmup)
+/* The features of one inference: the whole clip, or (frames > 0) `frames` new strides of audio
+ * through the streaming front end, taken from the clip cyclically from *at on. */
+static void features_for_inference(uint32_t frames, uint32_t *at, int8_t *features)
+{
+    if (!frames) {
+        kws_mfcc_compute(audio_buf, features);
+        return;
+    }
+    for (uint32_t left = frames * KWS_FE_STRIDE_SAMPLES; left;) {
+        uint32_t take = KWS_FE_CLIP_SAMPLES - *at < left ? KWS_FE_CLIP_SAMPLES - *at : left;
+        kws_fe_stream_push(&stream, audio_buf + *at, take);
+        *at = *at + take == KWS_FE_CLIP_SAMPLES ? 0 : *at + take;
+        left -= take;
+    }
+    kws_fe_stream_features(&stream, features);
+}
+
+static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
 {
     if (require_model()) return;
     if (audio_len != KWS_AUDIO_BYTES) {
@@ -181,12 +200,21 @@ static void cmd_stages(uint32_t n, uint32_t warmup)
         error_u32("model-input-is-not-the-front-end-output", in->bytes, KWS_MFCC_FEATURES);
         return;
     }
+    if (frames * KWS_FE_STRIDE_SAMPLES > KWS_FE_CLIP_SAMPLES) {
+        error_u32("frames-per-inference-exceed-the-clip", frames, KWS_FE_CLIP_SAMPLES / KWS_FE_STRIDE_SAMPLES);
+        return;
+    }
     int8_t *features = kws_model_tensor_data(&model, model.header->input_tensor);
     uint64_t t_features = 0, t_network = 0, t_post = 0;
+    uint32_t at = 0;
+    if (frames) { /* primed with the clip's frames, untimed: a stream that has run for a while */
+        kws_fe_stream_reset(&stream);
+        kws_fe_stream_push(&stream, audio_buf, KWS_FE_CLIP_SAMPLES);
+    }
     kws_post_reset(&post, output_tensor()->bytes);
     for (uint32_t i = 0; i < warmup + n; i++) {
         uint64_t t0 = port_ticks();
-        kws_mfcc_compute(audio_buf, features);
+        features_for_inference(frames, &at, features);
         uint64_t t1 = port_ticks();
         if (invoke_or_report()) return;
         uint64_t t2 = port_ticks();
@@ -201,6 +229,9 @@ static void cmd_stages(uint32_t n, uint32_t warmup)
     out_str("m-stage-unit-[");
     out_str(port_stage_unit());
     out_line("]");
+    out_str("m-stage-frames-per-inference-");
+    out_u64(frames ? frames : KWS_FE_NUM_FRAMES);
+    out_eol();
     stage_line("features", t_features, n);
     stage_line("network", t_network, n);
     stage_line("post", t_post, n);
@@ -331,6 +362,7 @@ static void cmd_help(void)
         "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
         "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
         "m-help-stages N W%  (features + network + post-processing, timed per stage)",
+        "m-help-stages N W F%  (the same streaming: F new frames per inference)",
         "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) out_line(lines[i]);
@@ -365,7 +397,7 @@ static void execute(const kws_cmd_t *cmd)
     case KWS_CMD_DB_PRINT: cmd_db_print(); break;
     case KWS_CMD_INFER: cmd_infer(cmd->count, cmd->warmup); break;
     case KWS_CMD_MFCC: cmd_mfcc(); break;
-    case KWS_CMD_STAGES: cmd_stages(cmd->count, cmd->warmup); break;
+    case KWS_CMD_STAGES: cmd_stages(cmd->count, cmd->warmup, cmd->frames); break;
     case KWS_CMD_MODEL_MEM: cmd_model_mem(cmd->count); break;
     }
 }

@@ -139,7 +139,13 @@ kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd)
         }
     }
     if (token_is(&tok[0], "infer")) return parse_count_warmup(tok, n, cmd, KWS_CMD_INFER);
-    if (token_is(&tok[0], "stages")) return parse_count_warmup(tok, n, cmd, KWS_CMD_STAGES);
+    if (token_is(&tok[0], "stages")) {
+        if (n == 4) { /* `stages N W F`: F > 0 new frames per inference */
+            if (!parse_number(&tok[3], &cmd->frames) || cmd->frames == 0) return KWS_PARSE_NUMBER;
+            n = 3;
+        }
+        return parse_count_warmup(tok, n, cmd, KWS_CMD_STAGES);
+    }
     if (token_is(&tok[0], "model") || token_is(&tok[0], "audio")) {
         if (n >= 2 && token_is(&tok[0], "model") && token_is(&tok[1], "mem"))
             return parse_load(tok, n, cmd, KWS_CMD_MODEL_MEM);

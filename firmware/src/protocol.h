@@ -10,6 +10,9 @@
  *   audio load N%   then db <hex>% chunks: int16 little-endian PCM for the on-board front end
  *   mfcc%           front end on the loaded audio; its int8 features replace the db buffer
  *   stages N W%     features + network + post-processing N times (after W warm-ups), timed per stage
+ *   stages N W F%   the same always-on: the streaming front end (fe_stream.h) primed with the
+ *                   clip, then each inference pushes F strides of new audio (the clip, cycled),
+ *                   computes only its F new frames and runs the network on the last NUM_FRAMES
  * A command is at most KWS_PROTO_MAX_LINE characters before its terminating '%'.
  *
  * Resync: the byte KWS_PROTO_RESET (ASCII CAN, "cancel") discards a partial command and abandons an
@@ -65,6 +68,7 @@ typedef struct {
     uint32_t warmup; /* W of infer / stages */
     uint8_t data[KWS_PROTO_MAX_DATA];
     uint32_t data_len;
+    uint32_t frames; /* F of `stages N W F`: new frames per inference; 0: the whole clip */
 } kws_cmd_t;
 
 typedef enum {

@@ -36,6 +36,10 @@ class Measurement:
     def stages_ms(self, profile: BoardProfile) -> dict[str, float]:
         return {name: profile.to_ms(value, self.unit) for name, value in self.stages.items()}
 
+    def duty_cycle(self, profile: BoardProfile, rate_hz: float) -> float:
+        """Share of the CPU that ``rate_hz`` inferences per second take at the profile's clock."""
+        return sum(self.stages_ms(profile).values()) * rate_hz / 1000.0
+
     def to_dict(self) -> dict:
         return {
             "unit": self.unit,
@@ -69,8 +73,10 @@ class Board(abc.ABC):
         """Time the network alone on int8 features (MLPerf Tiny `infer N W%`)."""
 
     @abc.abstractmethod
-    def stages(self, audio: np.ndarray, count: int = 1, warmup: int = 0) -> Measurement:
-        """Time features + network + post-processing on int16 audio, per stage."""
+    def stages(self, audio: np.ndarray, count: int = 1, warmup: int = 0, new_frames: int = 0) -> Measurement:
+        """Time features + network + post-processing on int16 audio, per stage: the whole clip's
+        features, or (``new_frames`` > 0) always-on streaming, where each inference computes only
+        its ``new_frames`` new frames (5 at 10 inferences/s and a 20 ms stride)."""
 
     def __enter__(self) -> "Board":
         self.open()

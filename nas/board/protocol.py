@@ -2,7 +2,8 @@
 
 MLPerf Tiny / EEMBC harness commands (``name%``, ``profile%``, ``timestamp%``, ``db load N%``,
 ``db <hex>%``, ``db print%``, ``infer N W%``, ``results%``, ``help%``) plus the kws-nas extensions in
-the same style (``model load N%``, ``model mem N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``).
+the same style (``model load N%``, ``model mem N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``,
+``stages N W F%``: streaming, F new frames per inference).
 Every command's reply ends with ``m-ready``; errors are ``e-[...]`` lines. The byte ``RESET``
 (ASCII CAN) drops a partial command and abandons an upload in progress; the board replies
 ``m-reset-done`` and ``m-ready``.
@@ -128,6 +129,7 @@ class StagesReply:
 
     unit: str
     stages: dict[str, int]  # features, network, post
+    frames_per_inference: int | None  # frames the features stage computed (None: firmware too old to say)
     top_class: int
     top_score: float
     scores: list[float]
@@ -137,6 +139,10 @@ class StagesReply:
 STAGES = ("features", "network", "post")
 
 
+def _optional_int(response: Response, prefix: str) -> int | None:
+    return int(response.value(prefix)) if any(line.startswith(prefix) for line in response.lines) else None
+
+
 def parse_stages(response: Response) -> StagesReply:
     response.raise_for_error()
     unit = parse_list(response.value("m-stage-unit-"), str)
@@ -144,6 +150,7 @@ def parse_stages(response: Response) -> StagesReply:
     return StagesReply(
         unit=unit[0],
         stages={name: int(response.value(f"m-stage-{name}-")) for name in STAGES},
+        frames_per_inference=_optional_int(response, "m-stage-frames-per-inference-"),
         top_class=int(top[0]),
         top_score=float(top[1]),
         scores=parse_list(response.value("m-results-")),

@@ -205,12 +205,13 @@ class SerialBoard(Board):
             extra={"latency_us": reply.latency_us},
         )
 
-    def stages(self, audio: np.ndarray | None, count: int = 1, warmup: int = 0) -> Measurement:
+    def stages(self, audio: np.ndarray | None, count: int = 1, warmup: int = 0, new_frames: int = 0) -> Measurement:
         """As Board.stages; ``audio=None`` reuses the clip already on the board (uploads are slow)."""
         if audio is not None:
             pcm = np.ascontiguousarray(audio, dtype="<i2").tobytes()
             self.upload("audio", pcm).raise_for_error()
-        response = self.command(f"stages {count} {warmup}", timeout_s=self.timeout_s * (1 + (count + warmup) / 10))
+        command = f"stages {count} {warmup}" + (f" {new_frames}" if new_frames else "")
+        response = self.command(command, timeout_s=self.timeout_s * (1 + (count + warmup) / 10))
         reply = protocol.parse_stages(response)
         return Measurement(
             unit=reply.unit,
@@ -219,7 +220,8 @@ class SerialBoard(Board):
             scores=reply.scores,
             count=count,
             warmup=warmup,
-            extra={"top_class": reply.top_class, "top_score": reply.top_score},
+            extra={"top_class": reply.top_class, "top_score": reply.top_score,
+                   "frames_per_inference": reply.frames_per_inference},
         )
 
     def features(self, audio: np.ndarray) -> np.ndarray:

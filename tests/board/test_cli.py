@@ -1,6 +1,7 @@
 """`kws-nas bench` and `kws-nas board serve` against the emulated board."""
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -27,10 +28,16 @@ def test_bench_prints_the_stage_breakdown_and_writes_table_and_chart(firmware_im
     printed = capsys.readouterr().out
     assert "estimate at 216 MHz" in printed and "features" in printed and "network" in printed
     table = pd.read_csv(tmp_path / "breakdown.csv")
-    assert list(table["stage"]) == ["features", "network", "post", "total"]
-    parts = table.set_index("stage")["instructions"]
-    assert parts["total"] == pytest.approx(parts[["features", "network", "post"]].sum())
-    assert f"{int(parts['network']):,}" in printed  # whole instructions, with thousands separators
+    assert list(table["mode"].unique()) == ["whole clip (49 frames)", "always-on (5 new frames)"]
+    for _, mode in table.groupby("mode", sort=False):
+        assert list(mode["stage"]) == ["features", "network", "post", "total"]
+        parts = mode.set_index("stage")["instructions"]
+        assert parts["total"] == pytest.approx(parts[["features", "network", "post"]].sum())
+        assert f"{int(parts['network']):,}" in printed  # whole instructions, with thousands separators
+    features = table[table["stage"] == "features"].set_index("mode")["instructions"]
+    assert features.iloc[1] < features.iloc[0] / 6  # 5 new frames instead of 49
+    duty = re.search(r"always-on at 10 inferences/s: .* duty cycle (\d+\.\d)% \(recomputing the whole clip each time: (\d+\.\d)%\)", printed)
+    assert duty and float(duty.group(1)) < float(duty.group(2))
     assert (tmp_path / "breakdown.html").stat().st_size > 1000
 
 

@@ -56,6 +56,7 @@ def test_identity_commands(board):
     ("db 0", "e-[bad-hex]"),
     ("db load", "e-[wrong-arguments]"),
     ("infer 0 0", "e-[bad-number]"),
+    ("stages 1 0 0", "e-[bad-number]"),
     ("db 00", "e-[db-without-load"),
 ])
 def test_malformed_oversize_and_out_of_order_commands_get_an_error_and_the_board_stays_usable(board, command, error):
@@ -171,6 +172,11 @@ def test_on_board_mfcc_and_stages_match_the_front_end_and_the_host_interpreter(b
     expected_features = fe.quantize_int8(fe(torch.from_numpy(pcm.astype(np.float32) / 32768)[None])).numpy().reshape(-1)
     on_board = board.features(pcm)
     assert np.abs(on_board.astype(int) - expected_features).max() <= 1
+    # Loud noise too: the board's FFT (assembly on this core) over every bin at full scale.
+    noise = np.random.default_rng(5).normal(0, 8000, 16000).clip(-32768, 32767).astype(np.int16)
+    expected_noise = fe.quantize_int8(fe(torch.from_numpy(noise.astype(np.float32) / 32768)[None])).numpy().reshape(-1)
+    assert np.abs(board.features(noise).astype(int) - expected_noise).max() <= 1
+    on_board = board.features(pcm)  # the clip stays on the board for the stages below
 
     board.load(tflite_models["ds_cnn"])
     measurement = board.stages(None, count=2, warmup=1)  # the clip features() sent
@@ -179,6 +185,15 @@ def test_on_board_mfcc_and_stages_match_the_front_end_and_the_host_interpreter(b
     assert all(v > 0 for v in measurement.stages.values())
     assert measurement.stages["features"] > 10 * measurement.stages["post"]
     assert measurement.extra["top_class"] == int(np.argmax(measurement.outputs))
+    assert measurement.extra["frames_per_inference"] == 49
+
+    # Streaming, 5 new frames per inference: the stream is the clip over and over, so after
+    # 10 inferences (50 frames, one period of 16,000 samples) the last 49 frames are the clip's again.
+    streaming = board.stages(None, count=9, warmup=1, new_frames=5)
+    assert streaming.extra["frames_per_inference"] == 5
+    np.testing.assert_array_equal(streaming.outputs, measurement.outputs)
+    assert streaming.stages["features"] < measurement.stages["features"] / 6
+    assert board.command("stages 1 0 51").errors[0].startswith("e-[frames-per-inference-exceed-the-clip: got 51, expected 50")
 
 
 RESET = b"\x18"  # KWS_PROTO_RESET (firmware/src/protocol.h)

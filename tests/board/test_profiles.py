@@ -67,7 +67,7 @@ class _FakeBoard:
     def infer(self, features, count=1, warmup=0):
         return self._measure(["network"], count, warmup)
 
-    def stages(self, audio, count=1, warmup=0):
+    def stages(self, audio, count=1, warmup=0, new_frames=0):
         return self._measure(["features", "network", "post"], count, warmup)
 
 
@@ -115,8 +115,10 @@ def test_budget_probe_and_bench_share_one_mps2_an500_clock(tflite_models, monkey
     assert probe.measure(tflite_models["dnn"].read_bytes()) == pytest.approx(1.0)
     probe.close()
     # the bench's ms and its note, from the same profile
-    args = argparse.Namespace(model=tflite_models["dnn"], board="mps2_an500", port=None, count=1, warmup=0, out=None)
+    args = argparse.Namespace(model=tflite_models["dnn"], board="mps2_an500", port=None, count=1, warmup=0, out=None,
+                              rate=10.0)
     assert bench_cli.run(args) == 0
     printed = capsys.readouterr().out
     assert "estimate at 216 MHz" in printed
-    assert printed.count("1.000") == 3  # features, network, post at 1 ms each
+    assert printed.count("1.000") == 6  # features, network, post at 1 ms each, whole clip and always-on
+    assert "duty cycle 3.0%" in printed  # 3 ms per inference, 10 per second

@@ -52,6 +52,9 @@ def test_stages_reply_and_malformed_lists():
     reply = protocol.parse_stages(response)
     assert reply.stages == {"features": 100, "network": 2000, "post": 30}
     assert (reply.unit, reply.top_class, reply.top_score) == ("instructions", 3, 0.75)
+    assert reply.frames_per_inference is None  # firmware that does not say
+    streaming = protocol.Response("stages 2 0 5", ["m-stage-frames-per-inference-5", *response.lines])
+    assert protocol.parse_stages(streaming).frames_per_inference == 5
     with pytest.raises(BoardError, match="malformed"):
         protocol.parse_list("[1,x]", int)
     with pytest.raises(BoardError, match="bracketed"):

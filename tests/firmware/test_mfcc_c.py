@@ -63,7 +63,40 @@ def host_mfcc(request, tmp_path_factory):
         lib.kws_mfcc_compute(pcm.ctypes.data_as(ctypes.c_void_p), out.ctypes.data_as(ctypes.c_void_p))
         return out
 
+    run.lib = lib
     return config, run
+
+
+def c_stream_frames(lib, config: FrontEndConfig, pcm: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """fe_stream.c fed ``pcm`` in chunks of ``sizes`` (cycled): every frame, in order, read back
+    from the features after each push (chunks hold at most num_frames frames)."""
+    # kws_fe_stream_t: the mirrored audio ring, the frame ring, four counters; generous, malloc-aligned.
+    state = ctypes.create_string_buffer(4 * config.n_fft + config.num_frames * config.n_mfcc + 64)
+    lib.kws_fe_stream_reset(state)
+    lib.kws_fe_stream_push.restype = ctypes.c_uint32
+    features = np.zeros((config.num_frames, config.n_mfcc), np.int8)
+    frames, at, i, done = [], 0, 0, 0
+    while at < len(pcm):
+        chunk = np.ascontiguousarray(pcm[at : at + sizes[i % len(sizes)]])
+        new = lib.kws_fe_stream_push(state, chunk.ctypes.data_as(ctypes.c_void_p), ctypes.c_uint32(len(chunk)))
+        done += new
+        ready = lib.kws_fe_stream_features(state, features.ctypes.data_as(ctypes.c_void_p)) == 0
+        assert ready == (done >= config.num_frames)
+        if new and ready:
+            frames = frames[: done - config.num_frames] + list(features.copy())
+        elif new:  # before num_frames frames, compare through the batch of the prefix instead
+            frames = list(run_prefix(lib, config, pcm, done))
+        at, i = at + len(chunk), i + 1
+    return np.stack(frames)
+
+
+def run_prefix(lib, config: FrontEndConfig, pcm: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` frames, one kws_mfcc_frame call each."""
+    out = np.zeros((count, config.n_mfcc), np.int8)
+    for f in range(count):
+        window = np.ascontiguousarray(pcm[f * config.stride_samples :][: config.window_samples])
+        lib.kws_mfcc_frame(window.ctypes.data_as(ctypes.c_void_p), out[f].ctypes.data_as(ctypes.c_void_p))
+    return out
 
 
 def test_c_mfcc_matches_python_on_synthetic_signals(host_mfcc):
@@ -85,3 +118,20 @@ def test_c_mfcc_matches_python_on_real_clips(host_mfcc):
     expected = fe.quantize_int8(fe(torch.from_numpy(clips.astype(np.float32) / 32768.0))).numpy()
     for pcm, want in zip(clips, expected):
         assert np.abs(run(pcm).astype(int) - want.reshape(-1)).max() <= 1
+
+
+@pytest.mark.parametrize("sizes", [[1600], [1, 7, 319, 321, 2000], [641, 5, 333]],
+                         ids=["100ms", "odd-mixed", "not-stride-multiples"])
+def test_c_streaming_equals_c_batch_and_python(host_mfcc, sizes):
+    config, run = host_mfcc
+    rng = np.random.default_rng(3)
+    t = np.arange(int(config.sample_rate * 2.7)) / config.sample_rate
+    pcm = (9000 * np.sin(2 * np.pi * (300 + 900 * t) * t) * (t % 1 < 0.5) + rng.normal(0, 200, len(t))).astype(np.int16)
+    frames = c_stream_frames(run.lib, config, pcm, sizes)
+    total = 1 + (len(pcm) - config.window_samples) // config.stride_samples
+    assert frames.shape == (total, config.n_mfcc)
+    # The same frame function as the batch front end: identical on the first clip's frames.
+    np.testing.assert_array_equal(frames[: config.num_frames].reshape(-1), run(pcm[: config.clip_samples]))
+    fe = MfccFrontEnd(config)
+    python = python_int8(fe, pcm).reshape(total, config.n_mfcc)
+    assert np.abs(frames.astype(int) - python).max() <= 1

@@ -24,7 +24,7 @@ class Line(ctypes.Structure):
 
 class Cmd(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_int), ("count", ctypes.c_uint32), ("warmup", ctypes.c_uint32),
-                ("data", ctypes.c_uint8 * MAX_DATA), ("data_len", ctypes.c_uint32)]
+                ("data", ctypes.c_uint8 * MAX_DATA), ("data_len", ctypes.c_uint32), ("frames", ctypes.c_uint32)]
 
 
 class Loader(ctypes.Structure):
@@ -74,6 +74,15 @@ def test_commands_parse_with_their_numbers(lib, text, kind, count, warmup):
     status, cmd = parse(lib, text)
     assert status == OK
     assert (cmd.kind, cmd.count, cmd.warmup) == (CMD[kind], count, warmup)
+
+
+def test_stages_takes_new_frames_per_inference_for_streaming(lib):
+    status, cmd = parse(lib, b"stages 3 1 5")
+    assert status == OK and (cmd.kind, cmd.count, cmd.warmup, cmd.frames) == (CMD["stages"], 3, 1, 5)
+    assert parse(lib, b"stages 3 1")[1].frames == 0  # the whole clip
+    assert parse(lib, b"stages 3 1 0")[0] == NUMBER
+    assert parse(lib, b"stages 3 1 x")[0] == NUMBER
+    assert parse(lib, b"infer 3 1 5")[0] == ARGS
 
 
 def test_hex_payload_decodes_exactly(lib):
