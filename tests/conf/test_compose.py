@@ -55,9 +55,9 @@ def test_defaults(composer):
     cfg = composer([])
     choices = cfg.hydra.runtime.choices
     assert (choices.search_space, choices.constraints, choices.sampler, choices.data, choices.board) == (
-        "ds_cnn", "small", "mutation", "synth", "none")
+        "ds_cnn", "small", "tpe", "synth", "none")
     assert cfg.study_name == "ds_cnn_small"
-    assert cfg.storage is None and cfg.sampler.name == "mutation" and cfg.board.name == "none"
+    assert cfg.storage is None and cfg.sampler.name == "tpe" and cfg.board.name == "none"
     assert cfg.train.seed == cfg.seed  # the trainer follows the search's seed
     assert cfg.hydra.run.dir == "results/ds_cnn_small/hydra"  # Hydra's files stay inside the study folder
 
