@@ -1,9 +1,8 @@
 """From audio to int8 model outputs on a stream: the window features and the model backends.
 
-`window_features` is the one place the stream's features come from. For now it runs the batch front end
-(`nas.data.frontend.MfccFrontEnd`) on each one-second window ending at every inference; the streaming
-front end (ring buffers, only the new frames per inference) replaces this function, and the test that the
-two agree frame for frame keeps the detections unchanged.
+`window_features` is the one place the stream's features come from: the streaming front end
+(`nas.data.streaming`, ring buffers, only the new frames per inference, as on the board), whose frames
+equal the batch front end's on each one-second window.
 
 A `ModelRunner` turns int8 features [N, T, F] into int8 outputs [N, classes]. `TflmHostRunner` runs the
 .tflite in TFLite Micro's host interpreter (the firmware's oracle); a board backend implements the same
@@ -88,18 +87,22 @@ def check_stride(frontend: FrontEndConfig, stride_ms: int) -> int:
 def window_features(samples: np.ndarray, frontend: FrontEndConfig, ends: np.ndarray) -> Iterator[np.ndarray]:
     """int8 features [n, T, F] of the one-second windows ending at ``ends``, a batch at a time.
 
-    The batch front end on each window: the streaming front end replaces this function.
+    The streaming front end (``nas.data.streaming``): each frame is computed once, when its window is
+    complete, as the board does; the frames equal the batch front end's on each window.
     """
-    import torch
+    from nas.data.streaming import StreamingFrontEnd
 
-    from nas.data.frontend import MfccFrontEnd
-
-    front = MfccFrontEnd(frontend)
-    clip = frontend.clip_samples
-    audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
-    for start in range(0, len(ends), WINDOWS_PER_BATCH):
-        batch = torch.stack([audio[end - clip : end] for end in ends[start : start + WINDOWS_PER_BATCH]])
-        yield front.quantize_int8(front(batch)).numpy()
+    front = StreamingFrontEnd(frontend)
+    pushed, batch = 0, []
+    for end in ends:
+        front.push(samples[pushed:end])
+        pushed = end
+        batch.append(front.features())
+        if len(batch) == WINDOWS_PER_BATCH:
+            yield np.stack(batch)
+            batch = []
+    if batch:
+        yield np.stack(batch)
 
 
 def stream_outputs(samples: np.ndarray, frontend: FrontEndConfig, runner: ModelRunner,
