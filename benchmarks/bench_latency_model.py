@@ -1,0 +1,129 @@
+"""Predicted vs measured network latency: the per-board latency model (`nas.cost.latency`) on random
+feasible candidates of every architecture.
+
+1. Emulated M7 (mps2_an500): fit on a calibration set of random candidates, then predict ``--test``
+   other random candidates (feasible in the large class) and compare with their measured instructions.
+2. Transfer to the emulated M4 (mps2_an386): rescale the M7 model's terms from ``--transfer`` (<= 10)
+   measured M4 networks, then predict the same test candidates on the M4.
+
+Prints the error distribution and the worst cases; goals: M7 within ±5 % for >= 95 %, M4 within ±10 %
+for >= 90 %. Measurements are cached by candidate in ``--cache`` (a rerun measures only new ones).
+
+Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 120] [--test 104] [--transfer 10]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def int8_tflite(candidate) -> bytes:
+    import torch
+
+    from bench_board import int8_tflite as convert
+    from nas.spaces import build_model
+
+    torch.manual_seed(0)
+    return convert(build_model(candidate).eval(), candidate.frontend)
+
+
+class PointCache:
+    """Measured points per (board, candidate), in one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data = json.loads(path.read_text()) if path.is_file() else {}
+
+    def measured(self, board: str, candidates: list) -> list:
+        from nas.board.calibrate import Point, measure
+
+        table = self.data.setdefault(board, {})
+        missing = [c for c in candidates if c.to_json() not in table]
+        if missing:
+            started = time.monotonic()
+
+            def keep(i, point):
+                table[missing[i].to_json()] = point.to_dict()
+                if i % 10 == 9:
+                    self.save()
+                    print(f"  {board}: {i + 1}/{len(missing)} measured ({time.monotonic() - started:.0f} s)", flush=True)
+
+            measure(board, missing, int8_tflite, on_point=keep)
+            self.save()
+        return [Point(**table[c.to_json()]) for c in candidates]
+
+    def save(self) -> None:
+        from nas.atomic import write_json_atomic
+
+        write_json_atomic(self.path, self.data)
+
+
+def _layers(points):
+    from nas.spaces import Candidate
+
+    return [(lambda c: c.spec.layers(c.input_shape))(Candidate.from_dict(p.candidate)) for p in points]
+
+
+def report(title: str, model, points, tolerance: float, goal: float) -> bool:
+    import pandas as pd
+
+    from nas.spaces import Candidate
+
+    errors = model.errors(_layers(points), [p.value for p in points])
+    rows = pd.DataFrame({"arch": [p.candidate["arch"] for p in points], "measured": [p.value for p in points],
+                         "error_pct": 100 * errors})
+    within = float(np.mean(np.abs(errors) <= tolerance))
+    print(f"\n{title}: {len(points)} candidates, within ±{100 * tolerance:.0f} %: {100 * within:.1f} % "
+          f"(goal >= {100 * goal:.0f} %: {'met' if within >= goal else 'NOT met'})")
+    q = np.percentile(np.abs(errors), [50, 90, 95, 99, 100]) * 100
+    print(f"|error| median {q[0]:.2f} %, p90 {q[1]:.2f} %, p95 {q[2]:.2f} %, p99 {q[3]:.2f} %, max {q[4]:.2f} %; "
+          f"mean signed {100 * errors.mean():+.2f} %")
+    print(rows.groupby("arch")["error_pct"].agg(["count", "mean", "min", "max"]).to_string(float_format=lambda v: f"{v:+.2f}"))
+    worst = rows.reindex(rows["error_pct"].abs().sort_values(ascending=False).index).head(5)
+    print("worst cases:")
+    for i, row in worst.iterrows():
+        print(f"  {row.error_pct:+6.2f} %  {row.measured:>12,.0f} {points[i].unit}  "
+              f"{Candidate.from_dict(points[i].candidate).describe()}")
+    return within >= goal
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calibration", type=int, default=120, help="M7 calibration candidates")
+    parser.add_argument("--test", type=int, default=104, help="held-out candidates (both boards)")
+    parser.add_argument("--transfer", type=int, default=10, help="M4 networks measured for the transfer")
+    parser.add_argument("--budget", default="large", help="candidates are feasible in this class")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/kws-nas/latency-bench.json")
+    args = parser.parse_args()
+
+    from nas.board.calibrate import calibration_set, fit_points
+    from nas.cost import estimate
+    from nas.cost.budget import load_budget
+
+    budget = load_budget(args.budget)
+    fits = lambda c: budget.feasible(estimate(c))  # noqa: E731
+    calibration = calibration_set(args.calibration, seed=1, fits=fits)
+    test = calibration_set(args.test, seed=2, fits=fits)
+    cache = PointCache(args.cache)
+    started = time.monotonic()
+    m7_cal = cache.measured("mps2_an500", calibration)
+    m7_test = cache.measured("mps2_an500", test)
+    m7 = fit_points(m7_cal, "mps2_an500")
+    print(f"M7 model fitted on {len(m7_cal)} networks: fit |error| median {100 * m7.fit_error['median']:.2f} %, "
+          f"max {100 * m7.fit_error['max']:.2f} %")
+    ok = report("emulated M7 (mps2_an500), held-out candidates", m7, m7_test, 0.05, 0.95)
+
+    m4_cal = cache.measured("mps2_an386", calibration[: args.transfer])
+    m4_test = cache.measured("mps2_an386", test)
+    m4 = fit_points(m4_cal, "mps2_an386", base=m7)
+    ok &= report(f"emulated M4 (mps2_an386) after transfer from {len(m4_cal)} networks", m4, m4_test, 0.10, 0.90)
+    print(f"\n(measurements: {time.monotonic() - started:.0f} s, cached in {args.cache})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

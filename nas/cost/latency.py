@@ -1,0 +1,262 @@
+"""A per-board latency model: network time per inference predicted from the cost model's layers.
+
+Each layer kind has its own term, a linear function of the layer's shape (`FEATURES`): calls, MACs,
+outputs (requantisation per output), the im2col copy of a convolution, the per-step work of a
+recurrent cell... The coefficients are fitted by least squares on measured whole networks (relative
+error, non-negative coefficients: every term is work the kernels do) by ``kws-nas board calibrate``,
+and stored beside the board's profile as ``constraints/<board>.latency.json``: the profile holds the
+clock that turns the model's unit ("instructions" on the emulator, "us" on a real board) into
+milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
+one scale per term (`LatencyModel.transfer`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from nas.cost.layers import Layer
+from nas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nas.cost.budget import BoardProfile
+
+FORMAT = 1
+
+
+def _conv_features(layer: Layer) -> dict[str, float]:
+    t, f, c_out = layer.output_shape
+    c_in = layer.input_shape[-1]
+    positions = t * f
+    kernel = layer.weights // max(c_in * c_out, 1)  # kernel_t × kernel_f
+    return {"calls": 1, "macs": layer.macs, "outputs": positions * c_out,
+            "im2col": positions * kernel * c_in, "positions": positions, "inputs": layer.input_elems}
+
+
+def _depthwise_features(layer: Layer) -> dict[str, float]:
+    t, f, c = layer.output_shape
+    return {"calls": 1, "macs": layer.macs, "outputs": t * f * c, "positions": t * f, "inputs": layer.input_elems}
+
+
+def _dense_features(layer: Layer) -> dict[str, float]:
+    return {"calls": 1, "macs": layer.macs, "outputs": layer.output_elems, "inputs": layer.input_elems}
+
+
+def _recurrent_features(layer: Layer) -> dict[str, float]:
+    steps = layer.input_shape[0] if len(layer.input_shape) == 2 else 1
+    gates = layer.quant_channels  # gate rows (+ projection rows): elementwise work per step
+    return {"calls": 1, "macs": layer.macs, "steps": steps, "step_gates": steps * gates,
+            "step_inputs": layer.input_elems}
+
+
+def _elementwise_features(layer: Layer) -> dict[str, float]:
+    return {"calls": 1, "inputs": layer.input_elems, "outputs": layer.output_elems}
+
+
+# one term per layer kind of nas.cost.layers; "network" is the per-inference rest (softmax, reshapes)
+FEATURES: dict[str, Callable[[Layer], dict[str, float]]] = {
+    "conv2d": _conv_features,
+    "depthwise_conv2d": _depthwise_features,
+    "dense": _dense_features,
+    "lstm": _recurrent_features,
+    "gru": _recurrent_features,
+    "avg_pool": _elementwise_features,
+    "add": _elementwise_features,
+}
+NETWORK = "network"
+
+
+class FitError(ValueError):
+    """Too few or unusable points for a fit (calibration turns it into one line)."""
+
+
+def layer_features(layer: Layer) -> dict[str, float]:
+    if layer.kind not in FEATURES:
+        raise ConfigError(f"layer {layer.name}: no latency term for kind {layer.kind!r} (known: {sorted(FEATURES)})")
+    return FEATURES[layer.kind](layer)
+
+
+def _columns(layer_lists: Sequence[Sequence[Layer]]) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The design matrix: one column per (kind, feature) that some network uses, plus the intercept."""
+    rows = []
+    for layers in layer_lists:
+        row: dict[tuple[str, str], float] = {(NETWORK, "calls"): 1.0}
+        for layer in layers:
+            for name, value in layer_features(layer).items():
+                row[(layer.kind, name)] = row.get((layer.kind, name), 0.0) + float(value)
+        rows.append(row)
+    columns = sorted({key for row in rows for key in row})
+    return columns, np.array([[row.get(key, 0.0) for key in columns] for row in rows])
+
+
+def unknowns(layer_lists: Sequence[Sequence[Layer]], transfer: bool = False) -> int:
+    """Coefficients a fit of these networks determines: every (kind, feature) they use, or for a
+    transfer one scale per kind (and the network term)."""
+    if transfer:
+        return 1 + len({layer.kind for layers in layer_lists for layer in layers})
+    return len(_columns(layer_lists)[0])
+
+
+def _relative_nnls(matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Non-negative least squares on relative error (each row divided by its measurement), with
+    columns scaled to unit norm so that MACs and call counts weigh alike."""
+    from scipy.optimize import nnls
+
+    weighted = matrix / values[:, None]
+    norms = np.linalg.norm(weighted, axis=0)
+    norms[norms == 0] = 1.0
+    solution, _ = nnls(weighted / norms, np.ones(len(values)), maxiter=50 * matrix.shape[1])
+    return solution / norms
+
+
+def _check_points(layer_lists: Sequence, values: Sequence[float], unknowns: int, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if len(layer_lists) != len(values):
+        raise FitError(f"{len(layer_lists)} networks but {len(values)} measurements")
+    if len(values) < unknowns:
+        raise FitError(f"{len(values)} measured networks are too few to fit {unknowns} {what} (need >= {unknowns})")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise FitError("measurements must be positive and finite")
+    return values
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Fitted coefficients per (layer kind, feature) in ``unit`` per inference, with the fit's
+    relative errors on its own points (``fit_error``: median, p95 and max of |predicted/measured - 1|)."""
+
+    board: str
+    unit: str
+    coefficients: dict[str, dict[str, float]]
+    fit_error: dict[str, float] = field(default_factory=dict)
+    points: int = 0
+    calibrated_from: str = ""  # the board a transferred model started from
+
+    def layer_value(self, layer: Layer) -> float:
+        terms = self.coefficients.get(layer.kind, {})
+        return float(sum(terms.get(name, 0.0) * value for name, value in layer_features(layer).items()))
+
+    def per_layer(self, layers: Sequence[Layer]) -> list[float]:
+        return [self.layer_value(layer) for layer in layers]
+
+    def overhead(self) -> float:
+        """The per-inference rest: softmax, reshapes, the interpreter's loop."""
+        return float(self.coefficients.get(NETWORK, {}).get("calls", 0.0))
+
+    def predict(self, layers: Sequence[Layer]) -> float:
+        return self.overhead() + sum(self.per_layer(layers))
+
+    def transfer(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
+                 unit: str | None = None) -> "LatencyModel":
+        """This model moved to another board: one non-negative scale per layer kind (and the network
+        term), fitted to a few measured networks. Kinds no network exercises keep the median scale."""
+        kinds = sorted({NETWORK} | {layer.kind for layers in layer_lists for layer in layers})
+        values = _check_points(layer_lists, values, len(kinds), "per-kind scales")
+        matrix = np.zeros((len(values), len(kinds)))
+        for r, layers in enumerate(layer_lists):
+            matrix[r, kinds.index(NETWORK)] = self.overhead()
+            for layer in layers:
+                matrix[r, kinds.index(layer.kind)] += self.layer_value(layer)
+        scales = dict(zip(kinds, _relative_nnls(matrix, values)))
+        default = float(np.median(list(scales.values())))
+        coefficients = {kind: {name: c * scales.get(kind, default) for name, c in terms.items()}
+                        for kind, terms in self.coefficients.items()}
+        model = LatencyModel(board, unit or self.unit, coefficients, points=len(values), calibrated_from=self.board)
+        return model.with_fit_error(layer_lists, values)
+
+    def errors(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float]) -> np.ndarray:
+        """Relative errors predicted / measured - 1, one per network."""
+        predicted = np.array([self.predict(layers) for layers in layer_lists])
+        return predicted / np.asarray(values, dtype=float) - 1
+
+    def with_fit_error(self, layer_lists, values) -> "LatencyModel":
+        errors = np.abs(self.errors(layer_lists, values))
+        summary = {"median": float(np.median(errors)), "p95": float(np.percentile(errors, 95)),
+                   "max": float(errors.max())}
+        return LatencyModel(self.board, self.unit, self.coefficients, summary, len(values), self.calibrated_from)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "board": self.board, "unit": self.unit, "points": self.points,
+                "calibrated_from": self.calibrated_from, "fit_error": self.fit_error,
+                "coefficients": self.coefficients}
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "latency model") -> "LatencyModel":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ConfigError(f"{source}: expected a latency model of format {FORMAT} (kws-nas board calibrate writes it)")
+        try:
+            coefficients = {kind: {name: float(v) for name, v in terms.items()}
+                            for kind, terms in data["coefficients"].items()}
+            return cls(str(data["board"]), str(data["unit"]), coefficients, dict(data.get("fit_error", {})),
+                       int(data.get("points", 0)), str(data.get("calibrated_from", "")))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ConfigError(f"{source}: malformed latency model ({type(err).__name__}: {err})") from None
+
+
+def fit(layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
+        unit: str = "instructions") -> LatencyModel:
+    """Every coefficient from measured networks (``values`` in ``unit`` per inference)."""
+    columns, matrix = _columns(layer_lists)
+    values = _check_points(layer_lists, values, len(columns), "coefficients")
+    solution = _relative_nnls(matrix, values)
+    coefficients: dict[str, dict[str, float]] = {}
+    for (kind, name), value in zip(columns, solution):
+        coefficients.setdefault(kind, {})[name] = float(value)
+    return LatencyModel(board, unit, coefficients).with_fit_error(layer_lists, values)
+
+
+def model_path(board: str, config_dir: str | Path | None = None) -> Path:
+    from nas.paths import CONSTRAINTS_DIR
+
+    return Path(config_dir or CONSTRAINTS_DIR) / f"{board}.latency.json"
+
+
+def load(board: str, config_dir: str | Path | None = None) -> LatencyModel | None:
+    """The stored model of ``board`` (``constraints/<board>.latency.json``); None when it has none."""
+    path = model_path(board, config_dir)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: unreadable latency model ({err}); rerun kws-nas board calibrate --board {board}") from None
+    return LatencyModel.from_dict(data, str(path))
+
+
+def save(model: LatencyModel, path: Path) -> Path:
+    from nas.atomic import write_json_atomic
+
+    return write_json_atomic(path, model.to_dict())
+
+
+@dataclass(frozen=True)
+class BoardLatency:
+    """A board's latency model with its profile: predictions in the model's unit and in ms at the
+    profile's clock (an estimate on the emulator, which counts instructions)."""
+
+    profile: "BoardProfile"
+    model: LatencyModel
+
+    def layer_rows(self, layers: Sequence[Layer]) -> list[dict]:
+        """Per layer: ``latency_<unit>`` and ``latency_ms``."""
+        unit = self.model.unit
+        return [{f"latency_{unit}": value, "latency_ms": self.profile.to_ms(value, unit)}
+                for value in self.model.per_layer(layers)]
+
+    def network(self, layers: Sequence[Layer]) -> dict:
+        """The whole network per inference: ``latency_<unit>``, ``latency_ms`` and the board's name."""
+        value = self.model.predict(layers)
+        return {f"latency_{self.model.unit}": value, "latency_ms": self.profile.to_ms(value, self.model.unit),
+                "latency_board": self.profile.name}
+
+
+def for_board(profile: "BoardProfile", config_dir: str | Path | None = None) -> BoardLatency | None:
+    """The board's stored model with its profile; None when the board has not been calibrated."""
+    model = load(profile.name, config_dir)
+    return None if model is None else BoardLatency(profile, model)
+
+
+__all__ = ["BoardLatency", "for_board", "LatencyModel", "FitError", "fit", "load", "save", "model_path", "layer_features", "FEATURES"]
