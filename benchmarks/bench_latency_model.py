@@ -21,14 +21,20 @@ from pathlib import Path
 import numpy as np
 
 
-def int8_tflite(candidate) -> bytes:
-    import torch
+def cached_converter(folder: Path):
+    """`nas.export.tflite.untrained_int8`, each candidate converted once (the M4 reuses the M7's models)."""
+    import hashlib
 
-    from bench_board import int8_tflite as convert
-    from nas.spaces import build_model
+    from nas.atomic import write_bytes_atomic
+    from nas.export.tflite import untrained_int8
 
-    torch.manual_seed(0)
-    return convert(build_model(candidate).eval(), candidate.frontend)
+    def convert(candidate) -> bytes:
+        path = folder / f"{hashlib.sha256(candidate.to_json().encode()).hexdigest()[:20]}.tflite"
+        if not path.is_file():
+            write_bytes_atomic(path, untrained_int8(candidate))
+        return path.read_bytes()
+
+    return convert
 
 
 class PointCache:
@@ -37,6 +43,7 @@ class PointCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.data = json.loads(path.read_text()) if path.is_file() else {}
+        self.convert = cached_converter(path.with_suffix(""))
 
     def measured(self, board: str, candidates: list) -> list:
         from nas.board.calibrate import Point, measure
@@ -52,7 +59,7 @@ class PointCache:
                     self.save()
                     print(f"  {board}: {i + 1}/{len(missing)} measured ({time.monotonic() - started:.0f} s)", flush=True)
 
-            measure(board, missing, int8_tflite, on_point=keep)
+            measure(board, missing, self.convert, on_point=keep)
             self.save()
         return [Point(**table[c.to_json()]) for c in candidates]
 

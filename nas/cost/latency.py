@@ -25,31 +25,79 @@ if TYPE_CHECKING:
     from nas.cost.budget import BoardProfile
 
 FORMAT = 1
+# how strongly a transfer's per-kind scales are pulled towards their common scale (relative squared
+# error of one network weighs 1)
+TRANSFER_PRIOR = 1e-4
 
 
 def _conv_features(layer: Layer) -> dict[str, float]:
+    """The firmware's convolution (kws_convolve_s8_opt): a column of ``taps`` inputs per output
+    position, widened by rows when a kernel row is whole words, gathered element by element otherwise,
+    read in place for 1×1; output channels in pairs (an odd last one alone), taps in fours."""
     t, f, c_out = layer.output_shape
     c_in = layer.input_shape[-1]
+    k_t, k_f = layer.kernel
     positions = t * f
-    kernel = layer.weights // max(c_in * c_out, 1)  # kernel_t × kernel_f
-    return {"calls": 1, "macs": layer.macs, "outputs": positions * c_out,
-            "im2col": positions * kernel * c_in, "positions": positions, "inputs": layer.input_elems}
+    taps = k_t * k_f * c_in
+    columns = positions * taps
+    pointwise, by_rows = k_t == k_f == 1, (k_f * c_in) % 4 == 0
+    return {"calls": 1, "macs": layer.macs, "macs_odd_channel": columns * (c_out % 2),
+            "taps_tail": positions * c_out * (taps % 4), "outputs": positions * c_out, "positions": positions,
+            "columns_in_place": columns if pointwise else 0,
+            "columns_by_rows": columns if by_rows and not pointwise else 0,
+            "columns_gathered": columns if not by_rows and not pointwise else 0,
+            "inputs": layer.input_elems}
 
 
 def _depthwise_features(layer: Layer) -> dict[str, float]:
+    """kws_depthwise_conv_s8_opt: 3×3 stride 1 in assembly on widened planes; other kernels in C,
+    weights in pairs along a row (an odd row width gets a zero weight)."""
     t, f, c = layer.output_shape
-    return {"calls": 1, "macs": layer.macs, "outputs": t * f * c, "positions": t * f, "inputs": layer.input_elems}
+    k_t, k_f = layer.kernel
+    fast = (k_t, k_f) == (3, 3) and tuple(layer.stride) == (1, 1)
+    return {"calls": 1, "macs_3x3": layer.macs if fast else 0,
+            "macs_paired": 0 if fast else t * f * c * k_t * (k_f + k_f % 2),
+            "outputs": t * f * c, "rows": t * c, "channels": c, "inputs": layer.input_elems}
+
+
+def _fc_work(rows: int, depth: int, units: int) -> dict[str, float]:
+    """kws_fully_connected_s8_opt on ``rows`` input rows: units in blocks of four (the rest one by
+    one), depth in fours (the rest one by one), each row widened to int16 once."""
+    return {"macs_blocked": rows * (units // 4 * 4) * depth, "macs_single": rows * (units % 4) * depth,
+            "depth_tail": rows * units * (depth % 4), "outputs": rows * units, "inputs": rows * depth}
+
+
+def _add_up(*parts: dict[str, float]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in parts:
+        for name, value in part.items():
+            total[name] = total.get(name, 0.0) + value
+    return total
 
 
 def _dense_features(layer: Layer) -> dict[str, float]:
-    return {"calls": 1, "macs": layer.macs, "outputs": layer.output_elems, "inputs": layer.input_elems}
+    return {"calls": 1, **_fc_work(1, layer.input_elems, layer.output_elems)}
 
 
 def _recurrent_features(layer: Layer) -> dict[str, float]:
-    steps = layer.input_shape[0] if len(layer.input_shape) == 2 else 1
-    gates = layer.quant_channels  # gate rows (+ projection rows): elementwise work per step
-    return {"calls": 1, "macs": layer.macs, "steps": steps, "step_gates": steps * gates,
-            "step_inputs": layer.input_elems}
+    """An unrolled cell (nas.export.tf_graph): per gate one input projection over all steps and one
+    recurrent FULLY_CONNECTED per step (``cells`` units), an LSTM's projection per step, then
+    LOGISTIC / TANH / MUL / ADD per step."""
+    from nas.cost.layers import GATE_BYTES
+
+    steps, n_in = layer.input_shape
+    n_out = layer.output_shape[-1]
+    gates = 4 if layer.kind == "lstm" else 3
+    cells = layer.scratch_bytes // (GATE_BYTES * gates)
+    projected = layer.kind == "lstm" and layer.quant_channels > gates * cells
+    peepholes = layer.weights - gates * cells * (n_in + n_out) - (cells * n_out if projected else 0) > 0
+    fc = [_fc_work(steps, n_in, cells)] * gates + [_fc_work(steps - 1, n_out, cells)] * gates
+    if projected:
+        fc.append(_fc_work(steps, cells, n_out))
+    features = {"calls": 1, "steps": steps, "step_cells": steps * cells, **_add_up(*fc)}
+    if layer.kind == "lstm":
+        features["step_peepholes"] = steps * cells if peepholes else 0
+    return features
 
 
 def _elementwise_features(layer: Layer) -> dict[str, float]:
@@ -100,15 +148,22 @@ def unknowns(layer_lists: Sequence[Sequence[Layer]], transfer: bool = False) -> 
     return len(_columns(layer_lists)[0])
 
 
-def _relative_nnls(matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _relative_nnls(matrix: np.ndarray, values: np.ndarray, prior: np.ndarray | None = None,
+                   strength: float = 0.0) -> np.ndarray:
     """Non-negative least squares on relative error (each row divided by its measurement), with
-    columns scaled to unit norm so that MACs and call counts weigh alike."""
+    columns scaled to unit norm so that MACs and call counts weigh alike. ``prior``: a solution each
+    coefficient is pulled towards, relatively, with weight ``strength`` (what the data cannot tell
+    apart stays near it)."""
     from scipy.optimize import nnls
 
     weighted = matrix / values[:, None]
+    target = np.ones(len(values))
+    if prior is not None:
+        weighted = np.vstack([weighted, np.sqrt(strength) * np.diag(1 / prior)])
+        target = np.concatenate([target, np.full(len(prior), np.sqrt(strength))])
     norms = np.linalg.norm(weighted, axis=0)
     norms[norms == 0] = 1.0
-    solution, _ = nnls(weighted / norms, np.ones(len(values)), maxiter=50 * matrix.shape[1])
+    solution, _ = nnls(weighted / norms, target, maxiter=50 * matrix.shape[1])
     return solution / norms
 
 
@@ -152,7 +207,8 @@ class LatencyModel:
     def transfer(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
                  unit: str | None = None) -> "LatencyModel":
         """This model moved to another board: one non-negative scale per layer kind (and the network
-        term), fitted to a few measured networks. Kinds no network exercises keep the median scale."""
+        term), fitted to a few measured networks and pulled towards their common scale (a kind the
+        networks cannot separate from another, or none exercises, keeps about that scale)."""
         kinds = sorted({NETWORK} | {layer.kind for layers in layer_lists for layer in layers})
         values = _check_points(layer_lists, values, len(kinds), "per-kind scales")
         matrix = np.zeros((len(values), len(kinds)))
@@ -160,8 +216,9 @@ class LatencyModel:
             matrix[r, kinds.index(NETWORK)] = self.overhead()
             for layer in layers:
                 matrix[r, kinds.index(layer.kind)] += self.layer_value(layer)
-        scales = dict(zip(kinds, _relative_nnls(matrix, values)))
-        default = float(np.median(list(scales.values())))
+        common = float(_relative_nnls(matrix.sum(axis=1, keepdims=True), values)[0])
+        scales = dict(zip(kinds, _relative_nnls(matrix, values, np.full(len(kinds), common), TRANSFER_PRIOR)))
+        default = common
         coefficients = {kind: {name: c * scales.get(kind, default) for name, c in terms.items()}
                         for kind, terms in self.coefficients.items()}
         model = LatencyModel(board, unit or self.unit, coefficients, points=len(values), calibrated_from=self.board)

@@ -27,11 +27,11 @@ def _truth(layers, scale: dict[str, float] | None = None) -> float:
     """A synthetic board: per-kind linear costs of the layers' shapes (what the model can represent)."""
     scale = scale or {}
     total = 5000.0 * scale.get(latency.NETWORK, 1.0)
-    per_kind = {"conv2d": {"calls": 300, "macs": 1.3, "outputs": 9, "im2col": 2},
-                "depthwise_conv2d": {"calls": 250, "macs": 2.2, "outputs": 11},
-                "dense": {"calls": 150, "macs": 1.1, "outputs": 14},
-                "lstm": {"calls": 400, "macs": 1.2, "step_gates": 40},
-                "gru": {"calls": 350, "macs": 1.25, "step_gates": 35},
+    per_kind = {"conv2d": {"calls": 300, "macs": 1.3, "outputs": 9, "columns_by_rows": 2, "columns_gathered": 6},
+                "depthwise_conv2d": {"calls": 250, "macs_3x3": 2.2, "macs_paired": 3.1, "outputs": 11},
+                "dense": {"calls": 150, "macs_blocked": 1.1, "macs_single": 2.3, "outputs": 14},
+                "lstm": {"calls": 400, "macs_blocked": 1.2, "step_cells": 40, "steps": 900},
+                "gru": {"calls": 350, "macs_blocked": 1.25, "step_cells": 35, "steps": 800},
                 "avg_pool": {"calls": 100, "inputs": 3},
                 "add": {"calls": 80, "inputs": 6}}
     for layer in layers:
@@ -43,9 +43,11 @@ def _truth(layers, scale: dict[str, float] | None = None) -> float:
 def test_fit_reproduces_a_board_whose_costs_are_linear_in_the_layer_shapes(networks):
     model = latency.fit(networks, [_truth(layers) for layers in networks], board="synthetic")
     assert model.fit_error["max"] < 1e-3
-    held_out = candidate_from_model_size_info("ds_cnn", [3, 24, 10, 4, 2, 2, 24, 3, 3, 1, 1, 24, 3, 3, 1, 1])
-    layers = held_out.spec.layers(held_out.input_shape)
-    assert model.predict(layers) == pytest.approx(_truth(layers), rel=1e-3)
+    from nas.board.calibrate import calibration_set
+
+    for held_out in calibration_set(16, seed=99):  # networks the fit has not seen, of every space
+        layers = held_out.spec.layers(held_out.input_shape)
+        assert model.predict(layers) == pytest.approx(_truth(layers), rel=1e-3)
     assert all(c >= 0 for terms in model.coefficients.values() for c in terms.values())
 
 
@@ -74,11 +76,13 @@ def test_transfer_recovers_per_kind_scales_from_ten_networks(networks):
     base = latency.fit(networks, [_truth(layers) for layers in networks], board="m7")
     scale = {"conv2d": 1.6, "depthwise_conv2d": 2.1, "dense": 1.3, "lstm": 1.4, "gru": 1.45,
              "avg_pool": 1.2, "add": 1.1, latency.NETWORK: 1.25}
-    picked = networks[:10]  # one of each space, then two more
+    residual = next(layers for layers in networks if any(layer.kind == "add" for layer in layers))
+    picked = networks[:9] + [residual]  # Hello Edge's small models, two medium ones and a TC-ResNet
     moved = base.transfer(picked, [_truth(layers, scale) for layers in picked], board="m4")
     assert moved.calibrated_from == "m7" and moved.points == 10
-    for layers in networks:
-        assert moved.predict(layers) == pytest.approx(_truth(layers, scale), rel=2e-3)
+    errors = np.array([moved.predict(layers) / _truth(layers, scale) - 1 for layers in networks])
+    assert np.all(np.abs(errors) < 0.01)  # depthwise and pooling come together in the 10: not told apart
+    assert np.median(np.abs(errors)) < 2e-3
 
 
 def test_save_and_load_round_trip_and_a_malformed_file_is_one_error(networks, tmp_path):
