@@ -9,7 +9,7 @@ feasible candidates of every architecture.
 Prints the error distribution and the worst cases; goals: M7 within ±5 % for >= 95 %, M4 within ±10 %
 for >= 90 %. Measurements are cached by candidate in ``--cache`` (a rerun measures only new ones).
 
-Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 120] [--test 104] [--transfer 10]
+Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 120] [--test 104] [--transfer 10] [--save]
 """
 from __future__ import annotations
 
@@ -104,6 +104,8 @@ def main() -> int:
     parser.add_argument("--test", type=int, default=104, help="held-out candidates (both boards)")
     parser.add_argument("--transfer", type=int, default=10, help="M4 networks measured for the transfer")
     parser.add_argument("--budget", default="large", help="candidates are feasible in this class")
+    parser.add_argument("--save", action="store_true",
+                        help="store the fitted M7 and transferred M4 models as constraints/<board>.latency.json")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/kws-nas/latency-bench.json")
     args = parser.parse_args()
 
@@ -114,7 +116,7 @@ def main() -> int:
     budget = load_budget(args.budget)
     fits = lambda c: budget.feasible(estimate(c))  # noqa: E731
     calibration = calibration_set(args.calibration, seed=1, fits=fits)
-    test = calibration_set(args.test, seed=2, fits=fits)
+    test = calibration_set(args.test, seed=2, fits=fits, published=False)
     cache = PointCache(args.cache)
     started = time.monotonic()
     m7_cal = cache.measured("mps2_an500", calibration)
@@ -129,6 +131,11 @@ def main() -> int:
     m4 = fit_points(m4_cal, "mps2_an386", base=m7)
     ok &= report(f"emulated M4 (mps2_an386) after transfer from {len(m4_cal)} networks", m4, m4_test, 0.10, 0.90)
     print(f"\n(measurements: {time.monotonic() - started:.0f} s, cached in {args.cache})")
+    if args.save:
+        from nas.cost import latency
+
+        for model in (m7, m4):
+            print(f"stored {latency.save(model, latency.model_path(model.board))}")
     return 0 if ok else 1
 
 

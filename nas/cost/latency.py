@@ -64,7 +64,8 @@ def _fc_work(rows: int, depth: int, units: int) -> dict[str, float]:
     """kws_fully_connected_s8_opt on ``rows`` input rows: units in blocks of four (the rest one by
     one), depth in fours (the rest one by one), each row widened to int16 once."""
     return {"macs_blocked": rows * (units // 4 * 4) * depth, "macs_single": rows * (units % 4) * depth,
-            "depth_tail": rows * units * (depth % 4), "outputs": rows * units, "inputs": rows * depth}
+            "depth_tail": rows * units * (depth % 4), "outputs": rows * units, "single_units": rows * (units % 4),
+            "inputs": rows * depth, "rows": rows}
 
 
 def _add_up(*parts: dict[str, float]) -> dict[str, float]:

@@ -135,7 +135,7 @@ def test_a_latency_budget_rejects_candidates_before_training_and_trials_keep_bot
     assert over, "the sampled candidates include some predicted over the limit"
     for trial in over:
         assert trial.user_attrs["feasible"] is False and "best_val_acc" not in trial.user_attrs
-        assert trial.constraints[-1] == pytest.approx(trial.user_attrs["latency_ms_predicted"] / limit_ms - 1)
+        assert trial.constraints["latency"] == pytest.approx(trial.user_attrs["latency_ms_predicted"] / limit_ms - 1)
     trained = [t for t in costed if "best_val_acc" in t.user_attrs]
     assert len(trained) == 2
     df = pd.read_csv(folder / "trials.csv").set_index("number")
