@@ -41,23 +41,46 @@ def _conv_features(layer: Layer) -> dict[str, float]:
     taps = k_t * k_f * c_in
     columns = positions * taps
     pointwise, by_rows = k_t == k_f == 1, (k_f * c_in) % 4 == 0
+    gathered = not by_rows and not pointwise
     return {"calls": 1, "macs": layer.macs, "macs_odd_channel": columns * (c_out % 2),
-            "taps_tail": positions * c_out * (taps % 4), "outputs": positions * c_out, "positions": positions,
+            "macs_odd_pixel": (positions % 2) * taps * c_out,  # an odd last pixel is computed as a pair
+            "taps_tail": positions * c_out * (taps % 4),
+            "odd_group": positions * c_out * ((taps >> 2) & 1),  # groups of 4 taps run in pairs
+            "outputs": positions * c_out, "positions": positions,
             "columns_in_place": columns if pointwise else 0,
             "columns_by_rows": columns if by_rows and not pointwise else 0,
-            "columns_gathered": columns if not by_rows and not pointwise else 0,
+            "columns_gathered": columns if gathered else 0,
+            "gathered_rows": positions * k_t if gathered else 0,
             "inputs": layer.input_elems}
 
 
+def _pairs_stride(width: int) -> int:
+    """The 3×3 path's plane stride: the next of 16, 32, 64, 128 (kws_depthwise_conv_s8_opt.c)."""
+    return next((stride for stride in (16, 32, 64, 128) if width <= stride), width)
+
+
 def _depthwise_features(layer: Layer) -> dict[str, float]:
-    """kws_depthwise_conv_s8_opt: 3×3 stride 1 in assembly on widened planes; other kernels in C,
-    weights in pairs along a row (an odd row width gets a zero weight)."""
+    """kws_depthwise_conv_s8_opt: the input widened into zeroed int16 planes; 3×3 stride 1 walks
+    output pairs along the plane's long side; other kernels run in C with weights in pairs along a
+    row (an odd row width gets a zero weight)."""
+    t_in, f_in, _ = layer.input_shape
     t, f, c = layer.output_shape
     k_t, k_f = layer.kernel
     fast = (k_t, k_f) == (3, 3) and tuple(layer.stride) == (1, 1)
+    if fast:
+        transposed = t_in > f_in
+        out_rows, out_cols = (f, t) if transposed else (t, f)
+        plane = ((f_in if transposed else t_in) + 2) * _pairs_stride((t_in if transposed else f_in) + 2)
+    else:
+        out_rows, out_cols = t, f
+        plane = (t_in + k_t - 1) * (f_in + k_f - 1)
+    row = k_f + k_f % 2
     return {"calls": 1, "macs_3x3": layer.macs if fast else 0,
-            "macs_paired": 0 if fast else t * f * c * k_t * (k_f + k_f % 2),
-            "outputs": t * f * c, "rows": t * c, "channels": c, "inputs": layer.input_elems}
+            "macs_paired": 0 if fast else t * f * c * k_t * row,
+            "kernel_rows": 0 if fast else t * f * c * k_t,
+            "outputs": t * f * c, "rows": out_rows * c, "odd_columns": out_rows * c * (out_cols % 2) if fast else 0,
+            "channels": c, "channel_weights": 0 if fast else c * k_t * row, "planes": plane,
+            "inputs": layer.input_elems}
 
 
 def _fc_work(rows: int, depth: int, units: int) -> dict[str, float]:
