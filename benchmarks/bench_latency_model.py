@@ -9,7 +9,7 @@ feasible candidates of every architecture.
 Prints the error distribution and the worst cases; goals: M7 within ±5 % for >= 95 %, M4 within ±10 %
 for >= 90 %. Measurements are cached by candidate in ``--cache`` (a rerun measures only new ones).
 
-Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 120] [--test 104] [--transfer 10] [--save]
+Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 120] [--test 108] [--transfer 10] [--save]
 """
 from __future__ import annotations
 
@@ -53,15 +53,20 @@ class PointCache:
         if missing:
             started = time.monotonic()
 
-            def keep(i, point):
-                table[missing[i].to_json()] = point.to_dict()
+            def keep(i, row):
+                table[missing[i].to_json()] = row
                 if i % 10 == 9:
                     self.save()
                     print(f"  {board}: {i + 1}/{len(missing)} measured ({time.monotonic() - started:.0f} s)", flush=True)
 
-            measure(board, missing, self.convert, on_point=keep)
+            measure(board, missing, self.convert, on_point=lambda i, point: keep(i, point.to_dict()),
+                    on_skip=lambda i, why: keep(i, {"skipped": why}))
             self.save()
-        return [Point(**table[c.to_json()]) for c in candidates]
+        rows = [table[c.to_json()] for c in candidates]
+        skipped = sum("skipped" in row for row in rows)
+        if skipped:
+            print(f"  {board}: {skipped} of {len(rows)} networks skipped: more ops than the firmware holds")
+        return [Point(**row) for row in rows if "skipped" not in row]
 
     def save(self) -> None:
         from nas.atomic import write_json_atomic
@@ -101,7 +106,7 @@ def report(title: str, model, points, tolerance: float, goal: float) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibration", type=int, default=120, help="M7 calibration candidates")
-    parser.add_argument("--test", type=int, default=104, help="held-out candidates (both boards)")
+    parser.add_argument("--test", type=int, default=108, help="held-out candidates (both boards)")
     parser.add_argument("--transfer", type=int, default=10, help="M4 networks measured for the transfer")
     parser.add_argument("--budget", default="large", help="candidates are feasible in this class")
     parser.add_argument("--save", action="store_true",

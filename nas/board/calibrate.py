@@ -20,7 +20,7 @@ import numpy as np
 from nas.board.connect import EMULATED, open_board
 from nas.board.model_blob import graph_to_blob
 from nas.cost import latency
-from nas.errors import BoardError, KwsNasError
+from nas.errors import BoardError, ConfigError, KwsNasError
 from nas.tflite_model import read_model
 
 ALL_SPACES = ("dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn", "tc_resnet")
@@ -88,9 +88,11 @@ def _zero_features(graph) -> np.ndarray:
 
 
 def measure(board_name: str, candidates: Iterable, to_tflite: Callable, port: str | None = None,
-            on_point: Callable[[int, Point], None] | None = None, timeout_s: float = 120.0) -> list[Point]:
+            on_point: Callable[[int, Point], None] | None = None, timeout_s: float = 120.0,
+            on_skip: Callable[[int, str], None] | None = None) -> list[Point]:
     """Network time per inference of each candidate on the board; CalibrationError naming the model
-    at which a run failed (a silent real board fails before any conversion)."""
+    at which a run failed (a silent real board fails before any conversion). A network the firmware
+    cannot hold (too many unrolled ops) is skipped, with ``on_skip(index, why)``."""
     candidates = list(candidates)
     points: list[Point] = []
     emulated = port is None and board_name in EMULATED
@@ -103,7 +105,12 @@ def measure(board_name: str, candidates: Iterable, to_tflite: Callable, port: st
         for i, candidate in enumerate(candidates):
             doing = f"model {i + 1}/{len(candidates)} ({candidate.describe()})"
             graph = read_model(to_tflite(candidate))
-            blob = graph_to_blob(graph, f"calib{i}")
+            try:
+                blob = graph_to_blob(graph, f"calib{i}")
+            except ConfigError as err:
+                if on_skip:
+                    on_skip(i, str(err))
+                continue
             if emulated:  # a fresh QEMU per model: preloading beats a serial upload
                 from nas.board.emulated import EmulatedBoard
 

@@ -80,7 +80,8 @@ def calibrate(args) -> int:
           + (f", rescaling {args.transfer_from}'s model" if base else ""), flush=True)
     points = measure(args.board, candidates, untrained_int8, port=args.port,
                      on_point=lambda i, p: print(f"  {i + 1}/{count} {p.candidate['arch']:<10} "
-                                                 f"{p.value:>14,.0f} {p.unit}", flush=True))
+                                                 f"{p.value:>14,.0f} {p.unit}", flush=True),
+                     on_skip=lambda i, why: print(f"  {i + 1}/{count} skipped: {why}", flush=True))
     model = fit_points(points, args.board, base=base)
     out = latency.save(model, args.out or latency.model_path(args.board))
     e = model.fit_error
