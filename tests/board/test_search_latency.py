@@ -144,3 +144,4 @@ def test_a_latency_budget_rejects_candidates_before_training_and_trials_keep_bot
         assert predicted <= limit_ms and measured == pytest.approx(predicted, rel=0.10)
         assert df.loc[trial.number, "latency_ms_predicted"] == pytest.approx(predicted, rel=1e-5)
         assert df.loc[trial.number, "latency_ms"] == pytest.approx(measured, rel=1e-5)
+    assert "predicted before training (ms)" in (folder / "latency.html").read_text()
