@@ -1,13 +1,19 @@
 """A per-board latency model: network time per inference predicted from the cost model's layers.
 
-Each layer kind has its own term, a linear function of the layer's shape (`FEATURES`): calls, MACs,
-outputs (requantisation per output), the im2col copy of a convolution, the per-step work of a
-recurrent cell... The coefficients are fitted by least squares on measured whole networks (relative
+Each layer kind has its own term, a linear function of the layer's shape and of the paths the
+firmware's kernels take by it (`FEATURES`): calls, MACs, outputs (requantisation), a convolution's
+input columns (in place, by rows or gathered) and odd channels, the 3×3 depthwise path, a fully
+connected layer's blocks of four units and depth tails, a recurrent cell's per-gate matrix products
+and per-step element-wise work... The coefficients are fitted by least squares on measured whole networks (relative
 error, non-negative coefficients: every term is work the kernels do) by ``kws-nas board calibrate``,
 and stored beside the board's profile as ``constraints/<board>.latency.json``: the profile holds the
 clock that turns the model's unit ("instructions" on the emulator, "us" on a real board) into
 milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
-one scale per term (`LatencyModel.transfer`).
+one scale per layer kind (`LatencyModel.transfer`).
+
+Limits: element-wise LOGISTIC / TANH cost depends on the values (the fixed-point exp takes more steps
+for larger inputs), so recurrent networks' time varies with their weights and input beyond what shape
+can tell (measured: a basic LSTM on random features takes 18-23 % longer than on zeros).
 """
 from __future__ import annotations
 
