@@ -66,7 +66,8 @@ def _pairs_stride(width: int) -> int:
 
 
 def _depthwise_features(layer: Layer) -> dict[str, float]:
-    """kws_depthwise_conv_s8_opt: the input widened into zeroed int16 planes; 3×3 stride 1 walks
+    """kws_depthwise_conv_s8_opt: the input widened into zeroed int16 planes, four channels at a time
+    (the rest one element at a time); 3×3 stride 1 walks
     output pairs along the plane's long side; other kernels run in C with weights in pairs along a
     row (an odd row width gets a zero weight)."""
     t_in, f_in, _ = layer.input_shape
@@ -86,7 +87,8 @@ def _depthwise_features(layer: Layer) -> dict[str, float]:
             "kernel_rows": 0 if fast else t * f * c * k_t,
             "outputs": t * f * c, "rows": out_rows * c, "odd_columns": out_rows * c * (out_cols % 2) if fast else 0,
             "channels": c, "channel_weights": 0 if fast else c * k_t * row, "planes": plane,
-            "inputs": layer.input_elems}
+            "inputs": layer.input_elems,
+            "inputs_tail": (c % 4) * t_in * f_in}  # a last group of < 4 channels is widened one by one
 
 
 def _fc_work(rows: int, depth: int, units: int) -> dict[str, float]:
