@@ -1,4 +1,7 @@
-"""`kws-nas board serve MODEL.tflite --board mps2_an500 --listen 127.0.0.1:PORT`.
+"""`kws-nas board serve MODEL.tflite --board mps2_an500 --listen 127.0.0.1:PORT` and
+`kws-nas board calibrate --board NAME [--port URL]` (the latency model, :mod:`nas.board.calibrate`).
+
+serve:
 
 Binds HOST:PORT first (a port in use is one error line, before anything starts), builds the
 firmware, starts the emulated board with the model preloaded, then keeps the board reachable at
@@ -22,6 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("model", type=Path, help="int8 .tflite whose ops the firmware supports")
     serve.add_argument("--board", default="mps2_an500", help="emulated port: mps2_an500 (M7) or mps2_an386 (M4)")
     serve.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (port 0: any free port)")
+    calibrate = sub.add_parser("calibrate", help="fit the board's latency model from measured random networks")
+    calibrate.add_argument("--board", required=True, help="board profile (constraints/<board>.yaml)")
+    calibrate.add_argument("--port", help="serial port or URL of a real board (default: the emulator)")
+    calibrate.add_argument("--count", type=int, default=None,
+                           help="networks to measure (default 120; 10 with --transfer-from)")
+    calibrate.add_argument("--transfer-from", metavar="BOARD",
+                           help="start from BOARD's stored model and refit only its per-kind scales")
+    calibrate.add_argument("--seed", type=int, default=0, help="seed of the random calibration networks")
+    calibrate.add_argument("--out", type=Path, help="where to write the model (default constraints/<board>.latency.json)")
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -36,6 +48,50 @@ def _interrupt(signum, frame):
 
 
 def run(args) -> int:
+    return calibrate(args) if args.action == "calibrate" else serve(args)
+
+
+def calibrate(args) -> int:
+    from nas.board.calibrate import calibration_set, check_enough, fit_points, measure
+    from nas.cost import estimate, latency
+    from nas.cost.budget import load_board, load_budget
+    from nas.export.tflite import untrained_int8
+
+    profile = load_board(args.board)
+    base = None
+    if args.transfer_from:
+        base = latency.load(args.transfer_from)
+        if base is None:
+            raise ConfigError(f"--transfer-from {args.transfer_from}: no stored latency model "
+                              f"({latency.model_path(args.transfer_from)}); calibrate that board first")
+    count = args.count or (10 if base else 120)
+    if count < 1:
+        raise ConfigError(f"--count {count}: expected a positive number of networks")
+    large = load_budget("large")
+
+    def fits(candidate) -> bool:  # random candidates of every architecture: the large class, on this board
+        cost = estimate(candidate)
+        return large.feasible(cost) and not profile.deploy_violations(
+            {"flash_bytes": cost.flash_bytes, "arena_bytes": cost.ram_bytes})
+
+    candidates = calibration_set(count, seed=args.seed, fits=fits)
+    check_enough(candidates, base)
+    print(f"calibrating {args.board}: {count} random networks"
+          + (f", rescaling {args.transfer_from}'s model" if base else ""), flush=True)
+    points = measure(args.board, candidates, untrained_int8, port=args.port,
+                     on_point=lambda i, p: print(f"  {i + 1}/{count} {p.candidate['arch']:<10} "
+                                                 f"{p.value:>14,.0f} {p.unit}", flush=True),
+                     on_skip=lambda i, why: print(f"  {i + 1}/{count} skipped: {why}", flush=True))
+    model = fit_points(points, args.board, base=base)
+    out = latency.save(model, args.out or latency.model_path(args.board))
+    e = model.fit_error
+    print(f"fit error |predicted/measured - 1| on {model.points} networks: median {100 * e['median']:.2f} %, "
+          f"p95 {100 * e['p95']:.2f} %, max {100 * e['max']:.2f} %")
+    print(f"latency model written to {out} (ms at {profile.clock_hz / 1e6:g} MHz from constraints/{args.board}.yaml)")
+    return 0
+
+
+def serve(args) -> int:
     from nas.board.emulated import EmulatedBoard
     from nas.board.model_blob import tflite_to_blob
     from nas.board.relay import BoardRelay, listen_socket

@@ -25,6 +25,7 @@ __all__ = ["quantize_multiplier", "supported_ops", "graph_to_blob", "tflite_to_b
 MAGIC = 0x4D53574B  # "KWSM"
 VERSION = 3  # 3: sparse filters; the firmware still loads version 2 (no sparse tensors)
 MAX_OP_TENSORS = 256  # firmware/src/model.h: one UNPACK output per time step
+MAX_TENSORS = MAX_OPS = 4096  # firmware/src/model.c: a board refuses more (`e-[model-counts]`)
 ARENA_ALIGN = 16
 HEADER = struct.Struct("<8I16s")
 TENSOR = struct.Struct("<4B4iIIif")
@@ -135,6 +136,9 @@ def graph_to_blob(graph: Graph, name: str = "model", sparse: str = "auto") -> by
     for t in graph.inputs + graph.outputs:
         if graph.tensors[t].dtype != "int8":
             raise ConfigError(f"model {graph.source}: input/output tensor {graph.tensors[t].name} must be int8")
+    if len(graph.tensors) > MAX_TENSORS or len(graph.ops) > MAX_OPS:
+        raise ConfigError(f"model {graph.source}: {len(graph.ops)} ops and {len(graph.tensors)} tensors; the firmware "
+                          f"holds at most {MAX_OPS} of each (an unrolled recurrent model of many steps and layers)")
     for op in graph.ops:
         if len(op.inputs) > MAX_OP_TENSORS or len(op.outputs) > MAX_OP_TENSORS:
             raise ConfigError(f"model {graph.source}: {op.name} has more than {MAX_OP_TENSORS} inputs/outputs")

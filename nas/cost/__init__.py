@@ -2,7 +2,8 @@
 
 `estimate(candidate)` → `CostReport`: parameters, memory in the Hello Edge convention
 (nas.cost.hello_edge) and in the deployment convention (nas.cost.arena), MACs, ops = 2 × MACs, and
-the per-layer breakdown. Budgets and board profiles (nas.cost.budget) turn it into constraints.
+the per-layer breakdown; with a board's latency model (nas.cost.latency) also the predicted latency,
+per layer and in total. Budgets and board profiles (nas.cost.budget) turn it into constraints.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from nas.cost import arena, hello_edge
 from nas.cost.layers import Layer
+from nas.cost.latency import BoardLatency
 
 
 class LayerSpec(Protocol):
@@ -42,6 +44,12 @@ class CostReport:
     macs: int
     ops: int
     layers: list[dict] = field(default_factory=list)
+    # predicted by a board's latency model (None without one): instructions on the emulator (or
+    # latency_us on a real board's model) and ms at the board's clock, per inference
+    latency_instructions: float | None = None
+    latency_us: float | None = None
+    latency_ms: float | None = None
+    latency_board: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,11 +66,18 @@ def layer_rows(layers: list[Layer]) -> list[dict]:
             for layer in layers]
 
 
-def estimate(candidate: Costable, num_classes: int = 12) -> CostReport:
-    """Every cost of ``candidate``; ConfigError if one of its layers does not fit its input."""
+def estimate(candidate: Costable, num_classes: int = 12, latency: BoardLatency | None = None) -> CostReport:
+    """Every cost of ``candidate`` (and its predicted latency on ``latency``'s board); ConfigError if
+    one of its layers does not fit its input."""
     layers = candidate.spec.layers(candidate.input_shape, num_classes)
     deploy = arena.deploy_cost(layers)
     macs = sum(layer.macs for layer in layers)
+    rows = layer_rows(layers)
+    predicted = {}
+    if latency is not None:
+        predicted = latency.network(layers)
+        for row, extra in zip(rows, latency.layer_rows(layers)):
+            row.update(extra)
     return CostReport(
         arch=candidate.arch,
         params=sum(layer.trainable for layer in layers),
@@ -74,7 +89,8 @@ def estimate(candidate: Costable, num_classes: int = 12) -> CostReport:
         arena_bytes=deploy.arena_bytes,
         macs=macs,
         ops=2 * macs,
-        layers=layer_rows(layers),
+        layers=rows,
+        **predicted,
     )
 
 

@@ -67,9 +67,12 @@ class Budget:
     max_ops: int
     convention: str = "hello_edge"
     description: str = ""
+    max_latency_ms: float | None = None  # predicted by the search board's latency model
 
     def __post_init__(self) -> None:
         _positive(f"budget {self.name}", max_memory_bytes=self.max_memory_bytes, max_ops=self.max_ops)
+        if self.max_latency_ms is not None:
+            _positive(f"budget {self.name}", max_latency_ms=self.max_latency_ms)
         if self.convention not in CONVENTIONS:
             raise ConfigError(f"budget {self.name}: convention must be one of {CONVENTIONS}, got {self.convention!r}")
 
@@ -86,7 +89,13 @@ class Budget:
         return (memory + step // 2) // step * step  # half up, exact in integers
 
     def constraints(self, cost: "CostReport") -> dict[str, float]:
-        return {"memory": self.checked_memory(cost) / self.max_memory_bytes - 1, "ops": cost.ops / self.max_ops - 1}
+        limits = {"memory": self.checked_memory(cost) / self.max_memory_bytes - 1, "ops": cost.ops / self.max_ops - 1}
+        if self.max_latency_ms is not None:
+            if cost.latency_ms is None:
+                raise ConfigError(f"budget {self.name}: max_latency_ms needs a predicted latency: configure a "
+                                  "board with a latency model (board=mps2_an500; kws-nas board calibrate)")
+            limits["latency"] = cost.latency_ms / self.max_latency_ms - 1
+        return limits
 
     def plot_limits(self) -> dict[str, float]:
         return {"memory_bytes": self.max_memory_bytes, "ops": self.max_ops}
@@ -113,8 +122,12 @@ class BoardProfile:
             the board it stands in for (mps2_an500 → STM32F746 at 216 MHz): the emulator counts
             instructions, and milliseconds from them are ESTIMATES. A real board reports microseconds.
         cycles_per_instruction: turns the emulator's instruction counts into cycles.
-        cycles_per_mac: turns a candidate's MACs into a latency estimate before anything is built.
-        target_inferences_per_s: the latency constraint is 1 / target seconds per inference.
+        cycles_per_mac: turns a candidate's MACs into a latency estimate when the board has no
+            latency model (``constraints/<board>.latency.json``, from ``kws-nas board calibrate``).
+        target_inferences_per_s: the latency constraint is 1 / target seconds per inference, unless
+            ``max_latency_ms`` sets it.
+        max_latency_ms: the latency limit per inference, checked before training against the
+            predicted latency.
     """
 
     name: str
@@ -126,14 +139,24 @@ class BoardProfile:
     cycles_per_mac: float
     target_inferences_per_s: float
     description: str = ""
+    max_latency_ms: float | None = None
 
     def __post_init__(self) -> None:
         _positive(f"board {self.name}", flash_bytes=self.flash_bytes, sram_bytes=self.sram_bytes,
                   clock_hz=self.clock_hz, cycles_per_instruction=self.cycles_per_instruction,
                   cycles_per_mac=self.cycles_per_mac, target_inferences_per_s=self.target_inferences_per_s)
+        if self.max_latency_ms is not None:
+            _positive(f"board {self.name}", max_latency_ms=self.max_latency_ms)
 
     def latency_ms_estimate(self, cost: "CostReport") -> float:
+        """The latency model's prediction when the cost carries one for this board, else MACs × cycles_per_mac."""
+        if cost.latency_ms is not None and cost.latency_board == self.name:
+            return cost.latency_ms
         return cost.macs * self.cycles_per_mac / self.clock_hz * 1e3
+
+    @property
+    def latency_limit_ms(self) -> float:
+        return self.max_latency_ms if self.max_latency_ms is not None else 1e3 / self.target_inferences_per_s
 
     def to_ms(self, value: float, unit: str) -> float:
         """A board measurement in ``unit`` ("us" from a real board, "instructions" from the emulator:
@@ -152,7 +175,7 @@ class BoardProfile:
     def constraints(self, cost: "CostReport") -> dict[str, float]:
         return {"flash": cost.flash_bytes / self.flash_bytes - 1,
                 "ram": cost.ram_bytes / self.sram_bytes - 1,
-                "latency": self.latency_ms_estimate(cost) * self.target_inferences_per_s / 1e3 - 1}
+                "latency": self.latency_ms_estimate(cost) / self.latency_limit_ms - 1}
 
     def feasible(self, cost: "CostReport") -> bool:
         return all(v <= 0 for v in self.constraints(cost).values())

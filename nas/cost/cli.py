@@ -1,5 +1,9 @@
 """`kws-nas cost`: memory and ops of one architecture, per layer, and its fit to a budget or board.
 
+With ``--board`` and a calibrated board (``constraints/<board>.latency.json``), the predicted latency
+comes out too: per layer and in total, in the model's unit (instructions on the emulator) and in ms at
+the board's clock (an estimate).
+
 Examples:
     kws-nas cost ds_cnn --model-size-info 5 64 10 4 2 2 64 3 3 1 1 64 3 3 1 1 64 3 3 1 1 64 3 3 1 1
     kws-nas cost dnn --model-size-info 144 144 144 --stride-ms 40 --budget small --json
@@ -69,19 +73,20 @@ def _candidate(args: argparse.Namespace):
 
 
 def _report(args: argparse.Namespace) -> dict:
-    from nas.cost import estimate
+    from nas.cost import estimate, latency
     from nas.cost.budget import load_board, load_budget
 
     candidate = _candidate(args)
-    cost = estimate(candidate)
+    board = load_board(args.board) if args.board else None
+    predictor = latency.for_board(board) if board else None
+    cost = estimate(candidate, latency=predictor)
     out = {"candidate": candidate.to_dict(), "description": candidate.describe(), **cost.to_dict()}
     if args.budget:
         budget = load_budget(args.budget)
         out["budget"] = {"name": budget.name, "constraints": budget.constraints(cost),
                          "feasible": budget.feasible(cost)}
-    if args.board:
-        board = load_board(args.board)
-        out["board"] = {"name": board.name, **board.usage(cost),
+    if board:
+        out["board"] = {"name": board.name, **board.usage(cost), "latency_model": predictor is not None,
                         "latency_ms_estimate": board.latency_ms_estimate(cost),
                         "constraints": board.constraints(cost), "feasible": board.feasible(cost)}
     return out
@@ -102,6 +107,10 @@ def _print_text(report: dict) -> None:
     print(f"memory, Hello Edge        {report['memory_hello_edge_bytes']:>12,} B ({report['memory_hello_edge_bytes'] / 1e3:.1f} KB)")
     print(f"memory, deployment        {report['memory_deploy_bytes']:>12,} B "
           f"(flash {report['flash_bytes']:,} B + RAM {report['ram_bytes']:,} B)")
+    if report["latency_ms"] is not None:
+        measured_in = "instructions" if report["latency_instructions"] is not None else "us"
+        print(f"latency ({report['latency_board']})   {report['latency_' + measured_in]:>12,.0f} {measured_in} "
+              f"= {report['latency_ms']:.2f} ms per inference (estimate from the board's latency model)")
     for key in ("budget", "board"):
         if key in report:
             part = report[key]
@@ -110,8 +119,10 @@ def _print_text(report: dict) -> None:
             for name, value in part["constraints"].items():
                 print(f"  {name:<8} {value:+.3f}  {'ok' if value <= 0 else 'over'}")
             if key == "board":
+                source = ("its latency model" if part["latency_model"] else
+                          f"MACs × cycles_per_mac: no latency model, run kws-nas board calibrate --board {part['name']}")
                 print(f"  flash {part['flash_pct']:.1f} %, RAM {part['ram_pct']:.1f} %, "
-                      f"latency ≈ {part['latency_ms_estimate']:.2f} ms (estimate)")
+                      f"latency ≈ {part['latency_ms_estimate']:.2f} ms (estimate, {source})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -40,6 +40,8 @@ class Layer:
             or for a layer inside a residual block, which also holds the skip tensor.
         inputs: names of the layers whose outputs it reads ("input" for the model input); None
             means the previous layer's output. Residual blocks need it: their skip tensor stays alive.
+        kernel / stride: (time, frequency) of a convolution; the board's kernels take different
+            paths by them (nas.cost.latency).
     """
 
     name: str
@@ -55,6 +57,8 @@ class Layer:
     scratch_bytes: int = 0
     hello_edge_activations: int | None = None
     inputs: tuple[str, ...] | None = None
+    kernel: tuple[int, int] | None = None
+    stride: tuple[int, int] | None = None
 
     @property
     def input_elems(self) -> int:
@@ -107,7 +111,8 @@ def conv2d(
     weights = kernel[0] * kernel[1] * c * filters
     trainable = weights + (2 * filters if batch_norm else filters)
     return Layer(name, "conv2d", input_shape, out, weights, filters, trainable,
-                 macs=out[0] * out[1] * kernel[0] * kernel[1] * c * filters, quant_channels=filters)
+                 macs=out[0] * out[1] * kernel[0] * kernel[1] * c * filters, quant_channels=filters,
+                 kernel=tuple(kernel), stride=tuple(stride))
 
 
 def depthwise_conv2d(
@@ -123,7 +128,8 @@ def depthwise_conv2d(
     weights = kernel[0] * kernel[1] * c
     trainable = weights + (2 * c if batch_norm else c)
     return Layer(name, "depthwise_conv2d", input_shape, out, weights, c, trainable,
-                 macs=out[0] * out[1] * kernel[0] * kernel[1] * c, quant_channels=c)
+                 macs=out[0] * out[1] * kernel[0] * kernel[1] * c, quant_channels=c,
+                 kernel=tuple(kernel), stride=tuple(stride))
 
 
 def dense(name: str, input_shape: tuple[int, ...], units: int, batch_norm: bool = False, bias: bool = True) -> Layer:

@@ -105,6 +105,21 @@ def convert(model, frontend: FrontEndConfig, representative: np.ndarray, arch: s
     return convert_layers(torch_to_ir(model, frontend.input_shape, arch), frontend, representative, arch)
 
 
+def untrained_int8(candidate, seed: int = 0) -> bytes:
+    """The int8 .tflite of ``candidate`` with random weights, calibrated on random features of the int8
+    input's range: what latency measurements need (a network's time does not depend on training)."""
+    import torch
+
+    from nas.spaces import build_model
+
+    torch.manual_seed(seed)
+    frontend = candidate.frontend
+    rng = np.random.default_rng(seed)
+    representative = np.round(np.clip(rng.normal(0, 20, (64, *frontend.input_shape)), -128, 127))
+    return convert(build_model(candidate).eval(), frontend,
+                   (representative * 2.0 ** -frontend.int8_frac_bits).astype(np.float32), candidate.arch)
+
+
 _BIASED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
 

@@ -183,6 +183,25 @@ def curves_figure(histories: dict[str, list[dict]], title: str):
     return fig
 
 
+def latency_figure(df: pd.DataFrame, title: str):
+    """Measured vs predicted network latency of the trials measured on a board (the board's latency
+    model predicts before training; the board measures after), with the ±5 % band around equality."""
+    import plotly.graph_objects as go
+
+    both = df.dropna(subset=["latency_ms", "latency_ms_predicted"])
+    top = 1.1 * float(max(both["latency_ms"].max(), both["latency_ms_predicted"].max()))
+    fig = go.Figure()
+    for factor, dash in ((1.0, "solid"), (1.05, "dot"), (0.95, "dot")):
+        fig.add_scatter(x=[0, top], y=[0, factor * top], mode="lines", line={"color": "grey", "dash": dash},
+                        name="measured = predicted" if factor == 1 else f"{factor - 1:+.0%}", hoverinfo="skip")
+    error = 100 * (both["latency_ms_predicted"] / both["latency_ms"] - 1)
+    fig.add_scatter(x=both["latency_ms_predicted"], y=both["latency_ms"], mode="markers", name="trained trials",
+                    text=[f"trial {n} ({a}): prediction {e:+.1f} %" for n, a, e in zip(both["number"], both["arch"], error)])
+    fig.update_layout(title=title, width=720, height=600, template="plotly_white",
+                      xaxis_title="predicted before training (ms)", yaxis_title="measured on the board (ms)")
+    return fig
+
+
 def write_figure(fig, stem: Path) -> list[Path]:
     """Write ``stem.html`` (with one shared plotly.min.js: works offline) and ``stem.png`` atomically.
 

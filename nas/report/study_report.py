@@ -51,6 +51,9 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
     limits = study.user_attrs.get("limits", {})
     figures.write_figure(figures.pareto_figure(df, reference, f"{title}<br><sup>accuracy on {dataset}</sup>", limits), results_dir / "pareto")
+    if df[["latency_ms", "latency_ms_predicted"]].notna().all(axis=1).any():
+        figures.write_figure(figures.latency_figure(df, f"{study.study_name}: network latency on {study.user_attrs.get('board', 'the board')}"),
+                             results_dir / "latency")
     histories = _best_histories(study, df)
     if histories:
         figures.write_figure(figures.curves_figure(histories, f"{study.study_name}: training curves of the best trials"), results_dir / "curves")

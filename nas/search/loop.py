@@ -15,6 +15,8 @@ storage (all workers), says whether every trial of this run failed, and gives th
 """
 from __future__ import annotations
 
+import functools
+
 import dataclasses
 import logging
 import warnings
@@ -226,19 +228,20 @@ class SearchParts:
 
 def build_parts(cfg: DictConfig) -> SearchParts:
     """The search's parts from a composed config (bad values and datasets fail here, before any trial)."""
-    from nas.cost import estimate
     from nas.data.frontend_config import FrontEndConfig
 
     space = instantiate_group(cfg.search_space, "search_space", _choice(cfg, "search_space"), SearchSpace,
                               "a nas.spaces.SearchSpace")
     budget = instantiate_group(cfg.constraints, "constraints", _choice(cfg, "constraints"), Limits,
                                "a nas.cost.budget.Budget or BoardProfile")
+    estimate = latency_estimate(budget, cfg.board.probe.board if cfg.board.probe is not None else None)
     train_config = OmegaConf.to_object(cfg.train)  # the schema's TrainConfig: checked in its __post_init__
     if cfg.sampler.name == "grid":
         source = ListSource(grid_candidates(space.arch, cfg.sampler.specs, _choice(cfg, "constraints")))
         first_frontend = source.candidates[0].frontend
     else:
-        preflight.check_budget_reachable(space, budget, _choice(cfg, "search_space"), _choice(cfg, "constraints"))
+        preflight.check_budget_reachable(space, budget, _choice(cfg, "search_space"), _choice(cfg, "constraints"),
+                                         estimate)
         source = SpaceSource(space)
         first_frontend = FrontEndConfig()  # Hello Edge's: the enqueued first trial's
     probe = None
@@ -259,6 +262,22 @@ def build_parts(cfg: DictConfig) -> SearchParts:
                            if cfg.data.kind == "synth" else
                            " (the test-set archive, split by speaker)" if cfg.data.split_test_archive else "")
     return SearchParts(space, source, estimate, budget, train_config, features, pruner, probe, dataset, str(root))
+
+
+def latency_estimate(budget: Limits, board: str | None) -> Callable:
+    """``nas.cost.estimate`` with the predicted latency of the board the study targets (the profile it
+    is constrained by, else the board that measures it), when that board has a latency model: its
+    ``max_latency_ms`` then rejects candidates before training. A limit without a model is refused."""
+    from nas.cost import estimate, latency
+    from nas.cost.budget import BoardProfile, load_board
+
+    profile = budget if isinstance(budget, BoardProfile) else load_board(board) if board else None
+    predictor = latency.for_board(profile) if profile is not None else None
+    if getattr(budget, "max_latency_ms", None) is not None and predictor is None:
+        where = f"board {profile.name} has no latency model" if profile else "no board is configured"
+        raise ConfigError(f"constraints {budget.name}: max_latency_ms needs a predicted latency, but {where} "
+                          "(kws-nas board calibrate --board NAME; or board=mps2_an500)")
+    return functools.partial(estimate, latency=predictor)
 
 
 def enqueue_hello_edge(study: optuna.Study, space, budget_class: str) -> None:

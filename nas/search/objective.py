@@ -146,6 +146,8 @@ class TrialRunner:
             trial.set_user_attr("cost", costs)
             trial.set_user_attr("memory_bytes", memory)
             trial.set_user_attr("ops", costs["ops"])
+            if cost.latency_ms is not None:  # beside the measured latency_ms of a trained trial
+                trial.set_user_attr("latency_ms_predicted", float(cost.latency_ms))
 
             self._enter(trial, Stage.CONSTRAIN)
             constraints = self.budget.constraints(cost)

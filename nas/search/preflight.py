@@ -43,14 +43,16 @@ def check_results_dir_writable(folder: Path) -> None:
                           f"{folder} in")
 
 
-def check_budget_reachable(space, budget, space_name: str, constraints_name: str) -> None:
+def check_budget_reachable(space, budget, space_name: str, constraints_name: str, estimate=None) -> None:
     """BudgetError when the space's cheapest candidate for some limit (memory, ops, flash, RAM, latency:
     the least of each, which may come from different candidates) already exceeds it.
 
     A budget whose each limit some candidate meets, but no single one meets all, is not decided here:
-    the search's rejected-samples guard (``max_rejected_in_a_row``) catches it.
+    the search's rejected-samples guard (``max_rejected_in_a_row``) catches it. ``estimate``: the
+    search's (with its board's predicted latency), default ``nas.cost.estimate``.
     """
-    from nas.cost import estimate
+    if estimate is None:
+        from nas.cost import estimate
 
     costs = [(candidate, estimate(candidate)) for candidate in space.cheapest_candidates()]
     over = []

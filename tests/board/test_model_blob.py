@@ -70,3 +70,11 @@ def test_float_tensors_are_refused_by_name(tflite_models):
     name = re.escape(graph.tensors[3].name)
     with pytest.raises(ConfigError, match=rf"tensor 3 \({name}\) has TFLite type float32; expected a full-int8"):
         model_blob.graph_to_blob(graph)
+
+
+def test_a_model_with_more_ops_than_the_firmware_holds_is_refused_before_upload(tflite_models, monkeypatch):
+    graph = read_model(tflite_models["cnn"])
+    model_blob.graph_to_blob(graph, "fits")
+    monkeypatch.setattr(model_blob, "MAX_OPS", len(graph.ops) - 1)  # the firmware's 4096, scaled down
+    with pytest.raises(ConfigError, match=rf"{len(graph.ops)} ops .* the firmware holds at most {len(graph.ops) - 1}"):
+        model_blob.graph_to_blob(graph, "too_many")

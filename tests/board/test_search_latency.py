@@ -118,3 +118,30 @@ def test_a_killed_board_fails_the_measurement_and_the_trial_keeps_its_accuracy(t
         assert "QEMU exited" in trial.user_attrs["fail_reason"]
         assert trial.user_attrs["best_val_acc"] >= 0 and "test_acc" in trial.user_attrs
         assert (tmp_path / "results" / "dnn_medium" / trial.user_attrs["checkpoint"]).is_file()
+
+
+def test_a_latency_budget_rejects_candidates_before_training_and_trials_keep_both_latencies(
+        tmp_path, tiny_dataset_dir, firmware):
+    """constraints.max_latency_ms with the board's stored latency model: candidates predicted over it
+    are infeasible and never trained; trained ones record predicted beside measured latency."""
+    limit_ms = 1.0
+    argv = _argv(tmp_path, tiny_dataset_dir, trials=2) + [f"+constraints.max_latency_ms={limit_ms}"]
+    assert main(argv) == 0
+    folder = tmp_path / "results" / "dnn_medium"
+    study = load_study(read_marker(folder))
+    costed = [t for t in study.trials if "latency_ms_predicted" in t.user_attrs]
+    assert len(costed) == len([t for t in study.trials if "cost" in t.user_attrs])
+    over = [t for t in costed if t.user_attrs["latency_ms_predicted"] > limit_ms]
+    assert over, "the sampled candidates include some predicted over the limit"
+    for trial in over:
+        assert trial.user_attrs["feasible"] is False and "best_val_acc" not in trial.user_attrs
+        assert trial.constraints["latency"] == pytest.approx(trial.user_attrs["latency_ms_predicted"] / limit_ms - 1)
+    trained = [t for t in costed if "best_val_acc" in t.user_attrs]
+    assert len(trained) == 2
+    df = pd.read_csv(folder / "trials.csv").set_index("number")
+    for trial in trained:
+        predicted, measured = trial.user_attrs["latency_ms_predicted"], trial.user_attrs["latency_ms"]
+        assert predicted <= limit_ms and measured == pytest.approx(predicted, rel=0.10)
+        assert df.loc[trial.number, "latency_ms_predicted"] == pytest.approx(predicted, rel=1e-5)
+        assert df.loc[trial.number, "latency_ms"] == pytest.approx(measured, rel=1e-5)
+    assert "predicted before training (ms)" in (folder / "latency.html").read_text()

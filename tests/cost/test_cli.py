@@ -57,6 +57,24 @@ def test_budget_and_board_sections_of_the_json(capsys):
     assert out["board"]["ram_pct"] == pytest.approx(100 * out["ram_bytes"] / (320 * 1024))
 
 
+def test_a_calibrated_board_adds_predicted_latency_per_layer_and_in_total(capsys):
+    info = ["5", "64", "10", "4", "2", "2"] + ["64", "3", "3", "1", "1"] * 4  # Hello Edge small DS-CNN
+    out = _cost_json(capsys, "ds_cnn", "--model-size-info", *info, "--board", "mps2_an500")
+    assert out["latency_board"] == "mps2_an500" and out["latency_us"] is None
+    assert out["latency_ms"] == pytest.approx(out["latency_instructions"] / 216e6 * 1e3)
+    per_layer = [row["latency_instructions"] for row in out["layers"]]
+    assert all(value > 0 for value in per_layer) and sum(per_layer) <= out["latency_instructions"]
+    assert out["board"]["latency_model"] is True
+    assert out["board"]["latency_ms_estimate"] == pytest.approx(out["latency_ms"])
+    assert main(["cost", "ds_cnn", "--model-size-info", *info, "--board", "mps2_an500"]) == 0
+    text = capsys.readouterr().out
+    assert f"{out['latency_instructions']:,.0f} instructions = {out['latency_ms']:.2f} ms" in text
+    assert "latency_ms" in text.splitlines()[1]  # a column of the per-layer table
+    # a board never calibrated falls back to MACs × cycles_per_mac, and says so
+    assert main(["cost", "ds_cnn", "--model-size-info", *info, "--board", "nano33ble"]) == 0
+    assert "no latency model, run kws-nas board calibrate --board nano33ble" in capsys.readouterr().out
+
+
 def test_spec_json_text_file_and_whole_candidate_agree(capsys, tmp_path):
     by_msi = _cost_json(capsys, "gru", "--model-size-info", "2", "64", "--dct", "13")
     by_spec = _cost_json(capsys, "gru", "--spec", '{"num_layers": 2, "cells": 64}', "--dct", "13")

@@ -1,0 +1,176 @@
+"""Latency calibration: measure candidates' networks on a board, fit `nas.cost.latency`, store it.
+
+The calibration set is random candidates of every search space (``calibration_set``) with random
+weights: latency does not depend on training, so each needs only an int8 conversion (injected as
+``to_tflite``: conversion lives in ``nas.export``, a layer above this one) and one timed inference on
+zero features, the input the search's probe uses. On the emulator each model is preloaded into a fresh
+QEMU (no serial upload, ~0.1 ms per byte); a real board (``port``) gets each model over serial.
+
+A calibration is all or nothing: a silent board, a run that fails halfway or a fit with too few points
+raises one `CalibrationError` line, and the stored model is only replaced after a successful fit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from nas.board.connect import EMULATED, open_board
+from nas.board.model_blob import graph_to_blob
+from nas.cost import latency
+from nas.errors import BoardError, ConfigError, KwsNasError
+from nas.tflite_model import read_model
+
+ALL_SPACES = ("dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn", "tc_resnet")
+
+
+class CalibrationError(KwsNasError):
+    """A calibration that cannot finish; the stored latency model is kept."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measured network: its candidate (``Candidate.to_dict()``) and time per inference."""
+
+    candidate: dict
+    value: float
+    unit: str  # "instructions" (emulator) or "us" (a real board)
+
+    def to_dict(self) -> dict:
+        return {"candidate": self.candidate, "value": self.value, "unit": self.unit}
+
+
+def calibration_set(count: int, seed: int = 0, spaces: Sequence[str] = ALL_SPACES,
+                    fits: Callable | None = None, attempts: int = 50, published: bool = True) -> list:
+    """``count`` candidates: with ``published``, up to a third of them Hello Edge's published models
+    (one architecture after another; their kernels, e.g. DS-CNN's 3×3 stride-1 depthwise, are rare in
+    random draws but what the search starts from), then random candidates cycling through ``spaces``.
+    ``fits(candidate)`` (e.g. a budget's feasibility) filters both; a random draw that misses is
+    redrawn up to ``attempts`` times."""
+    import optuna
+
+    from nas.spaces import get_space, hello_edge_candidates
+
+    out = []
+    if published:
+        known = [(i, c) for name in spaces for i, (_, c) in enumerate(hello_edge_candidates(name))
+                 if fits is None or fits(c)]
+        out = [c for _, c in sorted(known, key=lambda pair: pair[0])][: count // 3]
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # one study per space: spaces give the same parameter names different ranges
+    studies = {name: (get_space(name), optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)))
+               for name in spaces}
+    for i in range(count - len(out)):
+        space, study = studies[spaces[i % len(spaces)]]
+        for _ in range(attempts):
+            trial = study.ask()
+            try:
+                candidate = space.sample(trial)
+                candidate.spec.layers(candidate.input_shape)
+            except KwsNasError:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)  # only the draws matter
+            if fits is None or fits(candidate):
+                out.append(candidate)
+                break
+        else:
+            raise CalibrationError(f"search space {spaces[i % len(spaces)]}: no candidate within the budget "
+                                   f"in {attempts} draws")
+    return out
+
+
+def _zero_features(graph) -> np.ndarray:
+    return np.zeros(graph.tensors[graph.inputs[0]].shape, np.int8)
+
+
+def measure(board_name: str, candidates: Iterable, to_tflite: Callable, port: str | None = None,
+            on_point: Callable[[int, Point], None] | None = None, timeout_s: float = 120.0,
+            on_skip: Callable[[int, str], None] | None = None) -> list[Point]:
+    """Network time per inference of each candidate on the board; CalibrationError naming the model
+    at which a run failed (a silent real board fails before any conversion). A network the firmware
+    cannot hold (too many unrolled ops) is skipped, with ``on_skip(index, why)``."""
+    candidates = list(candidates)
+    points: list[Point] = []
+    emulated = port is None and board_name in EMULATED
+    board = None
+    doing = "opening the board"
+    try:
+        if not emulated:
+            board = open_board(board_name, port)
+            board.open()
+        for i, candidate in enumerate(candidates):
+            doing = f"model {i + 1}/{len(candidates)} ({candidate.describe()})"
+            graph = read_model(to_tflite(candidate))
+            try:
+                blob = graph_to_blob(graph, f"calib{i}")
+            except ConfigError as err:
+                if on_skip:
+                    on_skip(i, str(err))
+                continue
+            if emulated:  # a fresh QEMU per model: preloading beats a serial upload
+                from nas.board.emulated import EmulatedBoard
+
+                with EmulatedBoard(board_name, model=blob, timeout_s=timeout_s) as one:
+                    m = one.infer(_zero_features(graph), count=1, warmup=1)
+            else:
+                board.load(blob)
+                m = board.infer(_zero_features(graph), count=1, warmup=1)
+            point = Point(candidate.to_dict(), float(m.stages["network"]), m.unit)
+            points.append(point)
+            if on_point:
+                on_point(i, point)
+    except BoardError as err:
+        raise CalibrationError(f"calibration on {board_name} failed at {doing}: {err}; "
+                               "the stored latency model is kept") from None
+    finally:
+        if board is not None:
+            board.close()
+    return points
+
+
+def check_enough(candidates: Sequence, base: "latency.LatencyModel | None" = None) -> None:
+    """CalibrationError before anything is measured when ``candidates`` cannot determine the fit."""
+    layer_lists = [_layers(c) for c in candidates]
+    needed = latency.unknowns(layer_lists, transfer=base is not None)
+    if len(candidates) < needed:
+        what = "per-kind scales" if base is not None else "coefficients"
+        raise CalibrationError(f"{len(candidates)} networks are too few to fit the {needed} {what} they exercise; "
+                               f"measure at least {needed} (--count); the stored latency model is kept")
+
+
+def fit_points(points: Sequence[Point], board: str, base: "latency.LatencyModel | None" = None) -> "latency.LatencyModel":
+    """The model fitted to ``points`` (all in one unit): every term from scratch, or with ``base`` only
+    its per-kind scales (transfer to a new board from a few measurements)."""
+    from nas.spaces import Candidate
+
+    units = {p.unit for p in points}
+    if len(units) > 1:
+        raise CalibrationError(f"calibration points mix time units {sorted(units)}")
+    layer_lists = [_layers(Candidate.from_dict(p.candidate)) for p in points]
+    values = [p.value for p in points]
+    try:
+        if base is None:
+            return latency.fit(layer_lists, values, board=board, unit=units.pop() if units else "instructions")
+        return base.transfer(layer_lists, values, board=board, unit=units.pop() if units else base.unit)
+    except latency.FitError as err:
+        raise CalibrationError(f"{err}; the stored latency model is kept") from None
+
+
+def save_points(path: Path, points: Sequence[Point]) -> None:
+    from nas.atomic import write_json_atomic
+
+    write_json_atomic(path, [p.to_dict() for p in points])
+
+
+def load_points(path: Path) -> list[Point]:
+    import json
+
+    return [Point(**row) for row in json.loads(Path(path).read_text())]
+
+
+def _layers(candidate) -> list:
+    return candidate.spec.layers(candidate.input_shape)

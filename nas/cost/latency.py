@@ -1,0 +1,351 @@
+"""A per-board latency model: network time per inference predicted from the cost model's layers.
+
+Each layer kind has its own term, a linear function of the layer's shape and of the paths the
+firmware's kernels take by it (`FEATURES`): calls, MACs, outputs (requantisation), a convolution's
+input columns (in place, by rows or gathered) and odd channels, the 3×3 depthwise path, a fully
+connected layer's blocks of four units and depth tails, a recurrent cell's per-gate matrix products
+and per-step element-wise work... The coefficients are fitted by least squares on measured whole networks (relative
+error, non-negative coefficients: every term is work the kernels do) by ``kws-nas board calibrate``,
+and stored beside the board's profile as ``constraints/<board>.latency.json``: the profile holds the
+clock that turns the model's unit ("instructions" on the emulator, "us" on a real board) into
+milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
+one scale per layer kind (`LatencyModel.transfer`).
+
+Limits: element-wise LOGISTIC / TANH cost depends on the values (the fixed-point exp takes more steps
+for larger inputs), so recurrent networks' time varies with their weights and input beyond what shape
+can tell (measured: a basic LSTM on random features takes 18-23 % longer than on zeros).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+from nas.cost.layers import Layer
+from nas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nas.cost.budget import BoardProfile
+
+FORMAT = 1
+# how strongly a transfer's per-kind scales are pulled towards their common scale (relative squared
+# error of one network weighs 1)
+TRANSFER_PRIOR = 1e-4
+
+
+def _conv_features(layer: Layer) -> dict[str, float]:
+    """The firmware's convolution (kws_convolve_s8_opt): a column of ``taps`` inputs per output
+    position, widened by rows when a kernel row is whole words, gathered element by element otherwise,
+    read in place for 1×1; output channels in pairs (an odd last one alone), taps in fours."""
+    t, f, c_out = layer.output_shape
+    c_in = layer.input_shape[-1]
+    k_t, k_f = layer.kernel
+    positions = t * f
+    taps = k_t * k_f * c_in
+    columns = positions * taps
+    pointwise, by_rows = k_t == k_f == 1, (k_f * c_in) % 4 == 0
+    gathered = not by_rows and not pointwise
+    return {"calls": 1, "macs": layer.macs, "macs_odd_channel": columns * (c_out % 2),
+            "macs_odd_pixel": (positions % 2) * taps * c_out,  # an odd last pixel is computed as a pair
+            "taps_tail": positions * c_out * (taps % 4),
+            "odd_group": positions * c_out * ((taps >> 2) & 1),  # groups of 4 taps run in pairs
+            "outputs": positions * c_out, "positions": positions,
+            "columns_in_place": columns if pointwise else 0,
+            "columns_by_rows": columns if by_rows and not pointwise else 0,
+            "columns_gathered": columns if gathered else 0,
+            "gathered_rows": positions * k_t if gathered else 0,
+            "inputs": layer.input_elems}
+
+
+def _pairs_stride(width: int) -> int:
+    """The 3×3 path's plane stride: the next of 16, 32, 64, 128 (kws_depthwise_conv_s8_opt.c)."""
+    return next((stride for stride in (16, 32, 64, 128) if width <= stride), width)
+
+
+def _depthwise_features(layer: Layer) -> dict[str, float]:
+    """kws_depthwise_conv_s8_opt: the input widened into zeroed int16 planes, four channels at a time
+    (the rest one element at a time); 3×3 stride 1 walks
+    output pairs along the plane's long side; other kernels run in C with weights in pairs along a
+    row (an odd row width gets a zero weight)."""
+    t_in, f_in, _ = layer.input_shape
+    t, f, c = layer.output_shape
+    k_t, k_f = layer.kernel
+    fast = (k_t, k_f) == (3, 3) and tuple(layer.stride) == (1, 1)
+    if fast:
+        transposed = t_in > f_in
+        out_rows, out_cols = (f, t) if transposed else (t, f)
+        plane = ((f_in if transposed else t_in) + 2) * _pairs_stride((t_in if transposed else f_in) + 2)
+    else:
+        out_rows, out_cols = t, f
+        plane = (t_in + k_t - 1) * (f_in + k_f - 1)
+    row = k_f + k_f % 2
+    return {"calls": 1, "macs_3x3": layer.macs if fast else 0,
+            "macs_paired": 0 if fast else t * f * c * k_t * row,
+            "kernel_rows": 0 if fast else t * f * c * k_t,
+            "outputs": t * f * c, "rows": out_rows * c, "odd_columns": out_rows * c * (out_cols % 2) if fast else 0,
+            "channels": c, "channel_weights": 0 if fast else c * k_t * row, "planes": plane,
+            "inputs": layer.input_elems,
+            "inputs_tail": (c % 4) * t_in * f_in}  # a last group of < 4 channels is widened one by one
+
+
+def _fc_work(rows: int, depth: int, units: int) -> dict[str, float]:
+    """kws_fully_connected_s8_opt on ``rows`` input rows: units in blocks of four (the rest one by
+    one), depth in fours (the rest one by one), each row widened to int16 once."""
+    return {"macs_blocked": rows * (units // 4 * 4) * depth, "macs_single": rows * (units % 4) * depth,
+            "depth_tail": rows * units * (depth % 4), "outputs": rows * units, "single_units": rows * (units % 4),
+            "inputs": rows * depth, "rows": rows}
+
+
+def _add_up(*parts: dict[str, float]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in parts:
+        for name, value in part.items():
+            total[name] = total.get(name, 0.0) + value
+    return total
+
+
+def _dense_features(layer: Layer) -> dict[str, float]:
+    return {"calls": 1, **_fc_work(1, layer.input_elems, layer.output_elems)}
+
+
+def _recurrent_features(layer: Layer) -> dict[str, float]:
+    """An unrolled cell (nas.export.tf_graph): per gate one input projection over all steps and one
+    recurrent FULLY_CONNECTED per step (``cells`` units), an LSTM's projection per step, then
+    LOGISTIC / TANH / MUL / ADD per step."""
+    from nas.cost.layers import GATE_BYTES
+
+    steps, n_in = layer.input_shape
+    n_out = layer.output_shape[-1]
+    gates = 4 if layer.kind == "lstm" else 3
+    cells = layer.scratch_bytes // (GATE_BYTES * gates)
+    projected = layer.kind == "lstm" and layer.quant_channels > gates * cells
+    peepholes = layer.weights - gates * cells * (n_in + n_out) - (cells * n_out if projected else 0) > 0
+    fc = [_fc_work(steps, n_in, cells)] * gates + [_fc_work(steps - 1, n_out, cells)] * gates
+    if projected:
+        fc.append(_fc_work(steps, cells, n_out))
+    features = {"calls": 1, "steps": steps, "step_cells": steps * cells, **_add_up(*fc)}
+    if layer.kind == "lstm":
+        features["step_peepholes"] = steps * cells if peepholes else 0
+    return features
+
+
+def _elementwise_features(layer: Layer) -> dict[str, float]:
+    return {"calls": 1, "inputs": layer.input_elems, "outputs": layer.output_elems}
+
+
+# one term per layer kind of nas.cost.layers; "network" is the per-inference rest (softmax, reshapes)
+FEATURES: dict[str, Callable[[Layer], dict[str, float]]] = {
+    "conv2d": _conv_features,
+    "depthwise_conv2d": _depthwise_features,
+    "dense": _dense_features,
+    "lstm": _recurrent_features,
+    "gru": _recurrent_features,
+    "avg_pool": _elementwise_features,
+    "add": _elementwise_features,
+}
+NETWORK = "network"
+
+
+class FitError(ValueError):
+    """Too few or unusable points for a fit (calibration turns it into one line)."""
+
+
+def layer_features(layer: Layer) -> dict[str, float]:
+    if layer.kind not in FEATURES:
+        raise ConfigError(f"layer {layer.name}: no latency term for kind {layer.kind!r} (known: {sorted(FEATURES)})")
+    return FEATURES[layer.kind](layer)
+
+
+def _columns(layer_lists: Sequence[Sequence[Layer]]) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The design matrix: one column per (kind, feature) that some network uses, plus the intercept."""
+    rows = []
+    for layers in layer_lists:
+        row: dict[tuple[str, str], float] = {(NETWORK, "calls"): 1.0}
+        for layer in layers:
+            for name, value in layer_features(layer).items():
+                row[(layer.kind, name)] = row.get((layer.kind, name), 0.0) + float(value)
+        rows.append(row)
+    columns = sorted({key for row in rows for key in row})
+    return columns, np.array([[row.get(key, 0.0) for key in columns] for row in rows])
+
+
+def unknowns(layer_lists: Sequence[Sequence[Layer]], transfer: bool = False) -> int:
+    """Coefficients a fit of these networks determines: every (kind, feature) they use, or for a
+    transfer one scale per kind (and the network term)."""
+    if transfer:
+        return 1 + len({layer.kind for layers in layer_lists for layer in layers})
+    return len(_columns(layer_lists)[0])
+
+
+def _relative_nnls(matrix: np.ndarray, values: np.ndarray, prior: np.ndarray | None = None,
+                   strength: float = 0.0) -> np.ndarray:
+    """Non-negative least squares on relative error (each row divided by its measurement), with
+    columns scaled to unit norm so that MACs and call counts weigh alike. ``prior``: a solution each
+    coefficient is pulled towards, relatively, with weight ``strength`` (what the data cannot tell
+    apart stays near it)."""
+    from scipy.optimize import nnls
+
+    weighted = matrix / values[:, None]
+    target = np.ones(len(values))
+    if prior is not None:
+        weighted = np.vstack([weighted, np.sqrt(strength) * np.diag(1 / prior)])
+        target = np.concatenate([target, np.full(len(prior), np.sqrt(strength))])
+    norms = np.linalg.norm(weighted, axis=0)
+    norms[norms == 0] = 1.0
+    solution, _ = nnls(weighted / norms, target, maxiter=50 * matrix.shape[1])
+    return solution / norms
+
+
+def _check_points(layer_lists: Sequence, values: Sequence[float], unknowns: int, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if len(layer_lists) != len(values):
+        raise FitError(f"{len(layer_lists)} networks but {len(values)} measurements")
+    if len(values) < unknowns:
+        raise FitError(f"{len(values)} measured networks are too few to fit {unknowns} {what} (need >= {unknowns})")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise FitError("measurements must be positive and finite")
+    return values
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Fitted coefficients per (layer kind, feature) in ``unit`` per inference, with the fit's
+    relative errors on its own points (``fit_error``: median, p95 and max of |predicted/measured - 1|)."""
+
+    board: str
+    unit: str
+    coefficients: dict[str, dict[str, float]]
+    fit_error: dict[str, float] = field(default_factory=dict)
+    points: int = 0
+    calibrated_from: str = ""  # the board a transferred model started from
+
+    def layer_value(self, layer: Layer) -> float:
+        terms = self.coefficients.get(layer.kind, {})
+        return float(sum(terms.get(name, 0.0) * value for name, value in layer_features(layer).items()))
+
+    def per_layer(self, layers: Sequence[Layer]) -> list[float]:
+        return [self.layer_value(layer) for layer in layers]
+
+    def overhead(self) -> float:
+        """The per-inference rest: softmax, reshapes, the interpreter's loop."""
+        return float(self.coefficients.get(NETWORK, {}).get("calls", 0.0))
+
+    def predict(self, layers: Sequence[Layer]) -> float:
+        return self.overhead() + sum(self.per_layer(layers))
+
+    def transfer(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
+                 unit: str | None = None) -> "LatencyModel":
+        """This model moved to another board: one non-negative scale per layer kind (and the network
+        term), fitted to a few measured networks and pulled towards their common scale (a kind the
+        networks cannot separate from another, or none exercises, keeps about that scale)."""
+        kinds = sorted({NETWORK} | {layer.kind for layers in layer_lists for layer in layers})
+        values = _check_points(layer_lists, values, len(kinds), "per-kind scales")
+        matrix = np.zeros((len(values), len(kinds)))
+        for r, layers in enumerate(layer_lists):
+            matrix[r, kinds.index(NETWORK)] = self.overhead()
+            for layer in layers:
+                matrix[r, kinds.index(layer.kind)] += self.layer_value(layer)
+        common = float(_relative_nnls(matrix.sum(axis=1, keepdims=True), values)[0])
+        scales = dict(zip(kinds, _relative_nnls(matrix, values, np.full(len(kinds), common), TRANSFER_PRIOR)))
+        default = common
+        coefficients = {kind: {name: c * scales.get(kind, default) for name, c in terms.items()}
+                        for kind, terms in self.coefficients.items()}
+        model = LatencyModel(board, unit or self.unit, coefficients, points=len(values), calibrated_from=self.board)
+        return model.with_fit_error(layer_lists, values)
+
+    def errors(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float]) -> np.ndarray:
+        """Relative errors predicted / measured - 1, one per network."""
+        predicted = np.array([self.predict(layers) for layers in layer_lists])
+        return predicted / np.asarray(values, dtype=float) - 1
+
+    def with_fit_error(self, layer_lists, values) -> "LatencyModel":
+        errors = np.abs(self.errors(layer_lists, values))
+        summary = {"median": float(np.median(errors)), "p95": float(np.percentile(errors, 95)),
+                   "max": float(errors.max())}
+        return LatencyModel(self.board, self.unit, self.coefficients, summary, len(values), self.calibrated_from)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "board": self.board, "unit": self.unit, "points": self.points,
+                "calibrated_from": self.calibrated_from, "fit_error": self.fit_error,
+                "coefficients": self.coefficients}
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "latency model") -> "LatencyModel":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ConfigError(f"{source}: expected a latency model of format {FORMAT} (kws-nas board calibrate writes it)")
+        try:
+            coefficients = {kind: {name: float(v) for name, v in terms.items()}
+                            for kind, terms in data["coefficients"].items()}
+            return cls(str(data["board"]), str(data["unit"]), coefficients, dict(data.get("fit_error", {})),
+                       int(data.get("points", 0)), str(data.get("calibrated_from", "")))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ConfigError(f"{source}: malformed latency model ({type(err).__name__}: {err})") from None
+
+
+def fit(layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
+        unit: str = "instructions") -> LatencyModel:
+    """Every coefficient from measured networks (``values`` in ``unit`` per inference)."""
+    columns, matrix = _columns(layer_lists)
+    values = _check_points(layer_lists, values, len(columns), "coefficients")
+    solution = _relative_nnls(matrix, values)
+    coefficients: dict[str, dict[str, float]] = {}
+    for (kind, name), value in zip(columns, solution):
+        coefficients.setdefault(kind, {})[name] = float(value)
+    return LatencyModel(board, unit, coefficients).with_fit_error(layer_lists, values)
+
+
+def model_path(board: str, config_dir: str | Path | None = None) -> Path:
+    from nas.paths import CONSTRAINTS_DIR
+
+    return Path(config_dir or CONSTRAINTS_DIR) / f"{board}.latency.json"
+
+
+def load(board: str, config_dir: str | Path | None = None) -> LatencyModel | None:
+    """The stored model of ``board`` (``constraints/<board>.latency.json``); None when it has none."""
+    path = model_path(board, config_dir)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: unreadable latency model ({err}); rerun kws-nas board calibrate --board {board}") from None
+    return LatencyModel.from_dict(data, str(path))
+
+
+def save(model: LatencyModel, path: Path) -> Path:
+    from nas.atomic import write_json_atomic
+
+    return write_json_atomic(path, model.to_dict())
+
+
+@dataclass(frozen=True)
+class BoardLatency:
+    """A board's latency model with its profile: predictions in the model's unit and in ms at the
+    profile's clock (an estimate on the emulator, which counts instructions)."""
+
+    profile: "BoardProfile"
+    model: LatencyModel
+
+    def layer_rows(self, layers: Sequence[Layer]) -> list[dict]:
+        """Per layer: ``latency_<unit>`` and ``latency_ms``."""
+        unit = self.model.unit
+        return [{f"latency_{unit}": value, "latency_ms": self.profile.to_ms(value, unit)}
+                for value in self.model.per_layer(layers)]
+
+    def network(self, layers: Sequence[Layer]) -> dict:
+        """The whole network per inference: ``latency_<unit>``, ``latency_ms`` and the board's name."""
+        value = self.model.predict(layers)
+        return {f"latency_{self.model.unit}": value, "latency_ms": self.profile.to_ms(value, self.model.unit),
+                "latency_board": self.profile.name}
+
+
+def for_board(profile: "BoardProfile", config_dir: str | Path | None = None) -> BoardLatency | None:
+    """The board's stored model with its profile; None when the board has not been calibrated."""
+    model = load(profile.name, config_dir)
+    return None if model is None else BoardLatency(profile, model)
+
+
+__all__ = ["BoardLatency", "for_board", "LatencyModel", "FitError", "fit", "load", "save", "model_path", "layer_features", "FEATURES"]
