@@ -1,4 +1,5 @@
-"""`kws-nas bench MODEL.tflite --board mps2_an500 [--port URL] [--out DIR]`: per-stage latency.
+"""`kws-nas bench MODEL.tflite --board mps2_an500 [--port URL] [--sparse auto|never|always] [--out DIR]`:
+per-stage latency.
 
 Runs features (MFCC on the board) + network + post-processing on one clip and prints the breakdown;
 the emulator counts instructions, shown as milliseconds estimated with the board profile's clock.
@@ -20,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=5, help="timed inferences")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--out", type=Path, help="folder for breakdown.csv and breakdown.html/.png")
+    parser.add_argument("--sparse", choices=("auto", "never", "always"), default="auto",
+                        help="store pruned filters sparse where predicted faster (auto, the default), never, "
+                             "or wherever eligible (always)")
 
 
 def synthetic_clip(samples: int) -> np.ndarray:
@@ -52,7 +56,7 @@ def run(args) -> int:
 
     if args.count < 1 or args.warmup < 0:
         raise ConfigError("--count must be >= 1 and --warmup >= 0")
-    blob = tflite_to_blob(args.model)
+    blob = tflite_to_blob(args.model, sparse=args.sparse)
     profile = load_board(args.board)
     with open_board(args.board, args.port) as board:
         board.load(blob)
@@ -63,7 +67,7 @@ def run(args) -> int:
     table = pd.DataFrame(rows)
     note = f" (estimate at {profile.clock_hz / 1e6:.0f} MHz, {profile.cycles_per_instruction} cycles/instruction)" \
         if m.unit == "instructions" else ""
-    print(f"{args.model.name} on {board.name}{note}")
+    print(f"{args.model.name} on {board.name}{note}, {len(blob):,} bytes of model description (--sparse {args.sparse})")
     print(table.to_string(index=False, formatters={m.unit: "{:,.0f}".format, "ms": "{:.3f}".format}))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
