@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default=None,
                         help="time each int8 point on a board profile, e.g. mps2_an500 (emulated M7; slow)")
     parser.add_argument("--port", default=None, help="with --board: a serial port (default: the emulator)")
+    parser.add_argument("--front", action="store_true",
+                        help="instead of the sweep: width vs structured pruning on the class's Pareto front "
+                             "(front.csv, prune_front figure, the better front named; a results folder only)")
+    parser.add_argument("--front-ratios", type=_floats, default=[0.25, 0.5],
+                        help="with --front: channel fractions removed from each front model (default 0.25,0.5)")
+    parser.add_argument("--front-top", type=int, default=3,
+                        help="with --front: the most accurate front trials taken (default 3)")
     parser.add_argument("--speed-up-board", default="mps2_an500", choices=("mps2_an500", "mps2_an386", "none"),
                         help="emulated board that times the sparse kernels on the model's largest conv and FC "
                              "(kernels.csv, prune_speed_up figure; default mps2_an500; none skips it)")
@@ -139,6 +146,13 @@ def run(args: argparse.Namespace) -> int:
     if args.finetune_steps < 0 or args.cpu_repeats < 1:
         raise ConfigError(f"--finetune-steps must be >= 0 and --cpu-repeats >= 1, got {args.finetune_steps} "
                           f"and {args.cpu_repeats}")
+    if args.front:
+        from nas.prune.front_cli import run_front
+
+        if not args.target.is_dir():
+            raise ConfigError(f"--front: {args.target} is not a results folder (the front comes from its trials)")
+        _, data, label = _target(args)
+        return run_front(args, args.target, label, data)
     series = series_of(args)
     checkpoint, data, label = _target(args)
     if not data.is_dir():
