@@ -198,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(break_even_lines(kernels)))
     if args.board is None:
         print("mcu_ms is empty: pass --board mps2_an500 to time each point on the emulated Cortex-M7")
-    print("Unstructured points run on the board's dense int8 kernels: they store their zeros (flash and RAM "
-          "as unpruned) and are never faster there; structured points are smaller dense models.")
+    print("On the board, unstructured points store each pruned filter sparse where its sparse kernel is predicted "
+          "faster (else dense, zeros stored; flash_bytes is the cost model's dense layout); structured points are "
+          "smaller dense models.")
     print(f"→ {csv}, " + ", ".join(str(p) for p in written if p.suffix == ".html"))
     return 0

@@ -9,7 +9,7 @@ AXES = {  # figure stem → (column, scale, axis title)
     "prune_params": ("nonzero_params", 1e3, "nonzero parameters (k)"),
     "prune_macs": ("macs", 1e6, "effective MACs (M, nonzero weights)"),
     "prune_cpu": ("cpu_ms", 1, "desktop CPU latency, batch 1, one thread (ms, median)"),
-    "prune_mcu": ("mcu_ms", 1, "MCU latency, emulated board, dense int8 kernels (ms)"),
+    "prune_mcu": ("mcu_ms", 1, "MCU latency, emulated board, int8 (sparse filters where faster; ms)"),
 }
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
