@@ -29,7 +29,7 @@ from nas.data.cache import load_features
 from nas.export.accuracy import convert_trained, load_model
 from nas.prune.channels import prune_channels
 from nas.prune.measure import finetune
-from nas.search.schema import SEARCH_TRAINING
+from nas.search.schema import RETRAIN_TRAINING, SEARCH_TRAINING
 from nas.spaces import build_model, hello_edge_candidates
 from nas.train import evaluate, save_checkpoint, train
 
@@ -44,6 +44,10 @@ def main() -> None:
     parser.add_argument("--baseline-steps", type=int, default=None,
                         help="extra steps of the unpruned baseline (default --finetune-steps; 0 for a checkpoint "
                              "already fully trained, e.g. a study's retrained model)")
+    parser.add_argument("--retrain-epochs", type=int, default=0,
+                        help="instead of --finetune-steps: train the pruned model (and, unless --baseline-steps 0, "
+                             "the baseline) this many more epochs with the search's retraining recipe (augmented, "
+                             "bf16, cosine; best validation epoch kept)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: on a shared, loaded 2-core machine two threads took 5x "
                              "the CPU time per step)")
@@ -76,20 +80,29 @@ def main() -> None:
 
     def tuned(m, teacher=None, steps=steps):
         start = time.perf_counter()
-        finetune(m, sets["train"], steps, lr=args.finetune_lr, teacher=teacher)
+        if args.retrain_epochs:
+            recipe = dataclasses.replace(RETRAIN_TRAINING, epochs=args.retrain_epochs)
+            m.load_state_dict(train(m, sets["train"], sets["validation"], recipe).best_state_dict)
+            m.eval()
+        else:
+            finetune(m, sets["train"], steps, lr=args.finetune_lr, teacher=teacher)
         return f"{accuracy(m)} ({time.perf_counter() - start:.0f} s)"
+
+    extra = f"{args.retrain_epochs} epochs of the retraining recipe" if args.retrain_epochs else f"{steps} steps"
 
     print(f"accuracy, test ({len(sets['test'].labels)} clips) / validation ({len(sets['validation'].labels)} clips):")
     print(f"  unpruned as trained: {accuracy(model)}")
     baseline = copy.deepcopy(model)
     baseline_steps = steps if args.baseline_steps is None else args.baseline_steps
     if baseline_steps:
-        print(f"  unpruned + {baseline_steps} steps (the baseline): {tuned(baseline, steps=baseline_steps)}")
+        print(f"  unpruned + {extra if args.retrain_epochs else f'{baseline_steps} steps'} (the baseline): "
+              f"{tuned(baseline, steps=baseline_steps)}")
     small, smaller = prune_channels(candidate, model, 0.5, "l1", "layer")
     print(f"  half channels, just pruned: {accuracy(small)}")
     if args.compare_labels_only:
         print(f"  half channels + {steps} steps on the labels: {tuned(copy.deepcopy(small))}")
-    print(f"  half channels + {steps} steps distilled from the baseline: {tuned(small, teacher=baseline)}")
+    how = "" if args.retrain_epochs else " distilled from the baseline"
+    print(f"  half channels + {extra}{how}: {tuned(small, teacher=baseline)}")
     loss = {split: 100 * (evaluate(baseline, sets[split])["accuracy"] - evaluate(small, sets[split])["accuracy"])
             for split in ("test", "validation")}
     print(f"{candidate.describe()} → {smaller.describe()}")
