@@ -13,8 +13,8 @@ from pathlib import Path
 from nas.errors import ConfigError
 
 
-def front_trials(results, budget_class: str, top: int) -> list:
-    """The class's feasible front trials with a checkpoint, most accurate first, at most ``top``."""
+def front_trials(results, budget_class: str) -> list:
+    """The class's feasible front trials with a checkpoint, most accurate first."""
     from nas.prune.front import FrontTrial
     from nas.results.trials import front_flags
 
@@ -23,7 +23,7 @@ def front_trials(results, budget_class: str, top: int) -> list:
     trials = [t for t in results.shortlist().get(budget_class, []) if (t.study, t.trial) in on_front]
     if not trials:
         raise ConfigError(f"--front: class {budget_class} has no feasible front trial with a checkpoint")
-    return [FrontTrial(f"trial {t.trial} ({t.arch} {t.model_size_info})", t.checkpoint) for t in trials[:top]]
+    return [FrontTrial(f"trial {t.trial} ({t.arch} {t.model_size_info})", t.checkpoint) for t in trials]
 
 
 def verdict(table, budget) -> list[str]:
@@ -88,7 +88,8 @@ def run_front(args, target: Path, budget_class: str, data: Path) -> int:
     if args.front_top < 1:
         raise ConfigError(f"--front-top must be >= 1, got {args.front_top}")
     budget = load_budget(budget_class)
-    trials = front_trials(open_results(target), budget_class, args.front_top)
+    front = front_trials(open_results(target), budget_class)
+    trials = front[:args.front_top]
     _, candidate = load_model(trials[0].checkpoint)
     sets = {split: load_features(data, candidate.frontend, split) for split in ("train", "validation", "test")}
     out = args.out or target / "prune"
@@ -101,5 +102,8 @@ def run_front(args, target: Path, budget_class: str, data: Path) -> int:
     written = write_figure(front_figure(table, f"{budget_class} front of {target.name}"), out / "prune_front")
     print(table.to_string(index=False))
     print("\n".join(verdict(table, budget)))
+    if len(trials) < len(front):
+        print(f"the width arm holds the {len(trials)} most accurate of the class's {len(front)} front trials: its "
+              f"cheaper ones are missing from both arms (--front-top {len(front)} takes them all)")
     print(f"→ {out / 'front.csv'}, " + ", ".join(str(p) for p in written if p.suffix == ".html"))
     return 0
