@@ -18,98 +18,27 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not an installed one
 
-from nas.firmware.bench.sparse_runner import MACHINES, Case, quantize_multiplier, run  # noqa: E402
-from nas.firmware.sparse_format import pack, prune  # noqa: E402
+from nas.firmware.bench.sparse_runner import MACHINES  # noqa: E402
+from nas.firmware.bench.sparse_speedup import SPARSITIES as MEASURED, Layer, break_even, measure  # noqa: E402
 
-SPARSITIES = (0.5, 0.7, 0.75, 0.9, 0.95)
-EXTRA_FOR_BREAK_EVEN = (0.2, 0.35)  # measured too, so a break-even below 0.5 is interpolated, not guessed
+SPARSITIES = (0.5, 0.7, 0.75, 0.9, 0.95)  # shown; the lower ones measured too place the break-even
 GOALS = {0.75: 1.5, 0.9: 2.5}  # N:M or block speed-up over dense
 GOAL_BREAK_EVEN = 0.5
 
-# name: op, input shape, dense filter shape, output shape, stride, padding, repeats (small layers
-# run several times so the 40-instruction timer tick is negligible)
 LAYERS = {
-    "ds_cnn_pw_1x1": ("conv", (1, 25, 5, 64), (64, 1, 1, 64), (1, 25, 5, 64), (1, 1), (0, 0), 1),
-    "ds_cnn_fc_64x12": ("fc", (1, 64), (12, 64), (1, 12), None, None, 50),
-    "cnn_conv2_10x4": ("conv", (1, 20, 7, 28), (30, 10, 4, 28), (1, 6, 4, 30), (2, 1), (0, 0), 1),
-    "dnn_fc_144x144": ("fc", (1, 144), (144, 144), (1, 144), None, None, 4),
+    "ds_cnn_pw_1x1": Layer("conv", (1, 25, 5, 64), (64, 1, 1, 64), (1, 25, 5, 64)),
+    "ds_cnn_fc_64x12": Layer("fc", (1, 64), (12, 64), (1, 12)),
+    "cnn_conv2_10x4": Layer("conv", (1, 20, 7, 28), (30, 10, 4, 28), (1, 6, 4, 30), stride=(2, 1)),
+    "dnn_fc_144x144": Layer("fc", (1, 144), (144, 144), (1, 144)),
 }
 
 
-def nearest_nm(sparsity: float) -> tuple[int, int]:
-    """The N:M with N in (1, 2) whose sparsity 1 - N/M is nearest (smaller M on a tie)."""
-    candidates = [(abs(1 - n / m - sparsity), m, n) for n in (1, 2) for m in range(n + 1, 129)]
-    _, m, n = min(candidates)
-    return n, m
-
-
-def make_case(rng, layer: str, granularity: str, sparsity: float) -> tuple[Case, float, str]:
-    op, in_shape, w_shape, out_shape, stride, padding, repeat = LAYERS[layer]
-    dense = rng.integers(-127, 128, size=w_shape).astype(np.int8)
-    rows = dense.reshape(w_shape[0], -1)
-    n = m = 0
-    if granularity == "nm":
-        n, m = nearest_nm(sparsity)
-        pruned = prune(rows, "nm", n=n, m=m)
-        label = f"{n}:{m}"
-    else:
-        pruned = prune(rows, granularity, sparsity)
-        label = granularity
-    channels = w_shape[0] if op == "conv" else 1
-    quant = [quantize_multiplier(0.0005 + 0.0001 * (c % 7)) for c in range(channels)]
-    case = Case(op, rng.integers(-128, 128, size=in_shape).astype(np.int8), pruned.reshape(w_shape),
-                pack(pruned, granularity, n=n, m=m), np.array([q[0] for q in quant]), np.array([q[1] for q in quant]),
-                out_shape, bias=rng.integers(-8192, 8192, size=w_shape[0]), input_offset=int(rng.integers(-127, 129)),
-                output_offset=int(rng.integers(-128, 128)), print_output=False, repeat=repeat, label=label)
-    if op == "conv":
-        case.stride, case.padding = stride, padding
-    return case, float((pruned == 0).mean()), label
-
-
-def measure(board: str, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for layer in LAYERS:
-        cases, meta = [], []
-        for granularity in ("element", "block", "nm"):
-            for target in sorted(SPARSITIES + EXTRA_FOR_BREAK_EVEN):
-                case, actual, label = make_case(rng, layer, granularity, target)
-                cases.append(case)
-                meta.append((granularity, label, target, actual))
-        results = pd.DataFrame(run(cases, board))
-        for index, (granularity, label, target, actual) in enumerate(meta):
-            r = results[results.case == index].set_index("variant")
-            if r.failed.any():
-                raise RuntimeError(f"{layer} {label} at {target}: a kernel returned an error")
-            dense = r.instructions["dense_opt"]
-            case = cases[index]
-            for order, variant in (("input-stationary", "sparse_is"), ("weight-prioritised", "sparse_wp")):
-                rows.append(dict(layer=layer, granularity=granularity, format=label, order=order, target=target,
-                                 sparsity=round(actual, 3), macs=case.macs,
-                                 dense_instr_per_mac=dense / case.macs,
-                                 instr_per_mac=r.instructions[variant] / case.macs,
-                                 speed_up=dense / r.instructions[variant],
-                                 flash_ratio=case.sparse.flash_bytes / case.dense.size,
-                                 bit_identical=bool(r.checksum[variant] == r.checksum["dense_ref"]
-                                                    and r.checksum["dense_opt"] == r.checksum["dense_ref"])))
-    return pd.DataFrame(rows)
-
-
-def break_even(group: pd.DataFrame) -> float:
-    """Sparsity where the speed-up crosses 1 (linear between measured points); NaN if it never does.
-    When the lowest measured sparsity is already faster, that sparsity (an upper bound) is returned."""
-    points = group.sort_values("sparsity")[["sparsity", "speed_up"]].to_numpy()
-    if points[0, 1] >= 1:
-        return points[0, 0]
-    for (s0, v0), (s1, v1) in zip(points[:-1], points[1:]):
-        if v0 < 1 <= v1:
-            return s0 + (1 - v0) * (s1 - s0) / (v1 - v0)
-    return float("nan")
+def _break_even(group: pd.DataFrame) -> float:
+    return break_even(group[["sparsity", "speed_up"]].itertuples(index=False, name=None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"bench_sparse_kernels: skipped, missing {', '.join(missing)}")
         return 0
-    table = measure(args.board)
+    table = pd.DataFrame(measure(LAYERS, args.board))
     if args.csv:
         table.to_csv(args.csv, index=False)
     pd.set_option("display.width", 200)
@@ -138,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     flash = shown.pivot_table(index=["granularity"], columns="target", values="flash_ratio")
     print("\nflash of the packed weights / dense int8 weights (mean over layers)")
     print(flash.round(2).to_string())
-    even = table.groupby(["layer", "granularity", "order"]).apply(break_even, include_groups=False).rename("break_even")
-    lowest = min(EXTRA_FOR_BREAK_EVEN + SPARSITIES)
+    even = table.groupby(["layer", "granularity", "order"]).apply(_break_even, include_groups=False).rename("break_even")
+    lowest = min(MEASURED)
     print(f"\nbreak-even sparsity (speed-up 1, interpolated; {lowest:.2f}: already faster at the lowest sparsity "
           "measured, an upper bound)")
     print(even.unstack("order").round(2).to_string())

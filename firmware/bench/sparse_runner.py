@@ -3,7 +3,8 @@ QEMU (``-icount shift=0``) with the blob placed by QEMU's loader, and parses wha
 
 Every case runs four ways on the board: the dense reference and DSP kernels on the pruned dense
 weights, and the sparse kernel in both loop orders (input-stationary ``sparse_is``, weight-prioritised
-``sparse_wp``). Used by tests/firmware/test_kernels_sparse.py and benchmarks/bench_sparse_kernels.py.
+``sparse_wp``). Used by tests/firmware/test_kernels_sparse.py and sparse_speedup.py (the kernel bench and
+`kws-nas prune`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`kws-nas bench MODEL.tflite --board mps2_an500 [--port URL] [--rate 10] [--out DIR]`: per-stage latency.
+"""`kws-nas bench MODEL.tflite --board mps2_an500 [--port URL] [--rate 10] [--sparse auto|never|always]
+[--out DIR]`: per-stage latency.
 
 Runs features (MFCC on the board) + network + post-processing on one clip and prints the breakdown,
 then the same always-on: at ``--rate`` inferences per second each inference computes only its new
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--rate", type=float, default=10.0, help="inferences per second, always-on (default 10)")
     parser.add_argument("--out", type=Path, help="folder for breakdown.csv and breakdown.html/.png")
+    parser.add_argument("--sparse", choices=("auto", "never", "always"), default="auto",
+                        help="store pruned filters sparse where predicted faster (auto, the default), never, "
+                             "or wherever eligible (always)")
 
 
 def synthetic_clip(samples: int) -> np.ndarray:
@@ -62,7 +66,7 @@ def run(args) -> int:
         raise ConfigError("--count must be >= 1 and --warmup >= 0")
     frontend = FrontEndConfig()
     new_frames = new_frames_per_inference(frontend, args.rate)
-    blob = tflite_to_blob(args.model)
+    blob = tflite_to_blob(args.model, sparse=args.sparse)
     profile = load_board(args.board)
     with open_board(args.board, args.port) as board:
         board.load(blob)
@@ -78,7 +82,7 @@ def run(args) -> int:
     unit = clip.unit
     note = f" (estimate at {profile.clock_hz / 1e6:.0f} MHz, {profile.cycles_per_instruction} cycles/instruction)" \
         if unit == "instructions" else ""
-    print(f"{args.model.name} on {board.name}{note}")
+    print(f"{args.model.name} on {board.name}{note}, {len(blob):,} bytes of model description (--sparse {args.sparse})")
     print(table.to_string(index=False, formatters={unit: "{:,.0f}".format, "ms": "{:.3f}".format}))
     print(f"always-on at {args.rate:g} inferences/s: {sum(streaming.stages_ms(profile).values()):.3f} ms per inference, "
           f"duty cycle {streaming.duty_cycle(profile, args.rate):.1%} "

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nas.errors import ConfigError
+from nas.firmware.bench.sparse_speedup import break_even
 from nas.firmware.sparse_format import FORMAT_CODE, MAX_M, SparseFilter, pack
 from nas.tflite_model import Graph
 
@@ -59,19 +60,7 @@ MEASURED_SPEED_UP: dict[tuple[str, str, str], tuple[tuple[float, float], ...]] =
 }
 
 
-def break_even(kind: str, fmt: str, order: str) -> float:
-    """Sparsity where MEASURED_SPEED_UP crosses 1 (linear between points; its lowest sparsity when that
-    is already faster, an upper bound; nan if it never does)."""
-    points = MEASURED_SPEED_UP[kind, fmt, order]
-    if points[0][1] >= 1:
-        return points[0][0]
-    for (s0, v0), (s1, v1) in zip(points, points[1:]):
-        if v0 < 1 <= v1:
-            return s0 + (1 - v0) * (s1 - s0) / (v1 - v0)
-    return float("nan")
-
-
-BREAK_EVEN = {key: break_even(*key) for key in MEASURED_SPEED_UP}
+BREAK_EVEN = {key: break_even(points) for key, points in MEASURED_SPEED_UP.items()}
 LOWEST_MEASURED = min(points[0][0] for points in MEASURED_SPEED_UP.values())
 
 

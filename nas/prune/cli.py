@@ -3,7 +3,9 @@
 For one checkpoint, or the best trial of a results folder's budget class (the one ``best.json``
 names), each curve (method × granularity × norm) is measured at every sparsity, once as pruned and once
 after ``--finetune-steps`` of fine-tuning. Writes ``prune.csv`` and the figures (HTML + PNG) into
-``--out`` and prints one line per curve naming its cliff.
+``--out`` and prints one line per curve naming its cliff. The sparse kernels' speed-up on the model's
+own largest conv and FC layers (``kernels.csv``, the ``prune_speed_up`` figure, break-even lines) is
+measured on the emulated board alongside.
 """
 from __future__ import annotations
 
@@ -52,6 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", default=None,
                         help="time each int8 point on a board profile, e.g. mps2_an500 (emulated M7; slow)")
     parser.add_argument("--port", default=None, help="with --board: a serial port (default: the emulator)")
+    parser.add_argument("--front", action="store_true",
+                        help="instead of the sweep: width vs structured pruning on the class's Pareto front "
+                             "(front.csv, prune_front figure, the better front named; a results folder only)")
+    parser.add_argument("--front-ratios", type=_floats, default=[0.25, 0.5],
+                        help="with --front: channel fractions removed from each front model (default 0.25,0.5)")
+    parser.add_argument("--front-top", type=int, default=3,
+                        help="with --front: the most accurate front trials taken (default 3)")
+    parser.add_argument("--speed-up-board", default="mps2_an500", choices=("mps2_an500", "mps2_an386", "none"),
+                        help="emulated board that times the sparse kernels on the model's largest conv and FC "
+                             "(kernels.csv, prune_speed_up figure; default mps2_an500; none skips it)")
 
 
 def _target(args) -> tuple[Path, Path, str]:
@@ -98,6 +110,26 @@ def series_of(args) -> list:
     return out
 
 
+def _kernel_speed_up(model, candidate, board: str, out: Path):
+    """kernels.csv of the model's own layers on the sparse kernels, or None (skipped, or no toolchain)."""
+    from nas.atomic import atomic_path
+    from nas.prune.kernels import kernel_speed_up, missing_tools
+
+    if board == "none":
+        return None
+    missing = missing_tools()
+    if missing:
+        print(f"kernel speed-up figure skipped: missing {', '.join(missing)} (scripts/bootstrap.sh installs them)")
+        return None
+    table = kernel_speed_up(model, candidate.input_shape, board)
+    if table.empty:
+        print(f"kernel speed-up figure skipped: {candidate.arch} has no conv or fully connected layer")
+        return None
+    with atomic_path(out / "kernels.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
     from tqdm import tqdm
@@ -106,13 +138,21 @@ def run(args: argparse.Namespace) -> int:
     from nas.data.cache import load_features
     from nas.export.accuracy import load_model
     from nas.prune.channels import channel_groups
-    from nas.prune.figures import figures
+    from nas.prune.kernels import break_even_lines
+    from nas.prune.figures import figures, speed_up_figure
     from nas.prune.sweep import SweepConfig, cliff_lines, sweep
     from nas.report.figures import write_figure
 
     if args.finetune_steps < 0 or args.cpu_repeats < 1:
         raise ConfigError(f"--finetune-steps must be >= 0 and --cpu-repeats >= 1, got {args.finetune_steps} "
                           f"and {args.cpu_repeats}")
+    if args.front:
+        from nas.prune.front_cli import run_front
+
+        if not args.target.is_dir():
+            raise ConfigError(f"--front: {args.target} is not a results folder (the front comes from its trials)")
+        _, data, label = _target(args)
+        return run_front(args, args.target, label, data)
     series = series_of(args)
     checkpoint, data, label = _target(args)
     if not data.is_dir():
@@ -140,18 +180,26 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if probe is not None:
             probe.close()
+    kernels = _kernel_speed_up(model, candidate, args.speed_up_board, out)
     table.insert(0, "model", f"{label}: {candidate.describe()}")
     csv = out / "prune.csv"
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False)
     title = f"Pruning {candidate.arch} ({label}, {data.name})"
-    written = [p for stem, fig in figures(table, title).items() for p in write_figure(fig, out / stem)]
+    drawn = figures(table, title)
+    if kernels is not None:
+        drawn["prune_speed_up"] = speed_up_figure(kernels, title)
+    written = [p for stem, fig in drawn.items() for p in write_figure(fig, out / stem)]
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.drop(columns=["model", "spec", "footprint"]).to_string(index=False))
     print("\n".join(cliff_lines(table, args.cliff_points)))
+    if kernels is not None:
+        print(f"sparse kernels on {args.speed_up_board} (speed-up over the dense int8 kernel, emulated instructions):")
+        print("\n".join(break_even_lines(kernels)))
     if args.board is None:
         print("mcu_ms is empty: pass --board mps2_an500 to time each point on the emulated Cortex-M7")
-    print("Unstructured points run on the board's dense int8 kernels: they store their zeros (flash and RAM "
-          "as unpruned) and are never faster there; structured points are smaller dense models.")
+    print("On the board, unstructured points store each pruned filter sparse where its sparse kernel is predicted "
+          "faster (else dense, zeros stored; flash_bytes is the cost model's dense layout); structured points are "
+          "smaller dense models.")
     print(f"→ {csv}, " + ", ".join(str(p) for p in written if p.suffix == ".html"))
     return 0

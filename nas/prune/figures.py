@@ -9,7 +9,7 @@ AXES = {  # figure stem → (column, scale, axis title)
     "prune_params": ("nonzero_params", 1e3, "nonzero parameters (k)"),
     "prune_macs": ("macs", 1e6, "effective MACs (M, nonzero weights)"),
     "prune_cpu": ("cpu_ms", 1, "desktop CPU latency, batch 1, one thread (ms, median)"),
-    "prune_mcu": ("mcu_ms", 1, "MCU latency, emulated board, dense int8 kernels (ms)"),
+    "prune_mcu": ("mcu_ms", 1, "MCU latency, emulated board, int8 (sparse filters where faster; ms)"),
 }
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -83,3 +83,36 @@ def figures(df: pd.DataFrame, title: str) -> dict[str, object]:
     if norms is not None:
         out["prune_norms"] = norms
     return out
+
+
+def speed_up_figure(kernels: pd.DataFrame, title: str):
+    """Sparse-kernel speed-up over the dense kernel vs sparsity, one panel per layer: a colour per
+    granularity, solid input-stationary and dashed weight-prioritised; each curve's break-even (speed-up
+    1) is a diamond on the dotted line at 1×."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    layers = list(dict.fromkeys(kernels["layer"]))
+    fig = make_subplots(rows=1, cols=len(layers), subplot_titles=layers, shared_yaxes=True)
+    dashes = {"input-stationary": "solid", "weight-prioritised": "dash"}
+    for col, layer in enumerate(layers, start=1):
+        for i, granularity in enumerate(dict.fromkeys(kernels["granularity"])):
+            for order, dash in dashes.items():
+                curve = kernels[(kernels["layer"] == layer) & (kernels["granularity"] == granularity)
+                                & (kernels["order"] == order)].sort_values("sparsity")
+                if curve.empty:
+                    continue
+                name = f"{granularity}, {order}"
+                fig.add_scatter(x=curve["sparsity"], y=curve["speed_up"], mode="lines+markers", name=name,
+                                legendgroup=name, showlegend=col == 1, line={"color": COLOURS[i], "dash": dash},
+                                text=curve["format"], row=1, col=col)
+                even = curve["break_even"].iloc[0]
+                if even == even:  # not nan
+                    fig.add_scatter(x=[even], y=[1.0], mode="markers", legendgroup=name, showlegend=False,
+                                    marker={"symbol": "diamond", "size": 11, "color": COLOURS[i]},
+                                    hovertext=f"{name}: break-even {even:.2f}", row=1, col=col)
+        fig.add_hline(y=1.0, line={"color": "black", "dash": "dot"}, row=1, col=col)
+        fig.update_xaxes(title_text="sparsity (pruned fraction of the filter)", row=1, col=col)
+    fig.update_yaxes(title_text="speed-up over the dense int8 kernel (×)", row=1, col=1)
+    fig.update_layout(title=f"{title}: sparse kernels on the emulated board (break-even ◆)", width=1200, height=560)
+    return fig

@@ -2,9 +2,10 @@
 after a short fine-tune, plus the unpruned model as the baseline row.
 
 Each point starts from the trained model (one-shot, not iterative). Unstructured points keep the
-model's shape with zeros in it: the board's dense int8 kernels store and multiply those zeros like any
-weight, so their int8 flash and RAM are the dense model's (``footprint`` says so) and they are no faster. Structured points
-are smaller dense models: the cost model's figures for their new spec are what the board runs.
+model's shape with zeros in it: the cost model's int8 flash and RAM are the dense layout's (``footprint``
+says so), while the board stores a pruned filter sparse where its sparse kernel is predicted faster
+(`nas.board.sparse_layers`), which ``mcu_ms`` measures. Structured points are smaller dense models: the
+cost model's figures for their new spec are what the board runs.
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def measure(model: nn.Module, candidate, sets: dict, config: SweepConfig, zeros_
            "val_acc": evaluate(model, sets["validation"])["accuracy"], "test_acc": evaluate(model, sets["test"])["accuracy"],
            "cpu_ms": cpu_latency_ms(model, candidate.input_shape, config.cpu_repeats),
            "flash_bytes": cost.flash_bytes, "ram_bytes": cost.ram_bytes,
-           "footprint": "cost model, dense kernels (zeros stored)" if zeros_stored else "cost model of this spec",
+           "footprint": "cost model, dense layout (zeros stored)" if zeros_stored else "cost model of this spec",
            "val_acc_int8": None, "mcu_ms": None}
     if config.int8 or config.board is not None:
         from nas.export.accuracy import convert_trained, score_int8_model

@@ -41,6 +41,23 @@ def test_bench_prints_the_stage_breakdown_and_writes_table_and_chart(firmware_im
     assert (tmp_path / "breakdown.html").stat().st_size > 1000
 
 
+def test_bench_sparse_option_chooses_how_pruned_filters_are_stored(firmware_image, pytestconfig, capsys):
+    from .tf_models import cached_tflite
+
+    path = cached_tflite(Path(pytestconfig.cache.mkdir("kws_board_models")), "ds_cnn", prune=("block", 0.75))
+    printed = {}
+    for mode in ("never", "always"):
+        assert main(["bench", str(path), "--count", "1", "--sparse", mode]) == 0
+        printed[mode] = capsys.readouterr().out
+    size = {mode: int(re.search(r"([\d,]+) bytes of model description", text)[1].replace(",", ""))
+            for mode, text in printed.items()}
+    assert size["always"] < 0.9 * size["never"]  # the pruned filters stored packed
+    assert "--sparse always" in printed["always"]
+    with pytest.raises(SystemExit):
+        main(["bench", str(path), "--sparse", "sometimes"])
+    assert "argument --sparse: invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
 def test_bench_rejects_a_file_that_is_not_a_tflite(tmp_path, capsys):
     bogus = tmp_path / "model.tflite"
     bogus.write_bytes(b"not a flatbuffer")

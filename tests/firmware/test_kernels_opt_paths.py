@@ -135,3 +135,37 @@ def test_depthwise_3x3_long_maps_every_plane_stride_equal_reference(kernels, see
         h, w = (long_side, short_side) if case % 2 == 0 else (short_side, long_side)
         c, pad = int(rng.choice([1, 4, 6])), int(rng.integers(0, 2))
         check_depthwise_3x3(kernels, rng, h, w, c, pad, ACTIVATION_RANGES[case % 4 if case % 3 else 0])
+
+
+def prune_channels(rng, weights: np.ndarray, scales: np.ndarray, axis: int) -> None:
+    """Zeroes the weights of about a third of the channels (along `axis`) and gives them the tiny scale
+    the converter gives an all-zero channel (about 4e-9: a right shift past 23), in place."""
+    pruned = rng.random(scales.size) < 0.35
+    scales[pruned] = 3.937e-9
+    index = [slice(None)] * weights.ndim
+    index[axis] = pruned
+    weights[tuple(index)] = 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pruned_channels_keep_the_fast_requantisation_bit_exact(kernels, seed):
+    # An all-zero channel outputs its requantised bias as a constant (kws_rq_init_channels).
+    rng = np.random.default_rng(500 + seed)
+    for case in range(30):
+        act = ACTIVATION_RANGES[case % 4]
+        c, h, w = int(rng.choice([2, 5, 16, 64])), int(rng.integers(3, 26)), int(rng.integers(3, 8))
+        x = draw_int8(rng, (1, h, w, c))
+        offsets = dict(input_offset=int(rng.integers(-127, 129)), output_offset=int(rng.integers(-128, 128)))
+        weights, scales = draw_int8(rng, (1, 3, 3, c)), rng.uniform(1e-4, 0.3, size=c)
+        prune_channels(rng, weights, scales, axis=3)
+        mult, shift = kernels.quantize_multipliers(scales)
+        assert_opt_equals_ref(kernels.depthwise_conv, x, weights, draw_bias(rng, c), mult, shift, ch_mult=1,
+                              stride=(1, 1), padding=(1, 1), dilation=(1, 1), act=act, out_hw=(h, w), **offsets,
+                              err_msg=f"depthwise {h}x{w}x{c}")
+        oc, k = int(rng.choice([1, 2, 7, 16])), int(rng.choice([1, 3]))
+        weights, scales = draw_int8(rng, (oc, k, k, c)), rng.uniform(1e-4, 0.3, size=oc)
+        prune_channels(rng, weights, scales, axis=0)
+        mult, shift = kernels.quantize_multipliers(scales)
+        assert_opt_equals_ref(kernels.conv, x, weights, draw_bias(rng, oc), mult, shift, stride=(1, 1),
+                              padding=(0, 0), dilation=(1, 1), act=act, out_hw=(h - k + 1, w - k + 1), **offsets,
+                              err_msg=f"conv {h}x{w}x{c} k {k} out {oc}")

@@ -299,3 +299,36 @@ def test_sparse_kernels_on_the_board_equal_dense_kernels_and_tflite_micro(kernel
                                  f"from TFLite Micro, first at {tuple(diff[0])}")
     kept = [1 - (c.dense == 0).mean() for c in cases]
     assert min(kept) < 0.1 and max(kept) > 0.45  # the draw spans sparse and barely pruned layers
+
+
+@pytest.mark.firmware
+def test_pruned_channels_keep_dense_and_sparse_kernels_fast_and_exact_on_the_board():
+    """Output channels pruned to all-zero weights carry the converter's tiny scale (a right shift past
+    23). On the emulated M7 every kernel must still give the reference kernel's bytes, and take about
+    as many instructions as when those channels have ordinary scales (no generic requantisation)."""
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "make"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/bootstrap.sh installs it)")
+    from nas.firmware.bench.sparse_runner import Case, quantize_multiplier, run
+
+    rng = np.random.default_rng(7)
+    oc, taps = 32, 32
+    dense = prune(nonzero_int8(rng, (oc, taps)), "block", 0.5)
+    zero_rows = rng.permutation(oc)[:12]
+    dense[zero_rows] = 0
+    x = rng.integers(-128, 128, size=(1, 25, 5, taps)).astype(np.int8)
+    cases = []
+    for tiny in (False, True):
+        scales = rng.uniform(2e-4, 1e-3, size=oc)
+        if tiny:
+            scales[zero_rows] = 3.937e-9
+        quant = [quantize_multiplier(s) for s in scales]
+        cases.append(Case("conv", x, dense.reshape(oc, 1, 1, taps), pack(dense, "block"),
+                          np.array([q[0] for q in quant]), np.array([q[1] for q in quant]), (1, 25, 5, oc),
+                          bias=rng.integers(-5000, 5000, size=oc), input_offset=3, output_offset=-7))
+    assert min(quantize_multiplier(3.937e-9)[1], 0) < -23  # the shift kws_rq_init() refuses
+    rows = {(r["case"], r["variant"]): r for r in run(cases)}
+    for (case, variant), r in rows.items():
+        assert not r["failed"] and np.array_equal(r["output"], rows[case, "dense_ref"]["output"]), (case, variant)
+    for variant in ("dense_opt", "sparse_is", "sparse_wp"):
+        assert rows[1, variant]["instructions"] <= 1.02 * rows[0, variant]["instructions"], variant

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from nas.cli import main
+from nas.prune.kernels import missing_tools
 from nas.spaces import build_model, candidate_from_model_size_info
 from nas.train import save_checkpoint
 
@@ -43,6 +44,11 @@ def test_prune_writes_one_row_per_point_with_and_without_finetuning(checkpoint, 
     for stem in ("prune_params", "prune_macs", "prune_cpu", "prune_norms"):
         assert (out / f"{stem}.html").is_file()
     assert not (out / "prune_mcu.html").exists()
+    if not missing_tools():  # the sparse kernels on the model's own pointwise conv and FC
+        kernels = pd.read_csv(out / "kernels.csv")
+        assert set(kernels["granularity"]) == {"element", "block", "nm"} and kernels["bit_identical"].all()
+        assert (out / "prune_speed_up.png").is_file()
+        assert re.search(r"fc 8→12, block: input-stationary (break-even|never faster)", lines)
 
 
 @pytest.mark.parametrize("argv,message", [

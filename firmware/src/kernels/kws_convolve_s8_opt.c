@@ -364,7 +364,8 @@ kws_nn_status kws_convolve_s8_opt(const kws_nn_context *ctx, const kws_nn_conv_p
     kws_rq *requant = (kws_rq *)ctx->buf;
     kws_rq_output o = {requant, quant_params, conv_params->output_offset, conv_params->activation.min,
                        conv_params->activation.max, OUT_GENERIC};
-    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, out_ch, o.out_offset, requant)) {
+    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, out_ch, o.out_offset, filter, taps, taps, 1,
+                             bias, requant)) {
         o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
     }
     int16_t *columns = (int16_t *)(requant + out_ch);

@@ -243,7 +243,8 @@ kws_nn_status kws_depthwise_conv_s8_opt(const kws_nn_context *ctx,
     kws_rq *requant = (kws_rq *)ctx->buf;
     kws_rq_output o = {requant, quant_params, dw_params->output_offset, dw_params->activation.min,
                        dw_params->activation.max, OUT_GENERIC};
-    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, ch, o.out_offset, requant)) {
+    if (kws_rq_init_channels(quant_params->multiplier, quant_params->shift, ch, o.out_offset, filter,
+                             filter_dims->h * filter_dims->w, 1, ch, bias, requant)) {
         o.mode = o.act_min == KWS_INT8_MIN && o.act_max == KWS_INT8_MAX ? OUT_FAST_FULL_RANGE : OUT_FAST_CLAMP;
     }
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, wrow = weight_row(filter_dims);

@@ -11,7 +11,8 @@
  * high word: with hi:lo = P + K, floor((hi:lo - [x < 0] 2^31) / 2^32) = hi - [x < 0 and lo < 2^31],
  * which is hi + ((x & ~lo) >> 31) with an arithmetic shift; the result is that >> (e - 1).
  * Channels with a left shift, e = 0 or e > 23 (where K would not fit in 64 bits) are "slow" and the
- * kernels requantise them with kws_requantize() instead.
+ * kernels requantise them with kws_requantize() instead, unless their weights are all zero (a pruned
+ * channel: its output is a constant, see kws_rq_init_channels()).
  */
 #ifndef KWS_REQUANT_OPT_H
 #define KWS_REQUANT_OPT_H
@@ -97,16 +98,49 @@ static inline void kws_rq_store_full_range(int32_t x, const kws_rq *p, int32_t m
 }
 
 /**
- * Prepares the constants of `channels` channels; returns 1 when every channel is fast, else 0 (then
- * the caller requantises with kws_requantize() for the whole layer).
+ * Constants that make kws_rq_apply() return `value` whatever x: multiplier 0 leaves K, whose low
+ * word of ones makes the borrow term 0 and whose high word is `value`, shifted by 0.
  */
-static inline int kws_rq_init_channels(const int32_t *multiplier, const int32_t *shift, int32_t channels,
-                                       int32_t out_offset, kws_rq *out)
+static inline void kws_rq_init_constant(int32_t value, kws_rq *out)
 {
-    for (int32_t c = 0; c < channels; ++c) {
-        if (!kws_rq_init(multiplier[c], shift[c], out_offset, &out[c])) {
+    out->k_lo = 0xFFFFFFFFu;
+    out->k_hi = value;
+    out->multiplier = 0;
+    out->shift_m1 = 0;
+}
+
+/** Whether the `taps` weights of a channel, `step` bytes apart, are all zero. */
+static inline int kws_rq_zero_channel(const int8_t *w, int32_t taps, int32_t step)
+{
+    for (int32_t t = 0; t < taps; ++t, w += step) {
+        if (*w) {
             return 0;
         }
+    }
+    return 1;
+}
+
+/**
+ * Prepares the constants of `channels` channels; returns 1 when every channel is fast, else 0 (then
+ * the caller requantises with kws_requantize() for the whole layer).
+ *
+ * A pruned channel whose weights are all zero gets a tiny scale from the converter (about 4e-9),
+ * so a right shift beyond 23 that kws_rq_init() refuses; its accumulator is its bias whatever the
+ * input, so it becomes the constant kws_requantize(bias) + out_offset instead, and the layer stays
+ * fast. Channel c's weight t is filter[c * channel_step + t * tap_step]; bias may be NULL.
+ */
+static inline int kws_rq_init_channels(const int32_t *multiplier, const int32_t *shift, int32_t channels,
+                                       int32_t out_offset, const int8_t *filter, int32_t taps,
+                                       int32_t channel_step, int32_t tap_step, const int32_t *bias, kws_rq *out)
+{
+    for (int32_t c = 0; c < channels; ++c) {
+        if (kws_rq_init(multiplier[c], shift[c], out_offset, &out[c])) {
+            continue;
+        }
+        if (!kws_rq_zero_channel(filter + c * channel_step, taps, tap_step)) {
+            return 0;
+        }
+        kws_rq_init_constant(kws_requantize(bias ? bias[c] : 0, multiplier[c], shift[c]) + out_offset, &out[c]);
     }
     return 1;
 }

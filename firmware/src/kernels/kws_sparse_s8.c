@@ -128,11 +128,17 @@ static scratch_parts split_scratch(const sparse_product *sp, void *buf)
     kws_rq *rq = (kws_rq *)buf;
     s.rq = rq;
     for (int32_t row = 0; row < (sp->quant_stride ? sp->rows : 1); ++row) {
-        if (!kws_rq_init(sp->multiplier[row * sp->quant_stride], sp->shift[row * sp->quant_stride], sp->out_offset,
-                         &rq[row])) {
-            s.rq = NULL;
-            break;
+        const int32_t m = sp->multiplier[row * sp->quant_stride], sh = sp->shift[row * sp->quant_stride];
+        if (kws_rq_init(m, sh, sp->out_offset, &rq[row])) {
+            continue;
         }
+        /* A pruned row with no kept weight outputs its requantised bias (see kws_rq_init_channels()). */
+        if (sp->quant_stride && sp->f->format != KWS_SPARSE_NM && sp->f->row_units[row] == 0) {
+            kws_rq_init_constant(kws_requantize(sp->bias ? sp->bias[row] : 0, m, sh) + sp->out_offset, &rq[row]);
+            continue;
+        }
+        s.rq = NULL;
+        break;
     }
 #endif
     return s;
