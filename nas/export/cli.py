@@ -46,7 +46,7 @@ def _check_entry(entry: TrainedTrial, candidate) -> None:
             f"is {entry.arch} [{entry.model_size_info}]")
 
 
-def export_class(shortlist: list[TrainedTrial], data_root: Path, top: int) -> tuple:
+def export_class(shortlist: list[TrainedTrial], data_root, top: int) -> tuple:
     """(winning trial, candidate, int8 .tflite bytes, accuracy dict) for one class; ``shortlist`` best first."""
     from nas.data.cache import load_features
     from nas.export.accuracy import int8_accuracy, load_model
@@ -75,15 +75,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
     results = open_results(results_dir)
     entries, seen = results.shortlist(), results.classes()
+    if args.data is not None and not args.data.is_dir():
+        raise ConfigError(f"--data {args.data}: no such dataset folder")
     data_root = args.data or results.recorded_dataset()
-    if not data_root.is_dir():
-        raise ConfigError(f"--data {data_root}: no such dataset folder")
     wanted = set(args.classes.split(",")) if args.classes else set()
     out = args.out or results_dir / "export"
     written = []
     for budget_class in tqdm(sorted(entries), desc="export", unit="class"):
         entry, candidate, model_bytes, accuracy = export_class(entries[budget_class], data_root, args.top)
-        info = BundleInfo(budget_class, candidate, accuracy, results.dataset or str(data_root),
+        info = BundleInfo(budget_class, candidate, accuracy, results.dataset or str(args.data),
                           {"study": entry.study, "trial": entry.trial, "checkpoint": str(entry.checkpoint)},
                           entry.latency_ms)
         folder = write_bundle(out, model_bytes, info, arduino=args.arduino)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from nas.atomic import atomic_path
 from nas.errors import ConfigError
@@ -59,8 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="minifloat exponent bits (default: ceil((bits-1)/2): E2M1, E3M2, E4M3, ...)")
 
 
-def _targets(target: Path, data: Path | None) -> tuple[dict[str, Path], Path]:
-    """(label → checkpoint path, dataset folder): ``data``, else the one a results folder records."""
+def _targets(target: Path, data: Path | None) -> tuple[dict[str, Path], Any]:
+    """(label → checkpoint path, dataset): ``data``, else the one a results folder records (its folder,
+    or the test-set archive split by speaker as the search split it)."""
     if target.is_file():
         if data is None:
             raise ConfigError(f"--data: needed for a single checkpoint ({target})")
@@ -87,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.qat_steps < 0:
         raise ConfigError(f"--qat-steps must be >= 0, got {args.qat_steps}")
+    if args.data is not None and not args.data.is_dir():
+        raise ConfigError(f"--data {args.data}: no such dataset folder")
     targets, data = _targets(args.target, args.data)
-    if not data.is_dir():
-        raise ConfigError(f"--data {data}: no such dataset folder")
     out = args.out or (args.target.parent if args.target.is_file() else args.target) / "quant_sweep"
     out.mkdir(parents=True, exist_ok=True)
     frames = []

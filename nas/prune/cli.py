@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from nas.errors import ConfigError
 
@@ -66,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(kernels.csv, prune_speed_up figure; default mps2_an500; none skips it)")
 
 
-def _target(args) -> tuple[Path, Path, str]:
+def _target(args) -> tuple[Path, Any, str]:
     """(checkpoint, dataset folder, label)."""
     if args.target.is_file():
         if args.data is None:
@@ -154,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
         _, data, label = _target(args)
         return run_front(args, args.target, label, data)
     series = series_of(args)
+    if args.data is not None and not args.data.is_dir():
+        raise ConfigError(f"--data {args.data}: no such dataset folder")
     checkpoint, data, label = _target(args)
-    if not data.is_dir():
-        raise ConfigError(f"--data {data}: no such dataset folder")
     model, candidate = load_model(checkpoint)
     if any(s.method == "structured" for s in series):
         channel_groups(candidate, model)  # refuses an architecture without removable channels, before any work

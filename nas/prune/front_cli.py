@@ -71,7 +71,7 @@ def front_figure(table, title: str):
     return fig
 
 
-def run_front(args, target: Path, budget_class: str, data: Path) -> int:
+def run_front(args, target: Path, budget_class: str, data) -> int:
     from tqdm import tqdm
 
     from nas.atomic import atomic_path

@@ -45,7 +45,8 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
                                             f"{study.study_name}: retrained, mean ± std over seeds<br><sup>accuracy on {dataset}</sup>")
     write_text_atomic(results_dir / "summary.md", summary)
     candidates = candidates_of(study)
-    best = best_json(df, candidates, dataset, {}, study.user_attrs.get("dataset_root"))
+    best = best_json(df, candidates, dataset, {}, study.user_attrs.get("dataset_root"),
+                     bool(study.user_attrs.get("split_test_archive", False)))
     write_json_atomic(results_dir / "best.json", retrain_report.with_retrained_choice(best, runs, df, candidates))
     arch = study.user_attrs.get("search_space", "")
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
@@ -76,7 +77,7 @@ def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> p
         if runs is not None:
             run_frames.append(runs)
     df = pd.concat(frames, ignore_index=True).sort_values(["study", "number"], kind="stable").reset_index(drop=True)
-    dataset, root = recorded_data([loaded.study for loaded in studies])
+    dataset, root, split = recorded_data([loaded.study for loaded in studies])
     _write_csv(df, parent / "combined.csv")
     summary = tables.summary_markdown(df, f"{len(frames)} studies in {parent}", dataset)
     runs = pd.concat(run_frames, ignore_index=True) if run_frames else None
@@ -88,7 +89,7 @@ def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> p
                                             f"<br><sup>{dominance_line(cell_verdicts(runs))}; accuracy on {dataset}</sup>")
     write_text_atomic(parent / "summary.md", summary)
     write_json_atomic(parent / "best.json", retrain_report.with_retrained_choice(
-        best_json(df, candidates, dataset, prefix, root), runs, df, candidates, prefix))
+        best_json(df, candidates, dataset, prefix, root, split), runs, df, candidates, prefix))
     fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class<br><sup>accuracy on {dataset}</sup>")
     figures.write_figure(fig, parent / "pareto")
     return df

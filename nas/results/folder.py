@@ -19,6 +19,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -88,6 +89,7 @@ class ResultsFolder:
     study_dirs: dict[str, Path]
     dataset: str
     dataset_root: str | None
+    split_test_archive: bool  # dataset_root is the test-set archive, which the studies split by speaker
     # class → (study, trial, checkpoint relative to the study's folder) of the retrained choice
     retrained: dict[str, tuple[str, int, str]] = dataclasses.field(default_factory=dict)
 
@@ -112,8 +114,10 @@ class ResultsFolder:
         """Budget class → its best trial (the one ``best.json`` names)."""
         return {budget_class: trials[0] for budget_class, trials in self.shortlist().items()}
 
-    def recorded_dataset(self) -> Path:
-        """The dataset folder the studies trained on, for verbs given no ``--data``.
+    def recorded_dataset(self) -> Any:
+        """The dataset the studies trained on, for verbs given no ``--data``: its folder, or the
+        ``SpeechCommands`` of the test-set archive split by speaker as the search split it (both are
+        what ``nas.data.cache.load_features`` takes).
 
         Raises:
             ConfigError: none recorded, or it is gone.
@@ -123,6 +127,10 @@ class ResultsFolder:
                               "(the Speech Commands folder the study trained on)")
         if not Path(self.dataset_root).is_dir():
             raise ConfigError(f"--data: the study trained on {self.dataset_root}, which is gone; pass --data DIR")
+        if self.split_test_archive:
+            from nas.data.speech_commands import SpeechCommands
+
+            return SpeechCommands(self.dataset_root, split_test_archive=True)
         return Path(self.dataset_root)
 
     def _trained(self, row: pd.Series) -> TrainedTrial:
@@ -154,11 +162,13 @@ def open_studies(path: str | Path) -> list[LoadedStudy]:
     return [LoadedStudy(folder, load_study(read_marker(folder))) for folder in study_folders(path)]
 
 
-def recorded_data(studies: list[optuna.Study]) -> tuple[str, str | None]:
-    """(what the studies' accuracy was measured on, their common dataset folder or None)."""
+def recorded_data(studies: list[optuna.Study]) -> tuple[str, str | None, bool]:
+    """(what the studies' accuracy was measured on, their common dataset folder or None, whether they
+    split it as the test-set archive)."""
     datasets = {s.user_attrs.get("dataset", UNRECORDED_DATASET) for s in studies}
-    roots = {s.user_attrs.get("dataset_root") for s in studies}
-    return "; ".join(sorted(datasets)), roots.pop() if len(roots) == 1 else None
+    roots = {(s.user_attrs.get("dataset_root"), bool(s.user_attrs.get("split_test_archive", False))) for s in studies}
+    root, split = roots.pop() if len(roots) == 1 else (None, False)
+    return "; ".join(sorted(datasets)), root, split
 
 
 def retrained_choice(studies: list[optuna.Study]) -> dict[str, tuple[str, int, str]]:
@@ -188,16 +198,17 @@ def open_results(path: str | Path) -> ResultsFolder:
     studies = open_studies(path)
     if studies:
         table = pd.concat([trials_frame(s.study) for s in studies], ignore_index=True)
-        dataset, root = recorded_data([s.study for s in studies])
-        return ResultsFolder(path, table, {s.study.study_name: s.folder for s in studies}, dataset, root,
+        dataset, root, split = recorded_data([s.study for s in studies])
+        return ResultsFolder(path, table, {s.study.study_name: s.folder for s in studies}, dataset, root, split,
                              retrained_choice([s.study for s in studies]))
     if (path / TRIALS_CSV).is_file():
         best = _read_best_json(path / BEST_JSON) if (path / BEST_JSON).is_file() else {}
         return ResultsFolder(path, _read_trials_csv(path / TRIALS_CSV), {}, best.get("dataset", ""),
-                             best.get("dataset_root"))
+                             best.get("dataset_root"), bool(best.get("split_test_archive", False)))
     if (path / BEST_JSON).is_file():
         best = _read_best_json(path / BEST_JSON)
-        return ResultsFolder(path, _best_json_table(best), {}, best.get("dataset", ""), best.get("dataset_root"))
+        return ResultsFolder(path, _best_json_table(best), {}, best.get("dataset", ""), best.get("dataset_root"),
+                             bool(best.get("split_test_archive", False)))
     raise DataError(f"{path}: not a kws-nas results folder: no {MARKER}, {DB_FILE}, {TRIALS_CSV} or {BEST_JSON} "
                     f"in it, and no study folders under it")
 

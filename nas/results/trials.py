@@ -190,14 +190,16 @@ def best_entry(row: pd.Series, candidates: dict[tuple[str, int], dict], prefix: 
 
 
 def best_json(df: pd.DataFrame, candidates: dict[tuple[str, int], dict], dataset: str, prefix: dict[str, str],
-              dataset_root: str | None = None) -> dict:
+              dataset_root: str | None = None, split_test_archive: bool = False) -> dict:
     """The ``best.json`` object; ``prefix`` maps study → its folder relative to best.json ('' = same).
 
     ``dataset`` describes the data for people; ``dataset_root`` is its folder, for the verbs that
-    reload it (export, quant-sweep), or None when the studies used different folders.
+    reload it (export, quant-sweep, prune), or None when the studies used different folders;
+    ``split_test_archive``: that folder is the test-set archive, split by speaker (key written only then).
     """
     classes = {budget_class: best_entry(row, candidates, prefix) for budget_class, row in best_per_class(df).items()}
-    return {"dataset": dataset, "dataset_root": dataset_root, "classes": classes}
+    split = {"split_test_archive": True} if split_test_archive else {}
+    return {"dataset": dataset, "dataset_root": dataset_root, **split, "classes": classes}
 
 
 def json_number(value) -> float | None:

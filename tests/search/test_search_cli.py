@@ -6,6 +6,8 @@ import pytest
 from optuna.trial import TrialState
 
 from nas.cli import main
+from nas.data.speech_commands import SpeechCommands
+from nas.results.folder import open_results
 from nas.results.place import read_marker
 from nas.results.storage import load_study
 from nas.search.study import budget_used
@@ -239,6 +241,13 @@ def test_a_test_set_archive_is_searched_when_split_by_speaker(tmp_path, tiny_dat
     assert study.user_attrs["definition"]["data"]["split_test_archive"] is True
     assert "split by speaker" in study.user_attrs["dataset"]
     assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+    # the verbs that reload the data split it as the search did: best.json and the folder carry the flag
+    folder = tmp_path / "results" / "dnn_small"
+    assert json.loads((folder / "best.json").read_text())["split_test_archive"] is True
+    dataset = open_results(folder).recorded_dataset()
+    assert isinstance(dataset, SpeechCommands) and dataset.split_test_archive
+    assert main(["export", str(folder), "--out", str(tmp_path / "export")]) == 0
+    assert "small: dnn" in capsys.readouterr().out
     generated = ["search", "search_space=dnn", "study_name=other", "data.split_test_archive=true",
                  *_base(tmp_path, tiny_dataset_dir)]
     assert main(generated) == 2  # generated data has its own split: the key does not apply
