@@ -116,7 +116,7 @@ def test_budget_probe_and_bench_share_one_mps2_an500_clock(tflite_models, monkey
     probe.close()
     # the bench's ms and its note, from the same profile
     args = argparse.Namespace(model=tflite_models["dnn"], board="mps2_an500", port=None, count=1, warmup=0, out=None,
-                              rate=10.0)
+                              rate=10.0, sparse="auto")
     assert bench_cli.run(args) == 0
     printed = capsys.readouterr().out
     assert "estimate at 216 MHz" in printed
