@@ -98,7 +98,9 @@ def serve(args) -> int:
 
     host, port = _listen(args.listen)
     listener = listen_socket(host, port)
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    # Both set here: a shell starts background jobs with SIGINT ignored, and Python then never turns
+    # Ctrl-C into KeyboardInterrupt, so `board serve ... &` could only be stopped with SIGKILL (QEMU left running)
+    previous_handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     board = relay = None
     try:
         blob = tflite_to_blob(args.model)  # refuse unsupported models before starting QEMU
@@ -120,4 +122,5 @@ def serve(args) -> int:
         listener.close()
         if board is not None:
             board.close()
-        signal.signal(signal.SIGTERM, previous_handler)
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)

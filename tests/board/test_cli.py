@@ -193,3 +193,17 @@ def test_board_serve_refuses_a_port_in_use_before_reporting_ready(firmware_image
     assert serve.returncode != 0 and "ready" not in out
     assert err.strip().splitlines()[-1] == (f"kws-nas board: error: --listen 127.0.0.1:{port}: cannot listen there "
                                             "(Address already in use); pick another port or stop what holds it")
+
+
+def test_board_serve_started_with_ctrl_c_ignored_still_stops_on_it(firmware_image, tflite_models):
+    """A shell starts background jobs (`kws-nas board serve ... &`) with SIGINT ignored; serve installs
+    its own handler, so Ctrl-C (SIGINT) still stops it and its QEMU."""
+    port = free_tcp_port()
+    serve = subprocess.Popen([sys.executable, "-m", "nas", "board", "serve", str(tflite_models["cnn"]),
+                              "--listen", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert "ready at" in serve.stdout.readline()
+    finally:
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=60) == 0
