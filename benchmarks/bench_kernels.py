@@ -14,14 +14,15 @@ import argparse
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "firmware" / "bench"
-MACHINES = {"mps2_an500": "mps2-an500", "mps2_an386": "mps2-an386"}
+sys.path.insert(0, str(REPO))  # this checkout's nas, not an installed one
+
+from nas.firmware.bench.image import MACHINES, image_lines  # noqa: E402
 TARGET_INSTRUCTIONS_PER_MAC = 1.5
 
 
@@ -32,23 +33,7 @@ def build(board: str) -> Path:
 
 def run(elf: Path, board: str, timeout_s: float = 120.0) -> list[str]:
     """Runs the image until it prints bench-done; returns its bench lines."""
-    cmd = ["qemu-system-arm", "-machine", MACHINES[board], "-icount", "shift=0", "-nographic", "-monitor", "none",
-           "-serial", "stdio", "-kernel", str(elf)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines, deadline = [], time.monotonic() + timeout_s
-    try:
-        for line in proc.stdout:
-            line = line.strip()
-            if line.startswith("bench,"):
-                lines.append(line)
-            if line == "bench-done":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{elf.name} did not finish within {timeout_s} s")
-    finally:
-        proc.kill()
-        proc.wait()
-    return lines
+    return image_lines(elf, board, "bench,", "bench-done", timeout_s=timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:

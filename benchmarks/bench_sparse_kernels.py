@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's nas, not an installed one
 
-from nas.firmware.bench.sparse_runner import MACHINES  # noqa: E402
+from nas.firmware.bench.image import MACHINES  # noqa: E402
 from nas.firmware.bench.sparse_speedup import SPARSITIES as MEASURED, Layer, break_even, measure  # noqa: E402
 
 SPARSITIES = (0.5, 0.7, 0.75, 0.9, 0.95)  # shown; the lower ones measured too place the break-even

@@ -13,16 +13,15 @@ import math
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from nas.firmware.bench.image import image_lines
 from nas.firmware.sparse_format import FORMAT_CODE, SparseFilter
 
 BENCH_DIR = Path(__file__).resolve().parent
-MACHINES = {"mps2_an500": "mps2-an500", "mps2_an386": "mps2-an386"}
 VARIANTS = ("dense_ref", "dense_opt", "sparse_is", "sparse_wp")
 MAGIC = 0x4350534B
 HEADER_WORDS = 38  # the F_* fields of sparse_main.c
@@ -135,25 +134,10 @@ def run(cases: list[Case], board: str = "mps2_an500", timeout_s: float = 300.0) 
     with tempfile.TemporaryDirectory(prefix="kws_sparse_") as tmp:
         blob = Path(tmp) / "cases.bin"
         blob.write_bytes(write_blob(cases))
-        cmd = ["qemu-system-arm", "-machine", MACHINES[board], "-icount", "shift=0", "-nographic", "-monitor", "none",
-               "-serial", "stdio", "-kernel", str(elf),
-               "-device", f"loader,file={blob},addr={_cases_address(elf):#x},force-raw=on"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        rows, deadline = [], time.monotonic() + timeout_s
-        try:
-            for line in proc.stdout:
-                line = line.strip()
-                if line.startswith("sparse-error"):
-                    raise RuntimeError(f"sparse_bench: {line}")
-                if line == "sparse-done":
-                    break
-                if line.startswith("sparse,"):
-                    rows.append(_parse(line, cases))
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{elf.name} did not finish within {timeout_s} s")
-        finally:
-            proc.kill()
-            proc.wait()
+        lines = image_lines(elf, board, "sparse,", "sparse-done", error_prefix="sparse-error",
+                            extra_args=["-device", f"loader,file={blob},addr={_cases_address(elf):#x},force-raw=on"],
+                            timeout_s=timeout_s)
+    rows = [_parse(line, cases) for line in lines]
     if len(rows) != len(cases) * len(VARIANTS):
         raise RuntimeError(f"sparse_bench printed {len(rows)} runs for {len(cases)} cases x {len(VARIANTS)} variants")
     return rows
