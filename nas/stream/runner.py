@@ -19,7 +19,7 @@ import numpy as np
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import ConfigError
 
-WINDOWS_PER_BATCH = 256  # one-second windows per front-end call: 16 MB of float32 audio
+WINDOWS_PER_BATCH = 256  # one-second windows handed to the model runner at once
 
 
 @dataclass(frozen=True)
