@@ -14,7 +14,7 @@ import pandas as pd
 from nas.atomic import write_text_atomic
 from nas.report import figures
 from nas.results.dominance import CellVerdict, cell_verdicts, dominance_line
-from nas.results.retrain import candidates_frame, final_choice, load_retrain, runs_frame
+from nas.results.retrain import COMPARED_STAGE, candidates_frame, final_choice, load_retrain, runs_frame
 from nas.results.trials import best_entry, json_number
 
 RETRAIN_CSV = "retrain.csv"
@@ -42,9 +42,10 @@ def retrain_markdown(runs: pd.DataFrame, combined: bool = False) -> str:
         return "\n".join(lines + ["No retraining run has finished yet.", ""])
     recipe = runs.dropna(subset=["epochs"])
     epochs = f"{int(recipe['epochs'].max())} epochs, " if len(recipe) else ""
+    compared = runs[runs["stage"] == COMPARED_STAGE]
     lines += [f"Each candidate was trained again with the same recipe ({epochs}seeds "
-              f"{', '.join(str(int(s)) for s in sorted(runs['seed'].unique()))}) on the same data; test accuracy "
-              f"is reported, never used to choose.", "",
+              f"{', '.join(str(int(s)) for s in sorted(compared['seed'].unique()))}) on the same data; test accuracy "
+              f"is reported, never used to choose.", *_shortlist_lines(runs), "",
               "| Study | Trial | Architecture | Class | model_size_info | Seeds | Val accuracy (%) | Test accuracy (%) | "
               "Screening val (%) | Memory (KB) | Ops (MOps) |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -60,6 +61,16 @@ def retrain_markdown(runs: pd.DataFrame, combined: bool = False) -> str:
         lines += [f"The search {dominance_line(verdicts)}.", ""]
     lines += [f"- {v.describe()}" for v in verdicts] or ["- no cell retrained Hello Edge's configuration"]
     return "\n".join(lines) + "\n"
+
+
+def _shortlist_lines(runs: pd.DataFrame) -> list[str]:
+    """Which candidates at most Hello Edge's cost had a shortlist run, and what each reached."""
+    shortlist = runs[(runs["stage"] != COMPARED_STAGE) & (runs["state"] == "COMPLETE")]
+    return ["", *(f"{study}: the candidates at most Hello Edge's cost with the best screening had one run each at a seed "
+            f"outside the comparison, and the best went on to every seed: "
+            + ", ".join(f"trial {int(r['source_trial'])} {_pct(r['val_acc'])} %" for _, r in
+                        rows.sort_values("val_acc", ascending=False, kind="stable").iterrows()) + "."
+            for study, rows in shortlist.groupby("study", sort=True))] if len(shortlist) else []
 
 
 def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tuple[str, int], dict],

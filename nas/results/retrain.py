@@ -16,9 +16,10 @@ from nas.results.storage import study_names
 from nas.results.trials import size_info_text
 
 RETRAIN_SUFFIX = ".retrain"
+COMPARED_STAGE = "seeds"  # a run's ``stage`` attribute when it counts in the means (``nas.search.retrain``)
 
 RUN_COLUMNS = [
-    "study", "source_trial", "seed", "state", "hello_edge", "arch", "budget_class", "model_size_info",
+    "study", "source_trial", "seed", "stage", "state", "hello_edge", "arch", "budget_class", "model_size_info",
     "val_acc", "test_acc", "screening_accuracy", "memory_bytes", "ops", "latency_ms", "epochs", "best_epoch",
     "train_seconds", "checkpoint", "fail_reason",
 ]
@@ -52,7 +53,7 @@ def runs_frame(retrain: optuna.Study, study_name: str, budget_class: str) -> pd.
             continue
         rows.append({
             "study": study_name, "source_trial": int(a["source_trial"]), "seed": int(a["seed"]),
-            "state": t.state.name, "hello_edge": bool(a.get("hello_edge", False)), "arch": a.get("arch", ""),
+            "stage": a.get("stage", COMPARED_STAGE), "state": t.state.name, "hello_edge": bool(a.get("hello_edge", False)), "arch": a.get("arch", ""),
             "budget_class": budget_class, "model_size_info": size_info_text(a.get("candidate", {})),
             "val_acc": t.value if t.state == optuna.trial.TrialState.COMPLETE else np.nan,
             "test_acc": a.get("test_acc", np.nan), "screening_accuracy": a.get("screening_accuracy", np.nan),
@@ -66,9 +67,10 @@ def runs_frame(retrain: optuna.Study, study_name: str, budget_class: str) -> pd.
 
 
 def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The completed runs, one per (study, source trial, seed): a duplicate (two workers enqueued the same
-    run at once) counts once, its first completion."""
-    done = runs[runs["state"] == "COMPLETE"]
+    """The completed runs of the comparison, one per (study, source trial, seed): a duplicate (two workers
+    enqueued the same run at once) counts once, its first completion. Shortlist runs, which chose the
+    candidates, are left out."""
+    done = runs[(runs["state"] == "COMPLETE") & (runs["stage"] == COMPARED_STAGE)]
     return done.drop_duplicates(["study", "source_trial", "seed"], keep="first")
 
 

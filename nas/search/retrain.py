@@ -5,9 +5,13 @@ trained again with the full recipe (``retrain.train``) and seeds 0..S-1, the sam
 for every candidate, Hello Edge's configuration included, so the final choice and the comparison with
 the hand-designed model rest on means over seeds (``nas.results.retrain``, ``nas.results.dominance``).
 
-Which candidates (``select_sources``): the study's trial with the ``hello_edge`` attribute; the ``top_k``
-trials of the feasible Pareto front by screening accuracy; and the ``top_k`` trained trials by screening
-accuracy among those at most Hello Edge's memory and ops, the ones that can dominate it. Duplicates once.
+Which candidates (``ranked_sources``, ``retrain_study``): the study's trial with the ``hello_edge`` attribute; the ``top_k``
+trials of the feasible Pareto front by screening accuracy; and ``top_k`` trained trials among those at most
+Hello Edge's memory and ops, the ones that can dominate it. Duplicates once. Those cheaper ones are not
+taken on screening accuracy alone, whose winner is mostly the luckiest short run: the ``shortlist`` best
+screened each get one run at seed ``seeds`` first (a shortlist run; the comparison uses seeds
+0..seeds-1 only, so the run that chose a candidate never counts in its mean), and the ``top_k`` best of
+those runs get every seed.
 
 Storage: a second study ``<study>.retrain`` beside the search's, with one trial per (source trial, seed).
 Runs are enqueued as WAITING trials and claimed one at a time by any worker (the storage's own
@@ -31,7 +35,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.errors import ConfigError
-from nas.results.retrain import retrain_name
+from nas.results.retrain import COMPARED_STAGE, retrain_name
 from nas.search import study as study_mod
 from nas.search.identity import DEFINITION_ATTR, TRAIN_KEYS_NOT_DEFINING, differences
 from nas.search.study import WORKER
@@ -39,6 +43,7 @@ from nas.search.study import WORKER
 log = logging.getLogger("nas.search")
 
 UNFINISHED_OR_DONE = (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)
+SHORTLIST_STAGE = "shortlist"  # a run's ``stage`` when it chooses a candidate (else COMPARED_STAGE)
 
 
 @dataclass(frozen=True)
@@ -52,22 +57,26 @@ class RetrainOutcome:
 
 def check_conf(conf) -> None:
     """ConfigError for a RetrainConf that cannot run (a loop needs at least one candidate and one seed)."""
-    if conf.top_k < 1 or conf.seeds < 1:
-        raise ConfigError(f"retrain: need top_k >= 1 and seeds >= 1; got top_k={conf.top_k}, seeds={conf.seeds}")
+    if conf.top_k < 1 or conf.seeds < 1 or conf.shortlist < 0:
+        raise ConfigError(f"retrain: need top_k >= 1, seeds >= 1 and shortlist >= 0; got top_k={conf.top_k}, "
+                          f"seeds={conf.seeds}, shortlist={conf.shortlist}")
 
 
-def select_sources(study: optuna.Study, top_k: int) -> list[FrozenTrial]:
-    """The screened trials to retrain (module docstring), Hello Edge's first, then by screening accuracy."""
+def ranked_sources(study: optuna.Study) -> tuple[list[FrozenTrial], list[FrozenTrial], list[FrozenTrial]]:
+    """(Hello Edge's trial or nothing, the searched front, the searched trials at most Hello Edge's cost),
+    each ranked by screening accuracy."""
     trained = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                if not study_mod.is_infeasible(t) and "candidate" in t.user_attrs and t.values]
     ranked = sorted(trained, key=lambda t: (-t.values[0], t.values[1], t.number))
     hello = [t for t in ranked if "hello_edge" in t.user_attrs][:1]
     searched = [t for t in ranked if "hello_edge" not in t.user_attrs]
     front = {t.number for t in study.best_trials}
-    chosen = [t for t in searched if t.number in front][:top_k]
-    if hello:
-        chosen += [t for t in searched if _at_most(t, hello[0])][:top_k]
-    unique = {t.number: t for t in chosen}
+    cheaper = [t for t in searched if _at_most(t, hello[0])] if hello else []
+    return hello, [t for t in searched if t.number in front], cheaper
+
+
+def _hello_first(hello: list[FrozenTrial], chosen: list[FrozenTrial]) -> list[FrozenTrial]:
+    unique = {t.number: t for t in chosen if t.number not in {h.number for h in hello}}
     return hello + sorted(unique.values(), key=lambda t: (-t.values[0], t.values[1], t.number))
 
 
@@ -107,18 +116,20 @@ def open_retrain_study(study: optuna.Study, recipe) -> optuna.Study:
     return retrain
 
 
-def enqueue_missing(retrain: optuna.Study, sources: list[FrozenTrial], seeds: int, budget_class: str) -> int:
-    """Enqueue each (source, seed) run that is neither done nor waiting nor running; how many were added."""
-    present = {(t.user_attrs.get("source_trial"), t.user_attrs.get("seed"))
+def enqueue_missing(retrain: optuna.Study, sources: list[FrozenTrial], seeds, budget_class: str,
+                    stage: str = COMPARED_STAGE) -> int:
+    """Enqueue each (source, seed) run that is neither done nor waiting nor running (``seeds``: a count,
+    0..seeds-1, or the seeds themselves); how many were added."""
+    present = {(t.user_attrs.get("source_trial"), t.user_attrs.get("seed"), t.user_attrs.get("stage", COMPARED_STAGE))
                for t in retrain.get_trials(deepcopy=False, states=UNFINISHED_OR_DONE)}
     added = 0
     for source in sources:
         a = source.user_attrs
-        for seed in range(seeds):
-            if (source.number, seed) in present:
+        for seed in range(seeds) if isinstance(seeds, int) else seeds:
+            if (source.number, seed, stage) in present:
                 continue
             retrain.enqueue_trial({}, user_attrs={
-                "source_trial": source.number, "seed": seed, "hello_edge": "hello_edge" in a,
+                "source_trial": source.number, "seed": seed, "hello_edge": "hello_edge" in a, "stage": stage,
                 "candidate": a["candidate"], "arch": a.get("arch", ""), "budget_class": budget_class,
                 "screening_accuracy": source.values[0], "memory_bytes": a.get("memory_bytes", source.values[1]),
                 "ops": a.get("ops"), **({"latency_ms": a["latency_ms"]} if "latency_ms" in a else {}),
@@ -212,17 +223,49 @@ def retrain_study(study: optuna.Study, features, conf, results_dir: Path) -> Ret
     ``results_dir``: the study's folder (checkpoints go under ``retrain/``)."""
     check_conf(conf)
     recipe = conf.train
-    sources = select_sources(study, conf.top_k)
-    if not sources:
+    hello, front, cheaper = ranked_sources(study)
+    if not hello and not front:
         log.warning("study %s has no trained feasible trial: nothing to retrain", study.study_name)
         return RetrainOutcome(study.study_name, [], conf.seeds, 0, [])
-    if "hello_edge" not in sources[0].user_attrs:
+    if not hello:
         log.warning("study %s has no trained Hello Edge trial: its candidates are retrained without the "
                     "comparison", study.study_name)
     retrain = open_retrain_study(study, recipe)
-    enqueue_missing(retrain, sources, conf.seeds, study.user_attrs.get("constraints", ""))
+    budget_class = study.user_attrs.get("constraints", "")
+    run = RunTrainer(features, recipe, results_dir)
+    ran, failures = 0, []
+    shortlist = cheaper[:conf.shortlist] if conf.shortlist > conf.top_k else []
+    if shortlist:
+        enqueue_missing(retrain, shortlist, [conf.seeds], budget_class, SHORTLIST_STAGE)
+        log.info("shortlist of %s: trials %s, the best screened at most Hello Edge's cost, one run each at "
+                 "seed %d", study.study_name, ", ".join(str(t.number) for t in shortlist), conf.seeds)
+        ran, failures = run_waiting(retrain, run)
+        _wait_for_others(retrain, SHORTLIST_STAGE)
+        cheaper = shortlisted(retrain, shortlist, conf.seeds)
+    sources = _hello_first(hello, front[:conf.top_k] + cheaper[:conf.top_k])
+    enqueue_missing(retrain, sources, conf.seeds, budget_class)
     waiting = len(retrain.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     log.info("retraining %d candidates of %s × %d seeds, %d epochs each: %d runs to do",
              len(sources), study.study_name, conf.seeds, recipe.epochs, waiting)
-    ran, failures = run_waiting(retrain, RunTrainer(features, recipe, results_dir))
-    return RetrainOutcome(study.study_name, [t.number for t in sources], conf.seeds, ran, failures)
+    more, more_failures = run_waiting(retrain, run)
+    return RetrainOutcome(study.study_name, [t.number for t in sources], conf.seeds, ran + more,
+                          failures + more_failures)
+
+
+def _wait_for_others(retrain: optuna.Study, stage: str, poll_seconds: float = 5.0) -> None:
+    """Return once no run of ``stage`` is running on another worker (a dead one's is failed when its
+    heartbeat goes stale), so every worker chooses from the same finished runs."""
+    while any(t.user_attrs.get("stage") == stage for t in retrain.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
+        time.sleep(poll_seconds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(retrain)
+
+
+def shortlisted(retrain: optuna.Study, shortlist: list[FrozenTrial], seed: int) -> list[FrozenTrial]:
+    """``shortlist`` ranked by their shortlist runs' validation accuracy (then screening accuracy); a
+    candidate whose run failed goes last."""
+    runs = {t.user_attrs["source_trial"]: t.value
+            for t in retrain.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get("seed") == seed and t.user_attrs.get("stage") == SHORTLIST_STAGE}
+    return sorted(shortlist, key=lambda t: (-runs.get(t.number, -1.0), -t.values[0], t.number))

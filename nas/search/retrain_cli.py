@@ -20,13 +20,15 @@ PROG = "kws-nas retrain"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", type=Path, help="a study's results folder, or a multirun's folder of study folders")
     parser.add_argument("--top-k", type=int, default=None, help="front candidates (and as many cheaper than "
-                        "Hello Edge's configuration) to retrain (default: retrain.top_k, 3)")
+                        "Hello Edge's configuration) to retrain (default: retrain.top_k, 1)")
     parser.add_argument("--seeds", type=int, default=None, help="training seeds per candidate (default: retrain.seeds, 3)")
+    parser.add_argument("--shortlist", type=int, default=None, help="candidates at most Hello Edge's cost given one "
+                        "choosing run before the top-k of them get every seed (default: retrain.shortlist, 3)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="retrain settings, as `kws-nas search` takes them under retrain. (e.g. train.epochs=30)")
 
 
-def retrain_conf(overrides: list[str], top_k: int | None, seeds: int | None):
+def retrain_conf(overrides: list[str], top_k: int | None, seeds: int | None, shortlist: int | None = None):
     """The RetrainConf of the schema's defaults with ``overrides`` (``retrain.`` prefix optional) applied."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -43,6 +45,8 @@ def retrain_conf(overrides: list[str], top_k: int | None, seeds: int | None):
             conf.top_k = top_k
         if seeds is not None:
             conf.seeds = seeds
+        if shortlist is not None:
+            conf.shortlist = shortlist
         return OmegaConf.to_object(conf)
     except OmegaConfBaseException as err:
         raise ConfigError(f"retrain: {str(err).splitlines()[0]} (valid keys: "
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from nas.search.identity import DEFINITION_ATTR
     from nas.search.retrain import check_conf, retrain_study
 
-    conf = retrain_conf(args.overrides, args.top_k, args.seeds)
+    conf = retrain_conf(args.overrides, args.top_k, args.seeds, args.shortlist)
     check_conf(conf)
     if not args.dir.is_dir():
         raise ConfigError(f"{args.dir}: no such results folder")

@@ -129,6 +129,10 @@ class RetrainConf:
     enabled: bool = True  # run it at the end of `kws-nas search` (also: `kws-nas retrain DIR`)
     top_k: int = 1  # front candidates by screening accuracy, plus as many among those cheaper than Hello Edge
     seeds: int = 3  # training seeds 0..seeds-1, the same for every candidate
+    # the candidates at most Hello Edge's cost with the best screening accuracy, this many, each get one
+    # run at seed `seeds` (a seed the comparison never uses) and the top_k of those runs get every seed:
+    # one short screening run is too noisy to pick the candidate worth comparing (<= top_k: no such runs)
+    shortlist: int = 3
     train: TrainConfig = field(default_factory=lambda: RETRAIN_TRAINING)
 
 

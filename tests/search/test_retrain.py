@@ -17,7 +17,7 @@ from nas.results.place import read_marker
 from nas.results.retrain import load_retrain
 from nas.results.storage import load_study
 from nas.search import study as study_mod
-from nas.search.retrain import claim_next, enqueue_missing, open_retrain_study, select_sources
+from nas.search.retrain import claim_next, enqueue_missing, open_retrain_study, ranked_sources
 from nas.train import TrainConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,13 +40,16 @@ def _runs(folder):
 
 
 def _done(retrain) -> Counter:
+    """(source trial, seed) → completed runs of the comparison (shortlist runs left out)."""
     return Counter((t.user_attrs["source_trial"], t.user_attrs["seed"])
-                   for t in retrain.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+                   for t in retrain.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                   if t.user_attrs.get("stage", "seeds") == "seeds")
 
 
 def test_both_sides_ran_the_same_seeds_and_recipe(searched):
     study, retrain = _runs(searched)
-    runs = retrain.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    runs = [t for t in retrain.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs["stage"] == "seeds"]
     sources = {t.user_attrs["source_trial"] for t in runs}
     hello = [t for t in study.trials if "hello_edge" in t.user_attrs]
     assert hello and hello[0].number in sources and len(sources) >= 2  # Hello Edge's and a searched one
@@ -76,12 +79,12 @@ def test_the_chosen_model_is_the_retrained_checkpoint_of_its_best_seed(searched)
 def test_selection_adds_the_candidates_cheaper_than_hello_edge(searched):
     study, _ = _runs(searched)
     hello = next(t for t in study.trials if "hello_edge" in t.user_attrs)
-    chosen = select_sources(study, top_k=1)
-    assert chosen[0].number == hello.number
-    cheaper = [t for t in chosen[1:] if t.values[1] <= hello.values[1] and t.values[2] <= hello.values[2]]
+    [ranked_hello], _, cheaper = ranked_sources(study)
+    assert ranked_hello.number == hello.number
+    assert all(t.values[1] <= hello.values[1] and t.values[2] <= hello.values[2] for t in cheaper)
     trained = [t for t in study.trials if t.state == TrialState.COMPLETE and not study_mod.is_infeasible(t)
                and "hello_edge" not in t.user_attrs and t.values[1] <= hello.values[1] and t.values[2] <= hello.values[2]]
-    assert bool(cheaper) == bool(trained)
+    assert {t.number for t in cheaper} == {t.number for t in trained}
 
 
 def test_a_rerun_with_another_recipe_is_refused(searched, capsys):
@@ -94,7 +97,7 @@ def test_a_run_left_running_by_a_dead_worker_is_retried_and_finished_runs_are_ke
     study, retrain = _runs(searched)
     before = {t._trial_id: t.value for t in retrain.get_trials(states=(TrialState.COMPLETE,))}
     retrain = open_retrain_study(study, TrainConfig(epochs=1, **_search_recipe_rest()))
-    enqueue_missing(retrain, select_sources(study, 1)[:1], 3, "medium")  # Hello Edge's seed 2
+    enqueue_missing(retrain, ranked_sources(study)[0], 3, "medium")  # Hello Edge's seed 2
     trial = claim_next(retrain)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -140,6 +143,79 @@ def _search_recipe_rest() -> dict:
 
 def test_bad_retrain_settings_are_refused(searched, capsys):
     assert main(["retrain", str(searched), "--seeds", "0"]) == 2
-    assert "retrain: need top_k >= 1 and seeds >= 1" in capsys.readouterr().err
+    assert "retrain: need top_k >= 1, seeds >= 1 and shortlist >= 0" in capsys.readouterr().err
     assert main(["retrain", str(searched), "train.epochz=3"]) == 2
     assert "retrain: " in capsys.readouterr().err
+
+
+# --- the shortlist: which cheaper candidate gets every seed ---------------------------------------------
+
+# trial → (screening accuracy, memory, ops); trial 0 is Hello Edge's, trials 1-4 cost at most as much, 5 more
+SCREENED = {0: (0.85, 60_000, 5e6), 1: (0.90, 50_000, 4e6), 2: (0.89, 55_000, 3e6), 3: (0.88, 40_000, 4e6),
+            4: (0.80, 30_000, 2e6), 5: (0.95, 90_000, 8e6)}
+RUN_ACCURACY = {1: 0.84, 2: 0.86, 3: 0.91}  # the shortlist runs: trial 3, third by screening, is best
+
+
+@pytest.fixture()
+def shortlisted_study(tmp_path, monkeypatch):
+    """A screened study in a real SQLite storage, retrained with a stand-in for training (the code under
+    test chooses and enqueues runs; the accuracy a run reaches is the table's, +0.01 per seed)."""
+    import optuna
+    from optuna.trial import create_trial
+
+    from nas.results.storage import open_storage
+    from nas.search import retrain as retrain_mod
+    from nas.search.schema import RetrainConf
+    from nas.search.study import DIRECTIONS_OPS
+
+    study = optuna.create_study(study_name="dnn_small", storage=open_storage(f"sqlite:///{tmp_path / 's.db'}"),
+                                directions=DIRECTIONS_OPS)
+    study.set_user_attr("constraints", "small")
+    for number, (acc, memory, ops) in SCREENED.items():
+        study.add_trial(create_trial(state=TrialState.COMPLETE, values=[acc, memory, ops], user_attrs={
+            "candidate": {"arch": "dnn", "spec": {"widths": [64 + number]}, "frontend": {}}, "arch": "dnn",
+            "memory_bytes": memory, "ops": ops, **({"hello_edge": "small"} if number == 0 else {})}))
+
+    def fake_run(self, trial):
+        trial.set_user_attr("test_acc", 0.5)
+        trial.set_user_attr("train_seconds", 0.0)
+        return RUN_ACCURACY.get(trial.user_attrs["source_trial"], 0.8) + 0.01 * trial.user_attrs["seed"]
+
+    monkeypatch.setattr(retrain_mod.RunTrainer, "__call__", fake_run)
+
+    def run(**conf):
+        retrain_mod.retrain_study(study, features=None, conf=RetrainConf(**conf), results_dir=tmp_path)
+        return load_retrain(study)
+    return run
+
+
+def _by_stage(retrain) -> dict[str, set]:
+    runs = retrain.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return {stage: {(t.user_attrs["source_trial"], t.user_attrs["seed"]) for t in runs if t.user_attrs["stage"] == stage}
+            for stage in ("shortlist", "seeds")}
+
+
+def test_the_shortlist_run_chooses_the_cheaper_candidate_and_never_counts(shortlisted_study):
+    from nas.results.dominance import cell_verdicts
+    from nas.report.retrain_report import retrain_markdown
+    from nas.results.retrain import candidates_frame, runs_frame
+
+    retrain = shortlisted_study(top_k=1, seeds=3, shortlist=3)
+    runs = _by_stage(retrain)
+    assert runs["shortlist"] == {(1, 3), (2, 3), (3, 3)}  # the 3 best screened at most Hello Edge's cost, seed 3
+    # Hello Edge's, the front's most accurate (5) and the shortlist run's best (3) get seeds 0-2; 1 and 2 do not
+    assert runs["seeds"] == {(n, s) for n in (0, 5, 3) for s in range(3)}
+    table = runs_frame(retrain, "dnn_small", "small")
+    candidates = candidates_frame(table).set_index("source_trial")
+    assert candidates.loc[3, "seeds"] == 3 and candidates.loc[3, "val_mean"] == pytest.approx(0.92)  # seed 3 left out
+    assert set(candidates.index) == {0, 3, 5}
+    [verdict] = cell_verdicts(table)
+    assert verdict.searched_trial == 3 and verdict.seeds == 3
+    summary = retrain_markdown(table)
+    assert "seeds 0, 1, 2)" in summary and "trial 3 94.0 %, trial 2 89.0 %, trial 1 87.0 %" in summary
+
+
+def test_a_shortlist_no_longer_than_top_k_takes_the_screening_order(shortlisted_study):
+    runs = _by_stage(shortlisted_study(top_k=1, seeds=2, shortlist=1))
+    assert runs["shortlist"] == set()
+    assert runs["seeds"] == {(n, s) for n in (0, 5, 1) for s in range(2)}
