@@ -35,6 +35,7 @@ from nas.search import preflight, study as study_mod
 from nas.search.console import SearchConsole
 from nas.search.features import CachedFeatures, dataset_root
 from nas.search.identity import study_definition
+from nas.search.mutation import MutationSampler, costs_from_space
 from nas.search.objective import LatencyProbe, ListSource, SpaceSource, TrialRunner
 from nas.search.pruning import DominanceMedianPruner
 from nas.search.retrain import check_conf as check_retrain_conf
@@ -158,6 +159,8 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     definition = study_definition(cfg, parts.dataset_root)
     study = study_mod.open_study(place, None, directions, storage, definition)  # its sampler: seeded below
     study.sampler = study_mod.make_sampler(cfg.sampler, study_mod.sampler_seed(cfg.seed, study), n_grid)
+    if isinstance(study.sampler, MutationSampler):  # it narrows children to Hello Edge's cost
+        study.sampler.cost_of = costs_from_space(parts.space, parts.estimate, parts.budget)
     with warnings.catch_warnings():  # experimental since optuna 3.2; only labels the dashboard's axes
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(study_mod.OBJECTIVE_NAMES_LATENCY if parts.probe else study_mod.OBJECTIVE_NAMES_OPS)

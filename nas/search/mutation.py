@@ -18,13 +18,18 @@ How a trial is drawn (Optuna's define-by-run: parameters appear as the search sp
     mutation made cheaper (a stride) can spend what it saved;
   every other parameter keeps the parent's value. A parameter the parent never had (a layer added by a deeper
   ``n_layers``) copies the same parameter of the layer before it, else is drawn at random.
+- half of the children (``fit_p``) that would cost more memory or ops than Hello Edge's configuration are
+  narrowed until they cost no more (every width times the largest of ``NARROW_FACTORS`` that fits), so the
+  search keeps trying models that can dominate the hand-designed one however far its front has grown;
+  the other half stay as drawn and extend the front. This needs the candidate's cost from its parameters
+  (``cost_of``, which ``nas.search.loop`` sets from the search space and the cost model: microseconds).
 A proposal equal to a trained candidate is answered from that trial without training (the objective's
 duplicate guard), and one over the budget is rejected in milliseconds, so neither costs a training run.
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import optuna
@@ -39,6 +44,8 @@ LOG_FACTORS = (0.67, 0.8, 0.87, 1.15, 1.25, 1.5)  # moves of a log-scaled intege
 MUTATIONS_P = (0.5, 0.3, 0.2)  # chance of changing 1, 2 or 3 parameters
 WIDTH_MOVE_P = 0.25  # chance that a child scales every width of its parent instead
 WIDTH_FACTORS = (0.8, 0.9, 0.95, 1.05, 1.1, 1.25)
+FIT_P = 0.5  # chance that a child over Hello Edge's memory or ops is narrowed to fit under both
+NARROW_FACTORS = (0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5)
 _LAYER_PARAM = re.compile(r"^layer(\d+)_(.+)$")
 
 
@@ -49,12 +56,18 @@ class MutationSampler(BaseSampler):
         seed: random seed.
         n_startup_trials: trained candidates drawn at random before mutation starts (an enqueued
             Hello Edge trial counts as one).
+        fit_p: chance that a child costing more than Hello Edge's configuration is narrowed to fit.
+
+    ``cost_of``: parameters → (memory, ops) of their candidate, None when they make none; None (the
+    default) never narrows.
     """
 
-    def __init__(self, seed: int | None = None, n_startup_trials: int = 1) -> None:
+    def __init__(self, seed: int | None = None, n_startup_trials: int = 1, fit_p: float = FIT_P) -> None:
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
         self.n_startup_trials = n_startup_trials
+        self.fit_p = fit_p
+        self.cost_of: Callable[[dict[str, Any]], tuple[float, float] | None] | None = None
         # trial id -> (parent params, names to mutate, width factor or None)
         self._plans: dict[int, tuple[dict[str, Any], set[str], float | None]] = {}
 
@@ -78,12 +91,17 @@ class MutationSampler(BaseSampler):
         parent = a if a.values[0] >= b.values[0] else b
         if self._rng.rand() < WIDTH_MOVE_P:
             factor = WIDTH_FACTORS[self._rng.randint(len(WIDTH_FACTORS))]
-            self._plans[trial._trial_id] = (dict(parent.params), set(), factor)
-            return
-        names = sorted(parent.params)
-        count = min(len(names), 1 + self._rng.choice(len(MUTATIONS_P), p=MUTATIONS_P))
-        chosen = set(self._rng.choice(names, size=count, replace=False).tolist())
-        self._plans[trial._trial_id] = (dict(parent.params), chosen, None)
+            plan = (dict(parent.params), set(), factor)
+        else:
+            names = sorted(parent.params)
+            count = min(len(names), 1 + self._rng.choice(len(MUTATIONS_P), p=MUTATIONS_P))
+            plan = (dict(parent.params), set(self._rng.choice(names, size=count, replace=False).tolist()), None)
+        reference = self._hello_edge_costs(study)
+        if self.cost_of is not None and reference is not None and self._rng.rand() < self.fit_p:
+            fitted = self._fitted(parent, plan, reference)
+            if fitted is not None:
+                plan = (fitted, set(), None)  # every value decided: the child is taken as it is
+        self._plans[trial._trial_id] = plan
 
     def after_trial(self, study, trial, state, values) -> None:
         self._plans.pop(trial._trial_id, None)
@@ -96,11 +114,39 @@ class MutationSampler(BaseSampler):
         value = self._inherited(parent, param_name, param_distribution)
         if value is None:
             return self._random.sample_independent(study, trial, param_name, param_distribution)
-        if width_factor is not None and isinstance(param_distribution, IntDistribution) and param_distribution.log:
-            return min(max(int(round(value * width_factor)), param_distribution.low), param_distribution.high)
+        if width_factor is not None:
+            return _scaled(value, param_distribution, width_factor)
         return self._neighbour(value, param_distribution) if param_name in chosen else value
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _fitted(self, parent: FrozenTrial, plan, reference: tuple[float, float]) -> dict[str, Any] | None:
+        """The child of ``plan`` with every value decided, narrowed to at most ``reference`` (memory, ops)
+        when it costs more; None when its cost is unknown (a new layer's parameters) or nothing fits."""
+        values, chosen, width_factor = plan
+        child = {}
+        for name, value in values.items():
+            dist = parent.distributions[name]
+            if width_factor is not None:
+                child[name] = _scaled(value, dist, width_factor)
+            else:
+                child[name] = self._neighbour(value, dist) if name in chosen else value
+        for factor in (1.0, *NARROW_FACTORS):
+            narrowed = {n: _scaled(v, parent.distributions[n], factor) for n, v in child.items()}
+            costs = self.cost_of(narrowed)
+            if costs is None:
+                return None
+            if costs[0] <= reference[0] and costs[1] <= reference[1]:
+                return narrowed
+        return None
+
+    @staticmethod
+    def _hello_edge_costs(study: optuna.Study) -> tuple[float, float] | None:
+        """(memory, ops) of the study's trained Hello Edge trial, None without one."""
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if "hello_edge" in t.user_attrs and "ops" in t.user_attrs and not is_infeasible(t):
+                return float(t.user_attrs["memory_bytes"]), float(t.user_attrs["ops"])
+        return None
 
     @staticmethod
     def _trained(study: optuna.Study) -> int:
@@ -152,3 +198,23 @@ class MutationSampler(BaseSampler):
             return float(min(max(value * factor if dist.log else value + (dist.high - dist.low) * (factor - 1),
                                  dist.low), dist.high))
         return value
+
+
+def _scaled(value: Any, dist: BaseDistribution, factor: float) -> Any:
+    """A log-scaled integer (a width) times ``factor``, kept inside ``dist``; any other value unchanged."""
+    if factor == 1.0 or not (isinstance(dist, IntDistribution) and dist.log):
+        return value
+    return min(max(int(round(value * factor)), dist.low), dist.high)
+
+
+def costs_from_space(space, estimate: Callable, budget) -> Callable[[dict[str, Any]], tuple[float, float] | None]:
+    """``MutationSampler.cost_of`` for a search space (``nas.spaces.SearchSpace``), the cost model and a
+    budget (whose memory convention counts): the parameters replayed through the space's ``sample``."""
+    def cost_of(params: dict[str, Any]) -> tuple[float, float] | None:
+        try:
+            candidate = space.sample(optuna.trial.FixedTrial(params))
+        except ValueError:  # a parameter the space asks for is missing (a layer the parent never had)
+            return None
+        cost = estimate(candidate)
+        return float(budget.memory_of(cost)), float(cost.ops)
+    return cost_of

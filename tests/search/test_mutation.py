@@ -111,3 +111,63 @@ def test_width_moves_scale_every_log_scaled_integer_by_one_factor():
               and t.params["layer1_filters"] == t.params["layer2_filters"] == t.params["layer3_filters"]]
     # about WIDTH_MOVE_P of 59 children (a point mutation moving all three widths alike is rare)
     assert 6 <= len(scaled) <= 30
+
+
+def _cost_of(params: dict):
+    """A stand-in cost model of ``_draw``'s parameters: None when a layer's width is missing, as the
+    search space's replay is when the parent never had that layer."""
+    try:
+        widths = [params[f"layer{i}_filters"] for i in range(1, params["n_layers"] + 1)]
+    except KeyError:
+        return None
+    return float(sum(widths) * params["kernel"]), float(sum(widths) * params["n_mfcc"])
+
+
+def _hello_edge_objective(trial):
+    params = _draw(trial)
+    memory, ops = _cost_of(params)
+    trial.set_constraint("memory", -1.0)
+    trial.set_user_attr("memory_bytes", memory)
+    trial.set_user_attr("ops", ops)
+    if trial.number == 0:
+        trial.set_user_attr("hello_edge", "small")
+    # the parent is the most accurate, so it stays the front's accurate end; children score lower
+    return (1.0 if params == PARENT else 0.5), memory, ops
+
+
+@pytest.mark.parametrize("fit_p", [1.0, 0.0])
+def test_children_over_hello_edge_cost_are_narrowed_to_fit(fit_p):
+    sampler = MutationSampler(seed=3, n_startup_trials=1, fit_p=fit_p)
+    sampler.cost_of = _cost_of
+    study = _study(sampler)
+    study.enqueue_trial(PARENT)
+    study.optimize(_hello_edge_objective, n_trials=60)
+    he_memory, he_ops = _cost_of(PARENT)
+    # a child with a layer its parent never had has no known cost when it is planned, so it is not narrowed
+    children = [t for t in study.trials[1:] if t.params["n_layers"] <= PARENT["n_layers"]]
+    over = [t for t in children if t.user_attrs["memory_bytes"] > he_memory or t.user_attrs["ops"] > he_ops]
+    if fit_p == 1.0:
+        # a child drawn over the cost is narrowed: every width scaled by one factor below 1
+        grown = [t for t in children if t.params["layer1_filters"] < PARENT["layer1_filters"]]
+        assert not over and grown
+    else:
+        assert over  # without narrowing, children cost more than Hello Edge's configuration
+
+
+def test_costs_from_space_replays_parameters_through_the_space():
+    from nas.cost import estimate
+    from nas.cost.budget import load_budget
+    from nas.search.mutation import costs_from_space
+    from nas.spaces import get_space
+
+    space = get_space("ds_cnn")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    candidate = space.sample(trial)
+    budget = load_budget("small")
+    cost_of = costs_from_space(space, estimate, budget)
+    cost = estimate(candidate)
+    assert cost_of(trial.params) == (float(budget.memory_of(cost)), float(cost.ops))
+    missing = dict(trial.params)
+    missing.pop("n_mfcc")
+    assert cost_of(missing) is None
