@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +54,10 @@ def main() -> None:
                              "the CPU time per step)")
     parser.add_argument("--compare-labels-only", action="store_true",
                         help="also fine-tune the half-channel model on the labels alone (no distillation)")
+    parser.add_argument("--scratch-seeds", type=int, default=0,
+                        help="also train the half-channel architecture and the unpruned one from scratch with the "
+                             "retraining recipe for --epochs + --retrain-epochs epochs, seeds 0..N-1: the accuracy "
+                             "a half-width model reaches at all, whatever pruning method made it")
     parser.add_argument("--board", default="mps2_an500")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "kws_bench_prune")
     args = parser.parse_args()
@@ -106,6 +111,17 @@ def main() -> None:
     loss = {split: 100 * (evaluate(baseline, sets[split])["accuracy"] - evaluate(small, sets[split])["accuracy"])
             for split in ("test", "validation")}
     print(f"{candidate.describe()} → {smaller.describe()}")
+    if args.scratch_seeds:
+        epochs = args.epochs + args.retrain_epochs
+        for name, c in (("unpruned", candidate), ("half channels", smaller)):
+            runs = []
+            for seed in range(args.scratch_seeds):
+                m = build_model(c)
+                train(m, sets["train"], sets["validation"], dataclasses.replace(RETRAIN_TRAINING, epochs=epochs, seed=seed))
+                runs.append({split: 100 * evaluate(m.eval(), sets[split])["accuracy"] for split in ("test", "validation")})
+            print(f"  {name} from scratch, {epochs} epochs of the retraining recipe, seeds 0-{args.scratch_seeds - 1}: "
+                  + " / ".join(f"{statistics.mean(r[s] for r in runs):.2f} ± {statistics.stdev(r[s] for r in runs) if len(runs) > 1 else 0.0:.2f} %"
+                               for s in ("test", "validation")))
     print(f"MACs {estimate(candidate).macs} → {estimate(smaller).macs}; params {estimate(candidate).params} → "
           f"{estimate(smaller).params}; int8 flash (cost model) {estimate(candidate).flash_bytes} → "
           f"{estimate(smaller).flash_bytes} bytes")

@@ -212,9 +212,26 @@ def costs_from_space(space, estimate: Callable, budget) -> Callable[[dict[str, A
     budget (whose memory convention counts): the parameters replayed through the space's ``sample``."""
     def cost_of(params: dict[str, Any]) -> tuple[float, float] | None:
         try:
-            candidate = space.sample(optuna.trial.FixedTrial(params))
-        except ValueError:  # a parameter the space asks for is missing (a layer the parent never had)
+            candidate = space.sample(_Replay(params))
+        except KeyError:  # a parameter the space asks for is missing (a layer the parent never had)
             return None
         cost = estimate(candidate)
         return float(budget.memory_of(cost)), float(cost.ops)
     return cost_of
+
+
+class _Replay:
+    """Answers a search space's ``suggest_*`` calls from fixed parameters, each clamped into the range the
+    space asks for, as ``MutationSampler`` clamps an inherited value (a cap that moved with the map size)."""
+
+    def __init__(self, params: dict[str, Any]):
+        self.params = params
+
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1, log: bool = False) -> int:
+        return min(max(self.params[name], low), high)
+
+    def suggest_categorical(self, name: str, choices: list) -> Any:
+        value = self.params[name]
+        if value not in choices:
+            raise KeyError(name)
+        return value
