@@ -38,6 +38,7 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from nas.errors import ConfigError
 from nas.search.study import DUPLICATE_OF, is_infeasible
 
 LOG_FACTORS = (0.67, 0.8, 0.87, 1.15, 1.25, 1.5)  # moves of a log-scaled integer (widths)
@@ -212,10 +213,11 @@ def costs_from_space(space, estimate: Callable, budget) -> Callable[[dict[str, A
     budget (whose memory convention counts): the parameters replayed through the space's ``sample``."""
     def cost_of(params: dict[str, Any]) -> tuple[float, float] | None:
         try:
-            candidate = space.sample(_Replay(params))
+            cost = estimate(space.sample(_Replay(params)))
         except KeyError:  # a parameter the space asks for is missing (a layer the parent never had)
             return None
-        cost = estimate(candidate)
+        except ConfigError:  # no valid model (a kernel larger than the map it slides over)
+            return None
         return float(budget.memory_of(cost)), float(cost.ops)
     return cost_of
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from nas.errors import ConfigError
 from nas.search.mutation import WIDTH_FACTORS, MutationSampler
 from nas.search.study import make_sampler
 from nas.search.schema import SamplerConf
@@ -171,3 +172,7 @@ def test_costs_from_space_replays_parameters_through_the_space():
     missing = dict(trial.params)
     missing.pop("n_mfcc")
     assert cost_of(missing) is None
+    # a spec the cost model refuses (e.g. a kernel wider than its map) has no cost: no error out of the sampler
+    def refuses(candidate):
+        raise ConfigError("ds_cnn spec: dw4: kernel_f 3 is larger than its input (2)")
+    assert costs_from_space(space, refuses, budget)(trial.params) is None
