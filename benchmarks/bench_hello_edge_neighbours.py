@@ -67,7 +67,7 @@ def main() -> int:
         assert memory <= 1.0 and ops <= 1.0, f"{name} costs more than Hello Edge's model"
         started = time.perf_counter()
         accuracy[name] = [
-            train(build_model(candidate), features.split(candidate.frontend, "train"),
+            train(build_model(candidate, seed=seed), features.split(candidate.frontend, "train"),
                   features.split(candidate.frontend, "validation"),
                   dataclasses.replace(RETRAIN_TRAINING, seed=seed)).best_val_acc
             for seed in range(args.seeds)]

@@ -116,7 +116,7 @@ def main() -> None:
         for name, c in (("unpruned", candidate), ("half channels", smaller)):
             runs = []
             for seed in range(args.scratch_seeds):
-                m = build_model(c)
+                m = build_model(c, seed=seed)
                 train(m, sets["train"], sets["validation"], dataclasses.replace(RETRAIN_TRAINING, epochs=epochs, seed=seed))
                 runs.append({split: 100 * evaluate(m.eval(), sets[split])["accuracy"] for split in ("test", "validation")})
             print(f"  {name} from scratch, {epochs} epochs of the retraining recipe, seeds 0-{args.scratch_seeds - 1}: "

@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 from nas.data.cache import load_features
 from nas.data.frontend_config import FrontEndConfig
@@ -57,8 +56,7 @@ def main() -> int:
     val_set = load_features(generated, front_end, "validation")
     test_set = load_features(generated, front_end, "test")
 
-    torch.manual_seed(args.seed)
-    model = build_model(candidate)
+    model = build_model(candidate, seed=args.seed)
     config = TrainConfig(epochs=args.epochs, schedule="cosine", lr_phases=(3e-3, 1e-4), seed=args.seed,
                          early_stopping_patience=None, label_smoothing=0.1,
                          time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2)

@@ -182,7 +182,7 @@ class TrialRunner:
         val_set = self.features.split(candidate.frontend, "validation")
 
         self._enter(trial, Stage.TRAIN)
-        model = build_model(candidate)
+        model = build_model(candidate, seed=self.train_config.seed)
         history: list[dict] = []
         trial.set_user_attr(CURVE_ATTR, [])  # a retried trial inherits its dead predecessor's attributes
 

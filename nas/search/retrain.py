@@ -176,7 +176,7 @@ class RunTrainer:
         train_set = self.features.split(candidate.frontend, "train")
         val_set = self.features.split(candidate.frontend, "validation")
         started = time.perf_counter()
-        model = build_model(candidate)
+        model = build_model(candidate, seed=config.seed)
         result = train(model, train_set, val_set, config)  # the model ends holding its best epoch's weights
         trial.set_user_attr("train_seconds", time.perf_counter() - started)
         trial.set_user_attr("epochs", len(result.history))

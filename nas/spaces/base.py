@@ -153,10 +153,18 @@ class Candidate:
         return f"{self.arch} [{sizes}] mfcc={fe.n_mfcc} win={fe.window_ms:g}ms stride={fe.stride_ms:g}ms"
 
 
-def build_model(candidate: Candidate, num_classes: int = NUM_CLASSES) -> "torch.nn.Module":
-    """The float model for a candidate, after checking every layer fits its input."""
+def build_model(candidate: Candidate, num_classes: int = NUM_CLASSES, seed: int | None = None) -> "torch.nn.Module":
+    """The float model for a candidate, after checking every layer fits its input; with a ``seed``, its
+    initial weights are drawn from torch's RNG seeded with it (the global RNG state is left as it was), so a
+    training run's seed decides its initial weights too."""
     candidate.spec.layers(candidate.input_shape, num_classes)
-    return candidate.spec.build(candidate.input_shape, num_classes)
+    if seed is None:
+        return candidate.spec.build(candidate.input_shape, num_classes)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return candidate.spec.build(candidate.input_shape, num_classes)
 
 
 def candidate_from_model_size_info(

@@ -87,6 +87,24 @@ def test_selection_adds_the_candidates_cheaper_than_hello_edge(searched):
     assert {t.number for t in cheaper} == {t.number for t in trained}
 
 
+def test_a_run_repeated_with_its_seed_reaches_the_same_accuracy(searched):
+    """The seed decides the run, initial weights included, so a paired comparison by seed is one."""
+    import optuna
+
+    from nas.search.features import CachedFeatures
+    from nas.search.retrain import RunTrainer
+
+    study, retrain = _runs(searched)
+    stored = next(t for t in retrain.get_trials(states=(TrialState.COMPLETE,)) if t.user_attrs["seed"] == 1)
+    features = CachedFeatures(study.user_attrs["dataset_root"], cache_dir=str(searched.parent.parent / "cache"))
+    again = optuna.create_study(direction="maximize").ask()
+    for key in ("source_trial", "seed", "candidate"):
+        again.set_user_attr(key, stored.user_attrs[key])
+    recipe = TrainConfig(epochs=1, **_search_recipe_rest())
+    value = RunTrainer(features, recipe, searched.parent / "again")(again)
+    assert value == stored.value and again.user_attrs["test_acc"] == stored.user_attrs["test_acc"]
+
+
 def test_a_rerun_with_another_recipe_is_refused(searched, capsys):
     assert main(["retrain", str(searched), "--seeds", "3", "train.epochs=2"]) == 2
     err = capsys.readouterr().err

@@ -65,3 +65,15 @@ def test_models_train_one_step():
     nn.functional.cross_entropy(model(x), y).backward()
     opt.step()
     assert not torch.equal(before, model[0].peepholes), "peephole weights must receive gradients"
+
+
+def test_a_seed_decides_the_initial_weights_and_leaves_the_global_rng_alone():
+    candidate = HELLO_EDGE_BEST[0].candidate()
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first, again, other = (build_model(candidate, seed=s) for s in (0, 0, 1))
+    assert torch.equal(torch.rand(1), expected_next)  # the global RNG did not move
+    same = [torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values())]
+    differ = [not torch.equal(a, b) for a, b in zip(first.state_dict().values(), other.state_dict().values())]
+    assert all(same) and any(differ)
