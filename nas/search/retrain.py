@@ -66,7 +66,8 @@ def ranked_sources(study: optuna.Study) -> tuple[list[FrozenTrial], list[FrozenT
     """(Hello Edge's trial or nothing, the searched front, the searched trials at most Hello Edge's cost),
     each ranked by screening accuracy."""
     trained = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-               if not study_mod.is_infeasible(t) and "candidate" in t.user_attrs and t.values]
+               if not study_mod.is_infeasible(t) and "candidate" in t.user_attrs and t.values
+               and study_mod.DUPLICATE_OF not in t.user_attrs]  # a repeat is its earlier trial's candidate
     ranked = sorted(trained, key=lambda t: (-t.values[0], t.values[1], t.number))
     hello = [t for t in ranked if "hello_edge" in t.user_attrs][:1]
     searched = [t for t in ranked if "hello_edge" not in t.user_attrs]

@@ -193,6 +193,9 @@ def shortlisted_study(tmp_path, monkeypatch):
         study.add_trial(create_trial(state=TrialState.COMPLETE, values=[acc, memory, ops], user_attrs={
             "candidate": {"arch": "dnn", "spec": {"widths": [64 + number]}, "frontend": {}}, "arch": "dnn",
             "memory_bytes": memory, "ops": ops, **({"hello_edge": "small"} if number == 0 else {})}))
+    # trial 6 repeats trial 1 (not trained; it carries trial 1's values): never a candidate of its own
+    study.add_trial(create_trial(state=TrialState.COMPLETE, values=list(study.trials[1].values), user_attrs={
+        **study.trials[1].user_attrs, "duplicate_of": 1}))
 
     def fake_run(self, trial):
         trial.set_user_attr("test_acc", 0.5)
