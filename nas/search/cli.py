@@ -24,6 +24,7 @@ Hydra's own entry point unchanged (the help text is ``hydra.help.template`` in n
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import ConfigError, KwsNasError
 from nas.paths import CONF_DIR
+from nas.search.console import CELLS_ENV
 from nas.search.preflight import check_results_dir_writable
 from nas.search.schema import register_configs
 
@@ -79,7 +81,8 @@ def _run(overrides: list[str], multirun: bool) -> list[str]:
     from omegaconf.errors import OmegaConfBaseException
 
     if multirun:
-        check_overrides(overrides)
+        cells = check_overrides(overrides)
+        overrides = [*overrides, f"++hydra.job.env_set.{CELLS_ENV}={cells}"]  # for each cell's "cell 3/21"
     overrides = [*overrides, *worker_overrides(overrides, multirun)]
     GlobalHydra.instance().clear()
     hydra = Hydra.create_main_hydra2(task_name="search", config_search_path=create_config_search_path(str(CONF_DIR)))
@@ -138,8 +141,9 @@ def run_job(cfg: DictConfig) -> str | None:
     return None
 
 
-def check_overrides(overrides: list[str]) -> None:
-    """Compose the config once per value of every swept override; ConfigError on the first failure."""
+def check_overrides(overrides: list[str]) -> int:
+    """Compose the config once per value of every swept override; ConfigError on the first failure.
+    Returns the number of cells of the grid."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -165,6 +169,7 @@ def check_overrides(overrides: list[str]) -> None:
                 compose(CONFIG_NAME, overrides=attempt, return_hydra_config=True)
             except (HydraException, OmegaConfBaseException) as err:
                 raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
+    return math.prod(len(values) for values in choices)
 
 
 def worker_overrides(overrides: list[str], multirun: bool) -> list[str]:

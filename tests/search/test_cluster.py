@@ -46,6 +46,8 @@ def test_submitit_local_runs_two_workers_per_cell_on_postgresql_without_losing_o
         assert all((results / name / "trials" / str(n) / "model.pt").is_file() for n in trained)
         for worker in (0, 1):  # each job keeps its own Hydra folder (config, log)
             assert (results / name / "hydra" / f"worker{worker}" / ".hydra" / "overrides.yaml").is_file()
+    job_logs = "".join(p.read_text() for p in (results / ".submitit").rglob("*_log.err"))
+    assert "cell 2/2 dnn medium worker 2/2: trial" in job_logs  # each job's console says where the grid stands
     assert (results / "combined.csv").is_file()
 
     # A requeued job (after preemption) runs its cell's command again: it continues the same study.
