@@ -18,9 +18,10 @@ is caught there and becomes one ``ConfigError`` line listing the valid choices. 
 composes each value of each swept override once before launching (each cell composes anyway):
 without it, a typo in the last cell would only show after the first cells' searches had run. Each
 job returns its error text (or None), so the exit status comes from the jobs' return values, also
-from a joblib or submitit launcher's worker processes. ``workers=N`` turns each cell into N jobs
-(``worker=0..N-1``, each with its own Hydra folder) that share the cell's study on a PostgreSQL server. Help, ``--cfg``, ``--info`` and shell completion go to
-Hydra's own entry point unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml).
+from a joblib or submitit launcher's worker processes. ``workers=N`` (on the command line) turns each
+cell into N jobs (``worker=0..N-1``, each with its own Hydra folder) that share the cell's study on a
+PostgreSQL server. Help, ``--cfg``, ``--info`` and shell completion go to Hydra's own entry point
+unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml).
 """
 from __future__ import annotations
 
