@@ -22,6 +22,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "search": ("nas.search.cli", "run an Optuna search (a Hydra app: key=value overrides, --multirun)"),
     "retrain": ("nas.search.retrain_cli", "retrain a study's best candidates and Hello Edge's model with several seeds"),
     "report": ("nas.report.cli", "rebuild tables and figures of a results folder from its storage"),
+    "dashboard": ("nas.report.dashboard_cli", "watch a study (or a multirun on one storage) in optuna-dashboard"),
     "evaluate": ("nas.train.evaluate_cli", "score a checkpoint or a results folder on a dataset"),
     "export": ("nas.export.cli", "export the best model per budget class to int8 .tflite and C sources"),
     "quant-sweep": ("nas.export.quant_cli", "accuracy vs bit-width for PTQ, QAT and minifloat"),

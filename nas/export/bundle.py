@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+from nas import __version__
 from nas.data.frontend_config import FrontEndConfig
 from nas.export import c_array, tflite
+from nas.paths import checkout_root
 
 BUNDLE_FILES = ("model.tflite", "model_data.h", "model_data.cc", "labels.txt", "frontend_config.h",
                 "model_card.md", "model_card.json")
 MODEL_SYMBOL = "g_kws_model_data"
+INTENDED_USE = (
+    "Spotting the 10 Speech Commands keywords (yes, no, up, down, left, right, on, off, stop, go), with "
+    "'silence' and 'unknown', in 1 s clips at 16 kHz on a Cortex-M microcontroller, fed by the front end in "
+    "frontend_config.h. A research artefact of a hardware-aware architecture search: its accuracy is known "
+    "only on the data named above; it was not evaluated on other speakers, languages, microphones or noise, "
+    "nor for safety-critical or always-listening products.")
 
 
 @dataclass
@@ -28,9 +38,11 @@ class BundleInfo:
     budget_class: str
     candidate: object  # nas.spaces.Candidate
     accuracy: dict  # split → {"float", "int8", "int8_tflite", "n"}
-    dataset: str
+    dataset: str  # what the study trained on
     source: dict = field(default_factory=dict)  # study, trial, checkpoint
     latency_ms: float | None = None
+    scored_on: str = ""  # the dataset folder ``accuracy`` was measured on (validation and test splits)
+    real_speech: dict | None = None  # {"data", "split", "float", "int8", "int8_tflite", "n"}: None = not scored
 
 
 def frontend_header(frontend: FrontEndConfig, io: dict) -> str:
@@ -80,8 +92,29 @@ def model_card(info: BundleInfo, model: bytes, footprint: dict) -> dict:
         "quantization": tflite.io_quantization(model),
         "latency_ms": info.latency_ms,
         "dataset": info.dataset,
+        "scored_on": info.scored_on or info.dataset,
+        "real_speech": info.real_speech,
         "source": info.source,
+        "exported_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "kws_nas": {"version": __version__, "commit": source_commit()},
+        "intended_use": INTENDED_USE,
     }
+
+
+def source_commit() -> str | None:
+    """The kws-nas checkout's commit (``-dirty`` when tracked files differ from it), None outside a git
+    checkout (an installed wheel)."""
+    root = checkout_root()
+    if root is None or not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=40"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
 
 
 def _pct(value) -> str:
@@ -93,6 +126,7 @@ def card_markdown(card: dict) -> str:
     lines = [
         f"# {card['budget_class']}: {card['arch']} [{' '.join(map(str, card['model_size_info']))}]", "",
         f"Trained on: {card['dataset']}.", "",
+        f"Scored on: {card['scored_on']} (validation and test splits below).", "",
         "| split | float | int8 (TFLite Micro) | int8 (TFLite) | clips |", "|---|---|---|---|---|",
     ]
     for split, acc in card["accuracy"].items():
@@ -113,6 +147,14 @@ def card_markdown(card: dict) -> str:
     if "generated" in card["dataset"].lower() or "synth" in card["dataset"].lower():
         lines += ["", "Accuracy on generated speech says whether the pipeline works and how candidates rank, "
                       "not how the model does on people."]
+    real = card["real_speech"]
+    lines += ["", f"Real speech: {_pct(real['int8'])} int8 (TFLite Micro), {_pct(real['float'])} float, on the "
+                  f"{real['n']} clips of the {real['split']} split of {real['data']}." if real else
+                  "Real speech: not scored (`kws-nas export ... --real-data DIR` scores a real Speech Commands set)."]
+    build = card["kws_nas"]
+    lines += ["", f"Exported {card['exported_utc']} by kws-nas {build['version']} "
+                  f"(commit {build['commit'] or 'unknown: not a git checkout'}).",
+              "", "## Intended use", "", card["intended_use"]]
     return "\n".join(lines) + "\n"
 
 

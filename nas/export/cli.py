@@ -1,4 +1,6 @@
-"""`kws-nas export RESULTS_DIR [--data DIR] [--out DIR] [--arduino]`: the best int8 model per budget class, as a bundle.
+"""`kws-nas export RESULTS_DIR [--data DIR] [--real-data DIR] [--out DIR] [--arduino]`: the best int8 model per
+budget class, as a bundle. ``--real-data`` also scores the winner on a real Speech Commands set's test split
+(either layout), for its model card.
 
 Selection rule (per budget class): RESULTS_DIR is read by ``nas.results.folder`` (a study's folder, a
 folder holding only ``study.db``, a multirun parent, or a copied ``trials.csv``/``best.json``); among the
@@ -29,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results_dir", type=Path, help="a kws-nas search results folder (a study's, a multirun's, or a trials.csv/best.json)")
     parser.add_argument("--data", type=Path, default=None,
                         help="the Speech Commands folder the study trained on (default: the one the study recorded)")
+    parser.add_argument("--real-data", type=Path, default=None,
+                        help="a real Speech Commands folder (either layout): its test split scores each exported "
+                             "model for the model card")
     parser.add_argument("--out", type=Path, default=None, help="bundle folder (default: RESULTS_DIR/export)")
     parser.add_argument("--top", type=int, default=3,
                         help="trials per class converted to int8 before choosing (default: 3)")
@@ -64,6 +69,16 @@ def export_class(shortlist: list[TrainedTrial], data_root, top: int) -> tuple:
     return max(scored, key=lambda s: (s[3]["validation"]["int8"], -(s[0].memory_bytes or 0.0), -s[0].trial))
 
 
+def real_speech_accuracy(entry: TrainedTrial, candidate, model_bytes: bytes, real_data: Path) -> dict:
+    """The exported model's accuracy (float, int8 in TFLite Micro and TFLite) on ``real_data``'s test split."""
+    from nas.data.cache import load_features
+    from nas.export.accuracy import load_model, score_int8_model
+
+    model, _ = load_model(entry.checkpoint)
+    test = load_features(real_data, candidate.frontend, "test")
+    return {"data": str(real_data), "split": "test", **score_int8_model(model, model_bytes, candidate, {"test": test})["test"]}
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -75,17 +90,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
     results = open_results(results_dir)
     entries, seen = results.shortlist(), results.classes()
-    if args.data is not None and not args.data.is_dir():
-        raise ConfigError(f"--data {args.data}: no such dataset folder")
+    for flag, folder in (("--data", args.data), ("--real-data", args.real_data)):
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"{flag} {folder}: no such dataset folder")
     data_root = args.data or results.recorded_dataset()
     wanted = set(args.classes.split(",")) if args.classes else set()
     out = args.out or results_dir / "export"
     written = []
     for budget_class in tqdm(sorted(entries), desc="export", unit="class"):
         entry, candidate, model_bytes, accuracy = export_class(entries[budget_class], data_root, args.top)
+        real = real_speech_accuracy(entry, candidate, model_bytes, args.real_data) if args.real_data else None
         info = BundleInfo(budget_class, candidate, accuracy, results.dataset or str(args.data),
                           {"study": entry.study, "trial": entry.trial, "checkpoint": str(entry.checkpoint)},
-                          entry.latency_ms)
+                          entry.latency_ms, scored_on=str(data_root), real_speech=real)
         folder = write_bundle(out, model_bytes, info, arduino=args.arduino)
         written.append(folder)
         print(f"{budget_class}: {candidate.describe()} int8 val {100 * accuracy['validation']['int8']:.2f} % "

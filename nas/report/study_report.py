@@ -2,7 +2,8 @@
 
 One study's folder gets ``trials.csv``, ``summary.md``, ``best.json``, ``pareto.html/png`` and
 ``curves.html/png``. A parent folder of several study folders (a multirun) gets ``combined.csv``,
-``summary.md``, ``best.json`` and ``pareto.html/png`` across architectures and budget classes.
+``summary.md``, ``best.json`` and ``pareto.html/png`` across architectures and budget classes, and the
+comparison with Hello Edge's published table (``nas.report.comparison``: ``comparison.csv/md/html/png``).
 Once a study was retrained (``nas.search.retrain``), its folder also gets ``retrain.csv`` and
 ``retrain.html/png``, summary.md a section with mean ± std and the verdict against Hello Edge's
 configuration, and best.json the retrained choice per class; a multirun parent the same across its
@@ -18,7 +19,7 @@ import pandas as pd
 
 from nas.atomic import write_json_atomic, write_text_atomic
 from nas.paths import REFERENCE_DIR
-from nas.report import figures, retrain_report, tables
+from nas.report import comparison, figures, retrain_report, tables
 from nas.results.dominance import CellVerdict, cell_verdicts, dominance_line
 from nas.results.folder import UNRECORDED_DATASET, open_studies, recorded_data
 from nas.results.trials import COLUMNS, best_json, candidates_of, completed_feasible, ranked, trials_frame
@@ -92,6 +93,7 @@ def write_combined_report(parent: str | Path, rebuild_studies: bool = True) -> p
         best_json(df, candidates, dataset, prefix, root, split), runs, df, candidates, prefix))
     fig = figures.combined_figure(df, load_reference(), f"Pareto fronts per architecture and class<br><sup>accuracy on {dataset}</sup>")
     figures.write_figure(fig, parent / "pareto")
+    comparison.write_comparison(parent, [loaded.study for loaded in studies], load_reference(), dataset)
     return df
 
 

@@ -5,6 +5,8 @@
     kws-nas search storage=postgresql://kws:kws@db/kws_nas    # run this on several machines at once
     kws-nas search --multirun search_space=dnn,cnn,ds_cnn constraints=small,medium,large
     kws-nas search hydra/launcher=joblib --multirun ...      # cells in parallel processes
+    kws-nas search hydra/launcher=submitit_slurm --multirun workers=4 storage=postgresql://... ...
+                                                    # SLURM jobs: 4 per cell, on the cell's one study
     kws-nas search --cfg job                                  # print the composed config
     kws-nas search -v ...                                     # per-epoch lines (same as verbose=true)
 
@@ -16,11 +18,14 @@ is caught there and becomes one ``ConfigError`` line listing the valid choices. 
 composes each value of each swept override once before launching (each cell composes anyway):
 without it, a typo in the last cell would only show after the first cells' searches had run. Each
 job returns its error text (or None), so the exit status comes from the jobs' return values, also
-from a joblib launcher's worker processes. Help, ``--cfg``, ``--info`` and shell completion go to
-Hydra's own entry point unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml).
+from a joblib or submitit launcher's worker processes. ``workers=N`` (on the command line) turns each
+cell into N jobs (``worker=0..N-1``, each with its own Hydra folder) that share the cell's study on a
+PostgreSQL server. Help, ``--cfg``, ``--info`` and shell completion go to Hydra's own entry point
+unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml).
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -29,6 +34,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nas.errors import ConfigError, KwsNasError
 from nas.paths import CONF_DIR
+from nas.search.console import CELLS_ENV
 from nas.search.preflight import check_results_dir_writable
 from nas.search.schema import register_configs
 
@@ -76,7 +82,9 @@ def _run(overrides: list[str], multirun: bool) -> list[str]:
     from omegaconf.errors import OmegaConfBaseException
 
     if multirun:
-        check_overrides(overrides)
+        cells = check_overrides(overrides)
+        overrides = [*overrides, f"++hydra.job.env_set.{CELLS_ENV}={cells}"]  # for each cell's "cell 3/21"
+    overrides = [*overrides, *worker_overrides(overrides, multirun)]
     GlobalHydra.instance().clear()
     hydra = Hydra.create_main_hydra2(task_name="search", config_search_path=create_config_search_path(str(CONF_DIR)))
     try:
@@ -134,8 +142,9 @@ def run_job(cfg: DictConfig) -> str | None:
     return None
 
 
-def check_overrides(overrides: list[str]) -> None:
-    """Compose the config once per value of every swept override; ConfigError on the first failure."""
+def check_overrides(overrides: list[str]) -> int:
+    """Compose the config once per value of every swept override; ConfigError on the first failure.
+    Returns the number of cells of the grid."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -161,6 +170,32 @@ def check_overrides(overrides: list[str]) -> None:
                 compose(CONFIG_NAME, overrides=attempt, return_hydra_config=True)
             except (HydraException, OmegaConfBaseException) as err:
                 raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
+    return math.prod(len(values) for values in choices)
+
+
+def worker_overrides(overrides: list[str], multirun: bool) -> list[str]:
+    """The overrides that make ``workers=N`` (N > 1) of a --multirun N jobs per cell: a sweep of
+    ``worker`` and a Hydra folder per worker. ConfigError where the workers could not share a study."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(overrides)}
+    if "workers" not in parsed:
+        return []
+    if parsed["workers"].is_sweep_override():
+        raise ConfigError("workers: expected one number of jobs per cell for the whole multirun, got a sweep")
+    workers = int(parsed["workers"].value())
+    if workers < 1:
+        raise ConfigError(f"workers: expected a whole number >= 1, got {workers}")
+    if workers == 1:
+        return []
+    if not multirun:
+        raise ConfigError(f"workers={workers}: for --multirun (one run is one worker: start the command "
+                          f"{workers} times with the same storage=)")
+    storage = parsed.get("storage")
+    if storage is None or not str(storage.value() or "").startswith(("postgresql", "mysql")):
+        raise ConfigError(f"workers={workers}: the workers of a cell share its study through a database server "
+                          f"every job reaches: add storage=postgresql://USER:PASSWORD@HOST/DB")
+    return [f"worker=range(0,{workers})", "hydra.sweep.subdir=${study_name}/hydra/worker${worker}"]
 
 
 def compose_config(overrides: list[str]) -> DictConfig:

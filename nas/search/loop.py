@@ -136,8 +136,24 @@ def run_search(cfg: DictConfig) -> SearchOutcome:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
-    with SearchConsole(cfg.progress, cfg.verbose) as display:  # set-up lines (a first dataset) show too
+    with SearchConsole(cfg.progress, cfg.verbose, multirun_label(cfg)) as display:  # set-up lines show too
         return _run_study(cfg, display)
+
+
+def multirun_label(cfg: DictConfig) -> str:
+    """This job's place in a --multirun grid ('cell 3/21 ds_cnn small'), or '' for a single run."""
+    import os
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from nas.search.console import CELLS_ENV, cell_label
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return ""
+    cells = os.environ.get(CELLS_ENV, "")
+    return cell_label(HydraConfig.get().job.num, int(cells) if cells.isdigit() else None, cfg.workers, cfg.worker,
+                      _choice(cfg, "search_space"), _choice(cfg, "constraints"))
 
 
 def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:

@@ -158,6 +158,10 @@ class SearchConf:
     heartbeat_interval: int = 10  # seconds between a running trial's heartbeats
     grace_period: int = 30  # a RUNNING trial silent this long is failed and retried
     max_retry: int = 2  # retries of a trial whose worker died
+    # --multirun: jobs per cell, all on the cell's one study (storage= a shared PostgreSQL server;
+    # hydra/launcher=submitit_slurm|submitit_local|joblib runs them side by side)
+    workers: int = 1
+    worker: int = 0  # this job's index among its cell's workers (set by --multirun when workers > 1)
     enqueue_hello_edge: bool = True  # first trial: Hello Edge's published model for this arch and class
     max_rejected_in_a_row: int = 300  # infeasible samples in a row before giving up (BudgetError)
     progress: bool = True  # the live progress display (trials, best accuracy, rejected)

@@ -70,6 +70,36 @@ def test_export_writes_a_bundle_per_feasible_class_and_names_the_missing_one(res
     assert medium["arch"] == "dnn" and medium["source"]["trial"] in (1, 2)
 
 
+def test_the_model_card_names_its_data_date_build_and_use_and_scores_a_real_set_when_given(
+        results_dir, tiny_dataset_dir, tmp_path):
+    from datetime import datetime, timezone
+
+    from nas import __version__
+    from nas.export.bundle import source_commit
+
+    out = tmp_path / "bundles"
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    # The tiny set stands in for a real one: scored twice, its test split must give the card's test figures.
+    main(["export", str(results_dir), "--data", str(tiny_dataset_dir), "--real-data", str(tiny_dataset_dir),
+          "--out", str(out), "--classes", "small,medium"])
+    card = json.loads((out / "small" / "model_card.json").read_text())
+    assert card["scored_on"] == str(tiny_dataset_dir)
+    real = card["real_speech"]
+    assert real["data"] == str(tiny_dataset_dir) and real["split"] == "test"
+    assert {k: real[k] for k in ("float", "int8", "int8_tflite", "n")} == card["accuracy"]["test"]
+    assert before <= datetime.fromisoformat(card["exported_utc"]) <= datetime.now(timezone.utc)
+    assert card["kws_nas"] == {"version": __version__, "commit": source_commit()}
+    assert len(card["kws_nas"]["commit"].removesuffix("-dirty")) == 40  # tests run from a git checkout
+    text = (out / "small" / "model_card.md").read_text()
+    assert f"Scored on: {tiny_dataset_dir}" in text and f"{real['n']} clips of the test split" in text
+    assert card["kws_nas"]["commit"] in text and "## Intended use" in text and "Cortex-M" in card["intended_use"]
+
+    main(["export", str(results_dir), "--data", str(tiny_dataset_dir), "--out", str(out), "--classes", "small,medium"])
+    card = json.loads((out / "small" / "model_card.json").read_text())
+    assert card["real_speech"] is None
+    assert "Real speech: not scored" in (out / "small" / "model_card.md").read_text()
+
+
 def test_export_refuses_a_checkpoint_whose_spec_does_not_match(results_dir, tiny_dataset_dir, tmp_path, capsys):
     df = pd.read_csv(results_dir / "trials.csv")
     df.loc[df["number"] == 0, "model_size_info"] = "2 8 3 4 2 2 8 3 3 2 2"
