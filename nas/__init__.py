@@ -10,7 +10,7 @@ import in ``nas/`` (inside functions too) and fails on an import against this or
 __version__ = "0.1.0"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "atomic", "paths", "firmware"),  # plain helpers (firmware: its Python packers, numpy only)
+    ("errors", "atomic", "paths", "interrupt", "firmware"),  # plain helpers (firmware: its Python packers, numpy only)
     ("data",),  # datasets, front end, feature cache
     ("cost",),  # cost model, budgets and board profiles
     ("spaces",),  # search spaces and model builders

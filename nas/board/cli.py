@@ -13,10 +13,10 @@ banner went to our own readiness check). Ctrl-C and SIGTERM both stop QEMU and f
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from nas.errors import BoardError, ConfigError
+from nas.interrupt import interrupt_on_signals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +41,6 @@ def _listen(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not host:
         raise ConfigError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:5555")
     return host, int(port)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM takes Ctrl-C's way out, through the cleanup below
 
 
 def run(args) -> int:
@@ -98,29 +94,25 @@ def serve(args) -> int:
 
     host, port = _listen(args.listen)
     listener = listen_socket(host, port)
-    # Both set here: a shell starts background jobs with SIGINT ignored, and Python then never turns
-    # Ctrl-C into KeyboardInterrupt, so `board serve ... &` could only be stopped with SIGKILL (QEMU left running)
-    previous_handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     board = relay = None
-    try:
-        blob = tflite_to_blob(args.model)  # refuse unsupported models before starting QEMU
-        board = EmulatedBoard(args.board, model=blob)  # on a private port: only the relay connects
-        board.open()
-        board.close_connection()
-        relay = BoardRelay(listener, (board.host, board.port))
-        relay.connect()
-        print(f"kws-nas board: {args.board} ready at socket://{host}:{relay.port} "
-              f"(model {board.preloaded['name']}, {board.preloaded['ops']} ops)", flush=True)
-        relay.serve_forever(alive=lambda: board.process.poll() is None)
-        raise BoardError(f"emulated board {args.board}: QEMU exited on its own with code "
-                         f"{board.process.poll()}; the board is no longer served")
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if relay is not None:
-            relay.close()
-        listener.close()
-        if board is not None:
-            board.close()
-        for sig, handler in previous_handlers.items():
-            signal.signal(sig, handler)
+    with interrupt_on_signals():  # also when started as a background job (SIGINT ignored)
+        try:
+            blob = tflite_to_blob(args.model)  # refuse unsupported models before starting QEMU
+            board = EmulatedBoard(args.board, model=blob)  # on a private port: only the relay connects
+            board.open()
+            board.close_connection()
+            relay = BoardRelay(listener, (board.host, board.port))
+            relay.connect()
+            print(f"kws-nas board: {args.board} ready at socket://{host}:{relay.port} "
+                  f"(model {board.preloaded['name']}, {board.preloaded['ops']} ops)", flush=True)
+            relay.serve_forever(alive=lambda: board.process.poll() is None)
+            raise BoardError(f"emulated board {args.board}: QEMU exited on its own with code "
+                             f"{board.process.poll()}; the board is no longer served")
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if relay is not None:
+                relay.close()
+            listener.close()
+            if board is not None:
+                board.close()

@@ -8,10 +8,10 @@ server runs until Ctrl-C (or SIGTERM) and then stops cleanly; ``--port 0`` takes
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from nas.errors import ConfigError, DataError
+from nas.interrupt import interrupt_on_signals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,19 +62,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise ConfigError(f"--host {args.host} --port {args.port}: cannot listen ({err.strerror}); "
                           f"pick another port (--port 0: any free one)") from None
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    with server:
+    with server, interrupt_on_signals():
         print(f"kws-nas dashboard: {redact(url)} at http://{args.host}:{server.server_port}/ (Ctrl-C stops it)",
               flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
     print("kws-nas dashboard: stopped", flush=True)
     return 0
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt

@@ -54,8 +54,10 @@ def test_the_server_shows_the_study_and_stops_cleanly_on_ctrl_c(tmp_path):
     folder = _marker(tmp_path / "dnn_small", "dnn_small", "sqlite:///study.db")
     study = optuna.create_study(study_name="dnn_small", storage=f"sqlite:///{folder / 'study.db'}")
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    # started as a shell starts a background job (`kws-nas dashboard DIR &`): with SIGINT ignored
     proc = subprocess.Popen([sys.executable, "-m", "nas", "dashboard", str(folder), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         first = proc.stdout.readline()
         assert "http://127.0.0.1:" in first, proc.stderr.read() if proc.poll() is not None else first
