@@ -10,9 +10,9 @@
 #include "mfcc.h"
 #include "model.h"
 #include "port.h"
-#include "postprocess.h"
 #include "protocol.h"
 #include "serial_out.h"
+#include "stream_session.h"
 
 #ifndef KWS_MODEL_BYTES
 #define KWS_MODEL_BYTES (192 * 1024)
@@ -22,6 +22,7 @@
 #endif
 #define KWS_INPUT_BYTES 4096
 #define KWS_AUDIO_BYTES (KWS_FE_CLIP_SAMPLES * 2)
+#define KWS_STREAM_CHUNK_BYTES 4096 /* one `stream push` (nas/board/protocol.py MAX_STREAM_CHUNK_BYTES) */
 
 /* Global and never zeroed at reset, so that an emulator can preload a model description at this
  * symbol's address (`model mem N%`; nas/board/emulated.py reads it with arm-none-eabi-nm). */
@@ -40,12 +41,14 @@ static uint8_t model_staging_buf[KWS_MODEL_BYTES] __attribute__((aligned(16)));
 static uint8_t arena[KWS_ARENA_BYTES] __attribute__((aligned(16)));
 static uint8_t input_buf[KWS_INPUT_BYTES] __attribute__((aligned(16)));
 static int16_t audio_buf[KWS_FE_CLIP_SAMPLES];
+static int16_t stream_chunk[KWS_STREAM_CHUNK_BYTES / 2];
 
 static kws_line_t line;
 static kws_loader_t loader;
 static kws_model_t model;
-static kws_post_t post;
-static kws_fe_stream_t stream;
+/* The always-on session (`stream start`); `stages` runs its front end and post-processing too, and
+ * so ends a session in progress. */
+static kws_stream_session_t session;
 static int model_ready;
 static uint32_t input_len, audio_len; /* bytes of a completed upload, 0 if none */
 static int results_valid;
@@ -98,13 +101,6 @@ static void print_results(void)
         out_i32(q[i]);
     }
     out_line("]");
-}
-
-static void post_process(void)
-{
-    const kws_blob_tensor_t *out = output_tensor();
-    kws_post_update(&post, kws_model_tensor_data(&model, model.header->output_tensor), out->scale,
-                    out->zero_point);
 }
 
 /* Copies the db buffer into the model's input tensor; 0 if they agree in size. */
@@ -181,11 +177,11 @@ static void features_for_inference(uint32_t frames, uint32_t *at, int8_t *featur
     }
     for (uint32_t left = frames * KWS_FE_STRIDE_SAMPLES; left;) {
         uint32_t take = KWS_FE_CLIP_SAMPLES - *at < left ? KWS_FE_CLIP_SAMPLES - *at : left;
-        kws_fe_stream_push(&stream, audio_buf + *at, take);
+        kws_fe_stream_push(&session.fe, audio_buf + *at, take);
         *at = *at + take == KWS_FE_CLIP_SAMPLES ? 0 : *at + take;
         left -= take;
     }
-    kws_fe_stream_features(&stream, features);
+    kws_fe_stream_features(&session.fe, features);
 }
 
 static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
@@ -204,21 +200,30 @@ static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
         error_u32("frames-per-inference-exceed-the-clip", frames, KWS_FE_CLIP_SAMPLES / KWS_FE_STRIDE_SAMPLES);
         return;
     }
+    /* micro_speech's RecognizeCommands defaults, one result per `hop` frames of audio */
+    static const kws_rc_config_t post_defaults = {1000, 200, 1500, 3};
+    uint32_t hop = frames ? frames : KWS_FE_NUM_FRAMES;
+    const char *why = 0;
+    if (kws_stream_start(&session, &model, hop, &post_defaults, &why) != 0) {
+        error(why);
+        return;
+    }
+    session.active = 0; /* stages use its parts, not the session */
     int8_t *features = kws_model_tensor_data(&model, model.header->input_tensor);
+    const int8_t *outputs = kws_model_tensor_data(&model, model.header->output_tensor);
     uint64_t t_features = 0, t_network = 0, t_post = 0;
     uint32_t at = 0;
-    if (frames) { /* primed with the clip's frames, untimed: a stream that has run for a while */
-        kws_fe_stream_reset(&stream);
-        kws_fe_stream_push(&stream, audio_buf, KWS_FE_CLIP_SAMPLES);
-    }
-    kws_post_reset(&post, output_tensor()->bytes);
+    /* primed with the clip's frames, untimed: a stream that has run for a while */
+    if (frames) kws_fe_stream_push(&session.fe, audio_buf, KWS_FE_CLIP_SAMPLES);
+    kws_rc_decision_t decision = {0, 0, 0};
     for (uint32_t i = 0; i < warmup + n; i++) {
         uint64_t t0 = port_ticks();
         features_for_inference(frames, &at, features);
         uint64_t t1 = port_ticks();
         if (invoke_or_report()) return;
         uint64_t t2 = port_ticks();
-        post_process();
+        int32_t time_ms = (int32_t)((i + 1) * hop * KWS_FE_STRIDE_SAMPLES * 1000u / KWS_FE_SAMPLE_RATE);
+        kws_recognize_commands_process(&session.rc, outputs, time_ms, &decision);
         uint64_t t3 = port_ticks();
         if (i >= warmup) {
             t_features += t1 - t0;
@@ -236,12 +241,56 @@ static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
     stage_line("network", t_network, n);
     stage_line("post", t_post, n);
     out_str("m-top-[");
-    out_i32(post.top_class);
+    out_i32(decision.top_class);
     out_str(",");
-    out_fixed(post.averaged_top_score, 5);
+    out_i32(decision.score);
     out_line("]");
     results_valid = 1;
     print_results();
+}
+
+static void cmd_load(kws_target_t target, uint32_t n);
+
+static void cmd_stream_start(const kws_cmd_t *cmd)
+{
+    if (require_model()) return;
+    kws_rc_config_t config = {(int32_t)cmd->post[0], (int32_t)cmd->post[1], (int32_t)cmd->post[2],
+                              (int32_t)cmd->post[3]};
+    const char *why = 0;
+    if (kws_stream_start(&session, &model, cmd->frames, &config, &why) != 0) {
+        error(why);
+        return;
+    }
+    out_line("m-stream-started");
+}
+
+static void cmd_stream_push(const kws_cmd_t *cmd)
+{
+    if (require_model()) return;
+    if (!session.active) {
+        error("no-stream: send `stream start F A T S M%` first");
+        return;
+    }
+    if (cmd->seq != session.next_seq) {
+        error_u32("stream-out-of-order", cmd->seq, session.next_seq);
+        return;
+    }
+    if (cmd->count % 2) {
+        error_u32("stream-chunk-odd-bytes: whole int16 samples only", cmd->count, cmd->count + 1);
+        return;
+    }
+    cmd_load(KWS_TARGET_STREAM, cmd->count);
+}
+
+/* A complete chunk goes through the session; a failing network ends it. */
+static void stream_chunk_complete(uint32_t bytes)
+{
+    const char *why = 0;
+    session.next_seq++;
+    if (kws_stream_push(&session, &model, stream_chunk, bytes / 2, &why) != 0) {
+        session.active = 0;
+        error(why);
+    }
 }
 
 static void cmd_mfcc(void)
@@ -275,10 +324,11 @@ static void cmd_load(kws_target_t target, uint32_t n)
         [KWS_TARGET_INPUT] = {input_buf, sizeof input_buf},
         [KWS_TARGET_MODEL] = {model_staging_buf, KWS_MODEL_BYTES},
         [KWS_TARGET_AUDIO] = {(uint8_t *)audio_buf, KWS_AUDIO_BYTES},
+        [KWS_TARGET_STREAM] = {(uint8_t *)stream_chunk, KWS_STREAM_CHUNK_BYTES},
     };
     /* A new upload invalidates what that buffer held before. */
     if (target == KWS_TARGET_INPUT) input_len = 0;
-    if (target == KWS_TARGET_MODEL && !KWS_MODEL_STAGING) model_ready = results_valid = 0;
+    if (target == KWS_TARGET_MODEL && !KWS_MODEL_STAGING) model_ready = results_valid = session.active = 0;
     if (target == KWS_TARGET_AUDIO) audio_len = 0;
     kws_load_status_t status =
         kws_loader_begin(&loader, target, targets[target].buf, targets[target].capacity, n);
@@ -309,6 +359,7 @@ static void accept_model(const uint8_t *blob, uint32_t bytes)
     }
     model = candidate;
     model_ready = 1;
+    session.active = 0; /* a session runs on the model it started with */
     results_valid = 0;
     out_str("m-model-[");
     out_str(model.header->name);
@@ -325,12 +376,13 @@ static void upload_complete(kws_target_t target, uint32_t bytes)
     if (target == KWS_TARGET_AUDIO) audio_len = bytes;
     out_line("m-load-done");
     if (target == KWS_TARGET_MODEL) accept_model(model_staging_buf, bytes);
+    if (target == KWS_TARGET_STREAM) stream_chunk_complete(bytes);
 }
 
 /* `model mem N%`: the model is already in kws_model_buf (written by the emulator's loader). */
 static void cmd_model_mem(uint32_t n)
 {
-    model_ready = results_valid = 0;
+    model_ready = results_valid = session.active = 0;
     if (loader.target == KWS_TARGET_MODEL) kws_loader_abort(&loader); /* the preloaded model wins */
     if (n == 0 || n > sizeof kws_model_buf) {
         error_u32("model-mem-size", n, sizeof kws_model_buf);
@@ -363,6 +415,8 @@ static void cmd_help(void)
         "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
         "m-help-stages N W%  (features + network + post-processing, timed per stage)",
         "m-help-stages N W F%  (the same streaming: F new frames per inference)",
+        "m-help-stream start F A T S M%  (always-on: F new frames per inference, RecognizeCommands A ms T S ms M)",
+        "m-help-stream push Q N%  (then db <hex>% chunks: chunk Q of int16 LE PCM; outputs, detections)",
         "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) out_line(lines[i]);
@@ -399,6 +453,8 @@ static void execute(const kws_cmd_t *cmd)
     case KWS_CMD_MFCC: cmd_mfcc(); break;
     case KWS_CMD_STAGES: cmd_stages(cmd->count, cmd->warmup, cmd->frames); break;
     case KWS_CMD_MODEL_MEM: cmd_model_mem(cmd->count); break;
+    case KWS_CMD_STREAM_START: cmd_stream_start(cmd); break;
+    case KWS_CMD_STREAM_PUSH: cmd_stream_push(cmd); break;
     }
 }
 
