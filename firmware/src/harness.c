@@ -167,23 +167,6 @@ static void stage_line(const char *stage, uint64_t ticks, uint32_t n)
     out_eol();
 }
 
-/* The features of one inference: the whole clip, or (frames > 0) `frames` new strides of audio
- * through the streaming front end, taken from the clip cyclically from *at on. */
-static void features_for_inference(uint32_t frames, uint32_t *at, int8_t *features)
-{
-    if (!frames) {
-        kws_mfcc_compute(audio_buf, features);
-        return;
-    }
-    for (uint32_t left = frames * KWS_FE_STRIDE_SAMPLES; left;) {
-        uint32_t take = KWS_FE_CLIP_SAMPLES - *at < left ? KWS_FE_CLIP_SAMPLES - *at : left;
-        kws_fe_stream_push(&session.fe, audio_buf + *at, take);
-        *at = *at + take == KWS_FE_CLIP_SAMPLES ? 0 : *at + take;
-        left -= take;
-    }
-    kws_fe_stream_features(&session.fe, features);
-}
-
 static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
 {
     if (require_model()) return;
@@ -200,36 +183,11 @@ static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
         error_u32("frames-per-inference-exceed-the-clip", frames, KWS_FE_CLIP_SAMPLES / KWS_FE_STRIDE_SAMPLES);
         return;
     }
-    /* micro_speech's RecognizeCommands defaults, one result per `hop` frames of audio */
-    static const kws_rc_config_t post_defaults = {1000, 200, 1500, 3};
-    uint32_t hop = frames ? frames : KWS_FE_NUM_FRAMES;
+    kws_stage_times_t times;
     const char *why = 0;
-    if (kws_stream_start(&session, &model, hop, &post_defaults, &why) != 0) {
+    if (kws_stream_stages(&session, &model, audio_buf, n, warmup, frames, &times, &why) != 0) {
         error(why);
         return;
-    }
-    session.active = 0; /* stages use its parts, not the session */
-    int8_t *features = kws_model_tensor_data(&model, model.header->input_tensor);
-    const int8_t *outputs = kws_model_tensor_data(&model, model.header->output_tensor);
-    uint64_t t_features = 0, t_network = 0, t_post = 0;
-    uint32_t at = 0;
-    /* primed with the clip's frames, untimed: a stream that has run for a while */
-    if (frames) kws_fe_stream_push(&session.fe, audio_buf, KWS_FE_CLIP_SAMPLES);
-    kws_rc_decision_t decision = {0, 0, 0};
-    for (uint32_t i = 0; i < warmup + n; i++) {
-        uint64_t t0 = port_ticks();
-        features_for_inference(frames, &at, features);
-        uint64_t t1 = port_ticks();
-        if (invoke_or_report()) return;
-        uint64_t t2 = port_ticks();
-        int32_t time_ms = (int32_t)((i + 1) * hop * KWS_FE_STRIDE_SAMPLES * 1000u / KWS_FE_SAMPLE_RATE);
-        kws_recognize_commands_process(&session.rc, outputs, time_ms, &decision);
-        uint64_t t3 = port_ticks();
-        if (i >= warmup) {
-            t_features += t1 - t0;
-            t_network += t2 - t1;
-            t_post += t3 - t2;
-        }
     }
     out_str("m-stage-unit-[");
     out_str(port_stage_unit());
@@ -237,13 +195,13 @@ static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
     out_str("m-stage-frames-per-inference-");
     out_u64(frames ? frames : KWS_FE_NUM_FRAMES);
     out_eol();
-    stage_line("features", t_features, n);
-    stage_line("network", t_network, n);
-    stage_line("post", t_post, n);
+    stage_line("features", times.features, n);
+    stage_line("network", times.network, n);
+    stage_line("post", times.post, n);
     out_str("m-top-[");
-    out_i32(decision.top_class);
+    out_i32(times.decision.top_class);
     out_str(",");
-    out_i32(decision.score);
+    out_i32(times.decision.score);
     out_line("]");
     results_valid = 1;
     print_results();

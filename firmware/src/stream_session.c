@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "interpreter.h"
+#include "port.h"
 #include "serial_out.h"
 
 /* The op that writes the model's output: a SOFTMAX there means the outputs are already scores. */
@@ -101,6 +102,54 @@ int kws_stream_push(kws_stream_session_t *s, const kws_model_t *model, const int
         if (infer(s, model, why) != 0) return -1;
         s->next_end += s->hop_samples;
         s->next_end_total += s->hop_samples;
+    }
+    return 0;
+}
+
+/* The features of one `stages` inference: the whole clip, or `frames` new strides of audio through
+ * the streaming front end, taken from the clip cyclically from *at on. */
+static void stage_features(kws_stream_session_t *s, const int16_t *clip, uint32_t frames, uint32_t *at,
+                           int8_t *features)
+{
+    if (!frames) {
+        kws_mfcc_compute(clip, features);
+        return;
+    }
+    for (uint32_t left = frames * KWS_FE_STRIDE_SAMPLES; left;) {
+        uint32_t take = KWS_FE_CLIP_SAMPLES - *at < left ? KWS_FE_CLIP_SAMPLES - *at : left;
+        kws_fe_stream_push(&s->fe, clip + *at, take);
+        *at = *at + take == KWS_FE_CLIP_SAMPLES ? 0 : *at + take;
+        left -= take;
+    }
+    kws_fe_stream_features(&s->fe, features);
+}
+
+int kws_stream_stages(kws_stream_session_t *s, const kws_model_t *model, const int16_t *clip, uint32_t n,
+                      uint32_t warmup, uint32_t frames, kws_stage_times_t *times, const char **why)
+{
+    static const kws_rc_config_t micro_speech = {1000, 200, 1500, 3};
+    uint32_t hop = frames ? frames : KWS_FE_NUM_FRAMES; /* one result per hop of audio */
+    if (kws_stream_start(s, model, hop, &micro_speech, why) != 0) return -1;
+    s->active = 0;
+    int8_t *features = kws_model_tensor_data(model, model->header->input_tensor);
+    const int8_t *outputs = kws_model_tensor_data(model, model->header->output_tensor);
+    *times = (kws_stage_times_t){0};
+    uint32_t at = 0;
+    if (frames) kws_fe_stream_push(&s->fe, clip, KWS_FE_CLIP_SAMPLES); /* a stream that ran for a while */
+    for (uint32_t i = 0; i < warmup + n; i++) {
+        uint64_t t0 = port_ticks();
+        stage_features(s, clip, frames, &at, features);
+        uint64_t t1 = port_ticks();
+        if (kws_model_invoke(model, why) != 0) return -1;
+        uint64_t t2 = port_ticks();
+        int32_t time_ms = (int32_t)((i + 1) * hop * KWS_FE_STRIDE_SAMPLES * 1000u / KWS_FE_SAMPLE_RATE);
+        kws_recognize_commands_process(&s->rc, outputs, time_ms, &times->decision);
+        uint64_t t3 = port_ticks();
+        if (i >= warmup) {
+            times->features += t1 - t0;
+            times->network += t2 - t1;
+            times->post += t3 - t2;
+        }
     }
     return 0;
 }

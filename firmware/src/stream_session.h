@@ -33,4 +33,16 @@ int kws_stream_start(kws_stream_session_t *s, const kws_model_t *model, uint32_t
 int kws_stream_push(kws_stream_session_t *s, const kws_model_t *model, const int16_t *pcm, uint32_t n,
                     const char **why);
 
+/* `stages N W [F]`: features + network + RecognizeCommands (micro_speech's defaults) timed per stage,
+ * summed over n inferences after `warmup`, on `clip` (KWS_FE_CLIP_SAMPLES): the whole clip's features
+ * each time, or (frames > 0) the streaming front end primed with the clip (untimed), then `frames`
+ * new strides per inference, the clip cycled. Uses the session's parts and ends a session. */
+typedef struct {
+    uint64_t features, network, post; /* port ticks */
+    kws_rc_decision_t decision;       /* of the last inference */
+} kws_stage_times_t;
+
+int kws_stream_stages(kws_stream_session_t *s, const kws_model_t *model, const int16_t *clip, uint32_t n,
+                      uint32_t warmup, uint32_t frames, kws_stage_times_t *times, const char **why);
+
 #endif
