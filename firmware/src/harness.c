@@ -363,21 +363,7 @@ static void cmd_db_data(const kws_cmd_t *cmd)
 
 static void cmd_help(void)
 {
-    static const char *const lines[] = {
-        "m-help-name% profile% timestamp% help% results%",
-        "m-help-db load N% | db <hex>% | db print%  (N bytes of int8 model input)",
-        "m-help-infer N W%  (N timed inferences after W warm-ups on the db input)",
-        "m-help-model load N%  (then db <hex>% chunks: a kws-nas model description)",
-        "m-help-model mem N%  (the model buffer already holds an N-byte model description)",
-        "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
-        "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
-        "m-help-stages N W%  (features + network + post-processing, timed per stage)",
-        "m-help-stages N W F%  (the same streaming: F new frames per inference)",
-        "m-help-stream start F A T S M%  (always-on: F new frames per inference, RecognizeCommands A ms T S ms M)",
-        "m-help-stream push Q N%  (then db <hex>% chunks: chunk Q of int16 LE PCM; outputs, detections)",
-        "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
-    };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) out_line(lines[i]);
+    for (size_t i = 0; kws_help_lines[i]; i++) out_line(kws_help_lines[i]);
 }
 
 static void execute(const kws_cmd_t *cmd)

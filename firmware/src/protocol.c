@@ -185,6 +185,22 @@ kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd)
     return KWS_PARSE_UNKNOWN;
 }
 
+const char *const kws_help_lines[] = {
+    "m-help-name% profile% timestamp% help% results%",
+    "m-help-db load N% | db <hex>% | db print%  (N bytes of int8 model input)",
+    "m-help-infer N W%  (N timed inferences after W warm-ups on the db input)",
+    "m-help-model load N%  (then db <hex>% chunks: a kws-nas model description)",
+    "m-help-model mem N%  (the model buffer already holds an N-byte model description)",
+    "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
+    "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
+    "m-help-stages N W%  (features + network + post-processing, timed per stage)",
+    "m-help-stages N W F%  (the same streaming: F new frames per inference)",
+    "m-help-stream start F A T S M%  (always-on: F new frames per inference, RecognizeCommands A ms T S ms M)",
+    "m-help-stream push Q N%  (then db <hex>% chunks: chunk Q of int16 LE PCM; outputs, detections)",
+    "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
+    0,
+};
+
 const char *kws_parse_status_str(kws_parse_status_t status)
 {
     switch (status) {

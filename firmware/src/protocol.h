@@ -1,4 +1,4 @@
-/* The serial command grammar, as a pure parser: no I/O, no globals, so that it is compiled for the
+/* The serial command grammar, as a pure parser: no I/O, no mutable state, so that it is compiled for the
  * host too and fuzzed (benchmarks/fuzz_protocol.py, firmware/host/fuzz_protocol.c).
  *
  * MLPerf Tiny / EEMBC harness commands (mlcommons/tiny benchmark/api), unchanged:
@@ -91,6 +91,8 @@ typedef enum {
 } kws_parse_status_t;
 
 kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd);
+/* `help%`'s reply: one `m-help-...` line per command, NULL-terminated. */
+extern const char *const kws_help_lines[];
 const char *kws_parse_status_str(kws_parse_status_t status);
 
 /* ---- multi-command uploads (`... load N%` then `db <hex>%` until N bytes arrived) ---- */
