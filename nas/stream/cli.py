@@ -17,10 +17,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nas.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from nas.board.base import Board
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.stream.postprocess import PostprocessConfig
+    from nas.stream.runner import TflmHostRunner
 
 GENERATED_NOTE = "on generated speech these figures say whether the pipeline works, not how it does on people"
 
@@ -119,9 +128,11 @@ def run(args: argparse.Namespace) -> int:
 
             board = stack.enter_context(open_board(args.board, args.port, frontend))
             board.load(args.model)
-        where = board.name if board else runner.name
+        pipeline = _Pipeline(args, frontend, runner, board, config, table, names, keywords)
         for wav in wavs:
-            _one_wav(args, wav, frontend, runner, board, where, config, table, names, keywords, words_of, found, per_file)
+            dets, duration = pipeline.detect(wav, words_of[wav])
+            found += [(wav, d) for d in dets]
+            per_file.append((wav, dets, duration))
         total_s = sum(duration for _, _, duration in per_file)
 
     metrics = None
@@ -132,36 +143,50 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_wav(args, wav, frontend, runner, board, where, config, table, names, keywords, words_of, found, per_file):
-    """One recording through the pipeline (host or board); appends its detections and duration."""
-    import numpy as np
+@dataclass
+class _Pipeline:
+    """The model, its front end and post-processing, on the host (``board`` None) or on a board."""
 
-    from nas.data.wav import read_wav, to_pcm16
-    from nas.stream.metrics import keyword_detections
-    from nas.stream.postprocess import detections, softmax_scores
-    from nas.stream.runner import board_stream, stream_outputs
+    args: argparse.Namespace
+    frontend: FrontEndConfig
+    runner: TflmHostRunner  # the host's model, and how to read its outputs
+    board: Board | None  # an open board with the model loaded
+    config: PostprocessConfig
+    table: np.ndarray | None  # softmax table, None for an int8 softmax
+    names: list[str]
+    keywords: list[str]
 
-    samples = to_pcm16(read_wav(wav, frontend.sample_rate))  # what a board's microphone gives, on host and board alike
-    if len(samples) < frontend.clip_samples:
-        raise DataError(f"{wav}: {len(samples) / frontend.sample_rate:.2f} s long; expected at least "
-                        f"{frontend.clip_ms / 1000:g} s (one window)")
-    if board is None:
-        times_ms, outputs = stream_outputs(samples, frontend, runner, args.stride_ms)
-        decisions = detections(outputs, times_ms, config, table)
-    else:
-        times_ms, outputs, decisions = board_stream(samples, frontend, board, args.stride_ms, config)
-    dets = keyword_detections(decisions, names, keywords)
-    found += [(wav, d) for d in dets]
-    per_file.append((wav, dets, len(samples) / frontend.sample_rate))
-    if args.out:
-        from nas.stream.figures import plot_stream
+    def detect(self, wav: Path, words: list) -> tuple[list, float]:
+        """(keyword detections, duration in s) of one recording; its figure with ``--out``."""
+        import numpy as np
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        scores = softmax_scores(outputs, table) if table is not None else outputs.astype(np.int32) + 128
-        plot_stream(times_ms / 1000, scores, names, keywords, dets, words_of[wav], args.threshold,
-                    f"{wav.name}: {args.model.name} on {where}, stride {args.stride_ms} ms, "
-                    f"average {args.average_ms} ms, suppression {args.suppression_ms} ms",
-                    args.out / f"{wav.stem}_posteriors")
+        from nas.data.wav import read_wav, to_pcm16
+        from nas.stream.metrics import keyword_detections
+        from nas.stream.postprocess import detections, softmax_scores
+        from nas.stream.runner import board_stream, stream_outputs
+
+        args, frontend = self.args, self.frontend
+        samples = to_pcm16(read_wav(wav, frontend.sample_rate))  # what a board's microphone gives, host and board alike
+        if len(samples) < frontend.clip_samples:
+            raise DataError(f"{wav}: {len(samples) / frontend.sample_rate:.2f} s long; expected at least "
+                            f"{frontend.clip_ms / 1000:g} s (one window)")
+        if self.board is None:
+            times_ms, outputs = stream_outputs(samples, frontend, self.runner, args.stride_ms)
+            decisions = detections(outputs, times_ms, self.config, self.table)
+        else:
+            times_ms, outputs, decisions = board_stream(samples, frontend, self.board, args.stride_ms, self.config)
+        dets = keyword_detections(decisions, self.names, self.keywords)
+        if args.out:
+            from nas.stream.figures import plot_stream
+
+            args.out.mkdir(parents=True, exist_ok=True)
+            scores = softmax_scores(outputs, self.table) if self.table is not None else outputs.astype(np.int32) + 128
+            where = self.board.name if self.board is not None else self.runner.name
+            plot_stream(times_ms / 1000, scores, self.names, self.keywords, dets, words, args.threshold,
+                        f"{wav.name}: {args.model.name} on {where}, stride {args.stride_ms} ms, "
+                        f"average {args.average_ms} ms, suppression {args.suppression_ms} ms",
+                        args.out / f"{wav.stem}_posteriors")
+        return dets, len(samples) / frontend.sample_rate
 
 
 def _combine(parts: list[dict], total_s: float, match_ms: int) -> dict:
