@@ -71,7 +71,7 @@ def main() -> int:
     from nas.cost.budget import load_board
     from nas.cost import estimate
     from nas.data.frontend_config import FrontEndConfig
-    from nas.data.streaming import new_frames_per_inference
+    from nas.data.streaming import new_frames_per_inference, rate_hop_ms
     from nas.spaces import candidate_from_model_size_info
 
     frontend = FrontEndConfig()
@@ -85,7 +85,7 @@ def main() -> int:
     print(f"model: Hello Edge small DS-CNN, {cost.macs:,} MACs, {cost.params_deployed:,} deployed params; "
           f"int8 .tflite {len(tflite):,} B, model description {len(blob):,} B (prepared in "
           f"{time.monotonic() - started:.1f} s)")
-    new_frames = new_frames_per_inference(frontend, args.rate)  # 5 at 10/s and a 20 ms stride
+    new_frames = new_frames_per_inference(frontend, rate_hop_ms(args.rate))  # 5 at 10/s and a 20 ms stride
     with EmulatedBoard(args.board, image=image, frontend=frontend, model=blob, timeout_s=120) as board:
         summary = board.preloaded
         clip = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)

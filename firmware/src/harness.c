@@ -10,9 +10,9 @@
 #include "mfcc.h"
 #include "model.h"
 #include "port.h"
-#include "postprocess.h"
 #include "protocol.h"
 #include "serial_out.h"
+#include "stream_session.h"
 
 #ifndef KWS_MODEL_BYTES
 #define KWS_MODEL_BYTES (192 * 1024)
@@ -22,6 +22,7 @@
 #endif
 #define KWS_INPUT_BYTES 4096
 #define KWS_AUDIO_BYTES (KWS_FE_CLIP_SAMPLES * 2)
+#define KWS_STREAM_CHUNK_BYTES 4096 /* one `stream push` (nas/board/protocol.py MAX_STREAM_CHUNK_BYTES) */
 
 /* Global and never zeroed at reset, so that an emulator can preload a model description at this
  * symbol's address (`model mem N%`; nas/board/emulated.py reads it with arm-none-eabi-nm). */
@@ -40,12 +41,14 @@ static uint8_t model_staging_buf[KWS_MODEL_BYTES] __attribute__((aligned(16)));
 static uint8_t arena[KWS_ARENA_BYTES] __attribute__((aligned(16)));
 static uint8_t input_buf[KWS_INPUT_BYTES] __attribute__((aligned(16)));
 static int16_t audio_buf[KWS_FE_CLIP_SAMPLES];
+static int16_t stream_chunk[KWS_STREAM_CHUNK_BYTES / 2];
 
 static kws_line_t line;
 static kws_loader_t loader;
 static kws_model_t model;
-static kws_post_t post;
-static kws_fe_stream_t stream;
+/* The always-on session (`stream start`); `stages` runs its front end and post-processing too, and
+ * so ends a session in progress. */
+static kws_stream_session_t session;
 static int model_ready;
 static uint32_t input_len, audio_len; /* bytes of a completed upload, 0 if none */
 static int results_valid;
@@ -98,13 +101,6 @@ static void print_results(void)
         out_i32(q[i]);
     }
     out_line("]");
-}
-
-static void post_process(void)
-{
-    const kws_blob_tensor_t *out = output_tensor();
-    kws_post_update(&post, kws_model_tensor_data(&model, model.header->output_tensor), out->scale,
-                    out->zero_point);
 }
 
 /* Copies the db buffer into the model's input tensor; 0 if they agree in size. */
@@ -171,23 +167,6 @@ static void stage_line(const char *stage, uint64_t ticks, uint32_t n)
     out_eol();
 }
 
-/* The features of one inference: the whole clip, or (frames > 0) `frames` new strides of audio
- * through the streaming front end, taken from the clip cyclically from *at on. */
-static void features_for_inference(uint32_t frames, uint32_t *at, int8_t *features)
-{
-    if (!frames) {
-        kws_mfcc_compute(audio_buf, features);
-        return;
-    }
-    for (uint32_t left = frames * KWS_FE_STRIDE_SAMPLES; left;) {
-        uint32_t take = KWS_FE_CLIP_SAMPLES - *at < left ? KWS_FE_CLIP_SAMPLES - *at : left;
-        kws_fe_stream_push(&stream, audio_buf + *at, take);
-        *at = *at + take == KWS_FE_CLIP_SAMPLES ? 0 : *at + take;
-        left -= take;
-    }
-    kws_fe_stream_features(&stream, features);
-}
-
 static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
 {
     if (require_model()) return;
@@ -204,27 +183,11 @@ static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
         error_u32("frames-per-inference-exceed-the-clip", frames, KWS_FE_CLIP_SAMPLES / KWS_FE_STRIDE_SAMPLES);
         return;
     }
-    int8_t *features = kws_model_tensor_data(&model, model.header->input_tensor);
-    uint64_t t_features = 0, t_network = 0, t_post = 0;
-    uint32_t at = 0;
-    if (frames) { /* primed with the clip's frames, untimed: a stream that has run for a while */
-        kws_fe_stream_reset(&stream);
-        kws_fe_stream_push(&stream, audio_buf, KWS_FE_CLIP_SAMPLES);
-    }
-    kws_post_reset(&post, output_tensor()->bytes);
-    for (uint32_t i = 0; i < warmup + n; i++) {
-        uint64_t t0 = port_ticks();
-        features_for_inference(frames, &at, features);
-        uint64_t t1 = port_ticks();
-        if (invoke_or_report()) return;
-        uint64_t t2 = port_ticks();
-        post_process();
-        uint64_t t3 = port_ticks();
-        if (i >= warmup) {
-            t_features += t1 - t0;
-            t_network += t2 - t1;
-            t_post += t3 - t2;
-        }
+    kws_stage_times_t times;
+    const char *why = 0;
+    if (kws_stream_stages(&session, &model, audio_buf, n, warmup, frames, &times, &why) != 0) {
+        error(why);
+        return;
     }
     out_str("m-stage-unit-[");
     out_str(port_stage_unit());
@@ -232,16 +195,60 @@ static void cmd_stages(uint32_t n, uint32_t warmup, uint32_t frames)
     out_str("m-stage-frames-per-inference-");
     out_u64(frames ? frames : KWS_FE_NUM_FRAMES);
     out_eol();
-    stage_line("features", t_features, n);
-    stage_line("network", t_network, n);
-    stage_line("post", t_post, n);
+    stage_line("features", times.features, n);
+    stage_line("network", times.network, n);
+    stage_line("post", times.post, n);
     out_str("m-top-[");
-    out_i32(post.top_class);
+    out_i32(times.decision.top_class);
     out_str(",");
-    out_fixed(post.averaged_top_score, 5);
+    out_i32(times.decision.score);
     out_line("]");
     results_valid = 1;
     print_results();
+}
+
+static void cmd_load(kws_target_t target, uint32_t n);
+
+static void cmd_stream_start(const kws_cmd_t *cmd)
+{
+    if (require_model()) return;
+    kws_rc_config_t config = {(int32_t)cmd->post[0], (int32_t)cmd->post[1], (int32_t)cmd->post[2],
+                              (int32_t)cmd->post[3]};
+    const char *why = 0;
+    if (kws_stream_start(&session, &model, cmd->frames, &config, &why) != 0) {
+        error(why);
+        return;
+    }
+    out_line("m-stream-started");
+}
+
+static void cmd_stream_push(const kws_cmd_t *cmd)
+{
+    if (require_model()) return;
+    if (!session.active) {
+        error("no-stream: send `stream start F A T S M%` first");
+        return;
+    }
+    if (cmd->seq != session.next_seq) {
+        error_u32("stream-out-of-order", cmd->seq, session.next_seq);
+        return;
+    }
+    if (cmd->count % 2) {
+        error_u32("stream-chunk-odd-bytes: whole int16 samples only", cmd->count, cmd->count + 1);
+        return;
+    }
+    cmd_load(KWS_TARGET_STREAM, cmd->count);
+}
+
+/* A complete chunk goes through the session; a failing network ends it. */
+static void stream_chunk_complete(uint32_t bytes)
+{
+    const char *why = 0;
+    session.next_seq++;
+    if (kws_stream_push(&session, &model, stream_chunk, bytes / 2, &why) != 0) {
+        session.active = 0;
+        error(why);
+    }
 }
 
 static void cmd_mfcc(void)
@@ -275,10 +282,11 @@ static void cmd_load(kws_target_t target, uint32_t n)
         [KWS_TARGET_INPUT] = {input_buf, sizeof input_buf},
         [KWS_TARGET_MODEL] = {model_staging_buf, KWS_MODEL_BYTES},
         [KWS_TARGET_AUDIO] = {(uint8_t *)audio_buf, KWS_AUDIO_BYTES},
+        [KWS_TARGET_STREAM] = {(uint8_t *)stream_chunk, KWS_STREAM_CHUNK_BYTES},
     };
     /* A new upload invalidates what that buffer held before. */
     if (target == KWS_TARGET_INPUT) input_len = 0;
-    if (target == KWS_TARGET_MODEL && !KWS_MODEL_STAGING) model_ready = results_valid = 0;
+    if (target == KWS_TARGET_MODEL && !KWS_MODEL_STAGING) model_ready = results_valid = session.active = 0;
     if (target == KWS_TARGET_AUDIO) audio_len = 0;
     kws_load_status_t status =
         kws_loader_begin(&loader, target, targets[target].buf, targets[target].capacity, n);
@@ -309,6 +317,7 @@ static void accept_model(const uint8_t *blob, uint32_t bytes)
     }
     model = candidate;
     model_ready = 1;
+    session.active = 0; /* a session runs on the model it started with */
     results_valid = 0;
     out_str("m-model-[");
     out_str(model.header->name);
@@ -325,12 +334,13 @@ static void upload_complete(kws_target_t target, uint32_t bytes)
     if (target == KWS_TARGET_AUDIO) audio_len = bytes;
     out_line("m-load-done");
     if (target == KWS_TARGET_MODEL) accept_model(model_staging_buf, bytes);
+    if (target == KWS_TARGET_STREAM) stream_chunk_complete(bytes);
 }
 
 /* `model mem N%`: the model is already in kws_model_buf (written by the emulator's loader). */
 static void cmd_model_mem(uint32_t n)
 {
-    model_ready = results_valid = 0;
+    model_ready = results_valid = session.active = 0;
     if (loader.target == KWS_TARGET_MODEL) kws_loader_abort(&loader); /* the preloaded model wins */
     if (n == 0 || n > sizeof kws_model_buf) {
         error_u32("model-mem-size", n, sizeof kws_model_buf);
@@ -353,19 +363,7 @@ static void cmd_db_data(const kws_cmd_t *cmd)
 
 static void cmd_help(void)
 {
-    static const char *const lines[] = {
-        "m-help-name% profile% timestamp% help% results%",
-        "m-help-db load N% | db <hex>% | db print%  (N bytes of int8 model input)",
-        "m-help-infer N W%  (N timed inferences after W warm-ups on the db input)",
-        "m-help-model load N%  (then db <hex>% chunks: a kws-nas model description)",
-        "m-help-model mem N%  (the model buffer already holds an N-byte model description)",
-        "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
-        "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
-        "m-help-stages N W%  (features + network + post-processing, timed per stage)",
-        "m-help-stages N W F%  (the same streaming: F new frames per inference)",
-        "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
-    };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) out_line(lines[i]);
+    for (size_t i = 0; kws_help_lines[i]; i++) out_line(kws_help_lines[i]);
 }
 
 static void execute(const kws_cmd_t *cmd)
@@ -399,6 +397,8 @@ static void execute(const kws_cmd_t *cmd)
     case KWS_CMD_MFCC: cmd_mfcc(); break;
     case KWS_CMD_STAGES: cmd_stages(cmd->count, cmd->warmup, cmd->frames); break;
     case KWS_CMD_MODEL_MEM: cmd_model_mem(cmd->count); break;
+    case KWS_CMD_STREAM_START: cmd_stream_start(cmd); break;
+    case KWS_CMD_STREAM_PUSH: cmd_stream_push(cmd); break;
     }
 }
 

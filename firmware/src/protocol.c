@@ -31,7 +31,7 @@ kws_line_status_t kws_line_feed(kws_line_t *line, char c)
     return KWS_LINE_PENDING;
 }
 
-#define MAX_TOKENS 4
+#define MAX_TOKENS 7 /* `stream start F A T S M` */
 
 typedef struct {
     const char *start;
@@ -116,6 +116,24 @@ static kws_parse_status_t parse_load(const token_t *tok, size_t n, kws_cmd_t *cm
     return KWS_PARSE_OK;
 }
 
+/* `stream start F A T S M` or `stream push Q N`. */
+static kws_parse_status_t parse_stream(const token_t *tok, size_t n, kws_cmd_t *cmd)
+{
+    if (n == 7 && token_is(&tok[1], "start")) {
+        if (!parse_number(&tok[2], &cmd->frames)) return KWS_PARSE_NUMBER;
+        for (size_t i = 0; i < 4; i++)
+            if (!parse_number(&tok[3 + i], &cmd->post[i])) return KWS_PARSE_NUMBER;
+        cmd->kind = KWS_CMD_STREAM_START;
+        return KWS_PARSE_OK;
+    }
+    if (n == 4 && token_is(&tok[1], "push")) {
+        if (!parse_number(&tok[2], &cmd->seq) || !parse_number(&tok[3], &cmd->count)) return KWS_PARSE_NUMBER;
+        cmd->kind = KWS_CMD_STREAM_PUSH;
+        return KWS_PARSE_OK;
+    }
+    return KWS_PARSE_ARGS;
+}
+
 kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd)
 {
     token_t tok[MAX_TOKENS];
@@ -146,6 +164,7 @@ kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd)
         }
         return parse_count_warmup(tok, n, cmd, KWS_CMD_STAGES);
     }
+    if (token_is(&tok[0], "stream")) return parse_stream(tok, n, cmd);
     if (token_is(&tok[0], "model") || token_is(&tok[0], "audio")) {
         if (n >= 2 && token_is(&tok[0], "model") && token_is(&tok[1], "mem"))
             return parse_load(tok, n, cmd, KWS_CMD_MODEL_MEM);
@@ -165,6 +184,22 @@ kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd)
     }
     return KWS_PARSE_UNKNOWN;
 }
+
+const char *const kws_help_lines[] = {
+    "m-help-name% profile% timestamp% help% results%",
+    "m-help-db load N% | db <hex>% | db print%  (N bytes of int8 model input)",
+    "m-help-infer N W%  (N timed inferences after W warm-ups on the db input)",
+    "m-help-model load N%  (then db <hex>% chunks: a kws-nas model description)",
+    "m-help-model mem N%  (the model buffer already holds an N-byte model description)",
+    "m-help-audio load N%  (then db <hex>% chunks: int16 LE PCM)",
+    "m-help-mfcc%  (front end on the audio; features replace the db buffer)",
+    "m-help-stages N W%  (features + network + post-processing, timed per stage)",
+    "m-help-stages N W F%  (the same streaming: F new frames per inference)",
+    "m-help-stream start F A T S M%  (always-on: F new frames per inference, RecognizeCommands A ms T S ms M)",
+    "m-help-stream push Q N%  (then db <hex>% chunks: chunk Q of int16 LE PCM; outputs, detections)",
+    "m-help-byte 0x18 (CAN)  (drops a partial command and abandons an upload: m-reset-done)",
+    0,
+};
 
 const char *kws_parse_status_str(kws_parse_status_t status)
 {

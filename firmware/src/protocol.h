@@ -1,4 +1,4 @@
-/* The serial command grammar, as a pure parser: no I/O, no globals, so that it is compiled for the
+/* The serial command grammar, as a pure parser: no I/O, no mutable state, so that it is compiled for the
  * host too and fuzzed (benchmarks/fuzz_protocol.py, firmware/host/fuzz_protocol.c).
  *
  * MLPerf Tiny / EEMBC harness commands (mlcommons/tiny benchmark/api), unchanged:
@@ -13,6 +13,12 @@
  *   stages N W F%   the same always-on: the streaming front end (fe_stream.h) primed with the
  *                   clip, then each inference pushes F strides of new audio (the clip, cycled),
  *                   computes only its F new frames and runs the network on the last NUM_FRAMES
+ *   stream start F A T S M   an always-on session on the loaded model: the streaming front end, an
+ *                   inference every F new frames, RecognizeCommands with an A ms average window,
+ *                   threshold T (0..255), S ms suppression and a minimum count M
+ *   stream push Q N then db <hex>% chunks: chunk Q (0, 1, 2... in order) of N bytes of int16 LE PCM;
+ *                   when complete, every inference it completes replies `m-stream-out-<ms>-[int8...]`
+ *                   and every new detection `m-stream-detect-<ms>-<class>-<score>`
  * A command is at most KWS_PROTO_MAX_LINE characters before its terminating '%'.
  *
  * Resync: the byte KWS_PROTO_RESET (ASCII CAN, "cancel") discards a partial command and abandons an
@@ -60,6 +66,8 @@ typedef enum {
     KWS_CMD_MFCC,
     KWS_CMD_STAGES,
     KWS_CMD_MODEL_MEM,
+    KWS_CMD_STREAM_START,
+    KWS_CMD_STREAM_PUSH,
 } kws_cmd_kind_t;
 
 typedef struct {
@@ -68,7 +76,9 @@ typedef struct {
     uint32_t warmup; /* W of infer / stages */
     uint8_t data[KWS_PROTO_MAX_DATA];
     uint32_t data_len;
-    uint32_t frames; /* F of `stages N W F`: new frames per inference; 0: the whole clip */
+    uint32_t frames; /* F of `stages N W F` and `stream start F ...`: new frames per inference; 0: the whole clip */
+    uint32_t seq;    /* Q of `stream push Q N` (N in count) */
+    uint32_t post[4]; /* A T S M of `stream start`: RecognizeCommands' window, threshold, suppression, count */
 } kws_cmd_t;
 
 typedef enum {
@@ -81,10 +91,18 @@ typedef enum {
 } kws_parse_status_t;
 
 kws_parse_status_t kws_parse(const char *text, size_t len, kws_cmd_t *cmd);
+/* `help%`'s reply: one `m-help-...` line per command, NULL-terminated. */
+extern const char *const kws_help_lines[];
 const char *kws_parse_status_str(kws_parse_status_t status);
 
 /* ---- multi-command uploads (`... load N%` then `db <hex>%` until N bytes arrived) ---- */
-typedef enum { KWS_TARGET_NONE = 0, KWS_TARGET_INPUT, KWS_TARGET_MODEL, KWS_TARGET_AUDIO } kws_target_t;
+typedef enum {
+    KWS_TARGET_NONE = 0,
+    KWS_TARGET_INPUT,
+    KWS_TARGET_MODEL,
+    KWS_TARGET_AUDIO,
+    KWS_TARGET_STREAM,
+} kws_target_t;
 
 typedef struct {
     uint8_t *buf;

@@ -3,7 +3,8 @@
 Lifecycle: ``open()`` connects and waits until the board answers; ``load(model)`` uploads a
 :mod:`nas.board.model_blob` description converted from an int8 ``.tflite``; ``infer`` times the
 network on int8 features (MLPerf Tiny's ``infer N W%``); ``stages`` times feature extraction,
-network and post-processing on raw audio; ``close()`` releases the port (and stops an emulator).
+network and post-processing on raw audio; ``stream`` runs long audio always-on (outputs and
+detections); ``close()`` releases the port (and stops an emulator).
 Boards are context managers. A board that fails raises :class:`nas.errors.BoardError`.
 """
 from __future__ import annotations
@@ -77,6 +78,12 @@ class Board(abc.ABC):
         """Time features + network + post-processing on int16 audio, per stage: the whole clip's
         features, or (``new_frames`` > 0) always-on streaming, where each inference computes only
         its ``new_frames`` new frames (5 at 10 inferences/s and a 20 ms stride)."""
+
+    @abc.abstractmethod
+    def stream(self, audio: np.ndarray, new_frames: int, post: tuple[int, int, int, int]
+               ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+        """Always-on on the board: audio through the streaming front end, the network every
+        ``new_frames`` frames and RecognizeCommands; (times ms, int8 outputs, detections)."""
 
     def __enter__(self) -> "Board":
         self.open()

@@ -60,12 +60,12 @@ def run(args) -> int:
     from nas.board.connect import open_board
     from nas.cost.budget import load_board
     from nas.data.frontend_config import FrontEndConfig
-    from nas.data.streaming import new_frames_per_inference
+    from nas.data.streaming import new_frames_per_inference, rate_hop_ms
 
     if args.count < 1 or args.warmup < 0:
         raise ConfigError("--count must be >= 1 and --warmup >= 0")
     frontend = FrontEndConfig()
-    new_frames = new_frames_per_inference(frontend, args.rate)
+    new_frames = new_frames_per_inference(frontend, rate_hop_ms(args.rate))
     blob = tflite_to_blob(args.model, sparse=args.sparse)
     profile = load_board(args.board)
     with open_board(args.board, args.port) as board:

@@ -140,6 +140,7 @@ def render_header(config: FrontEndConfig) -> str:
 #define KWS_FRONTEND_TABLES_H
 
 #define KWS_FE_FINGERPRINT "{config.fingerprint()}"
+#define KWS_FE_SAMPLE_RATE {config.sample_rate}
 #define KWS_FE_CLIP_SAMPLES {config.clip_samples}
 #define KWS_FE_WINDOW_SAMPLES {config.window_samples}
 #define KWS_FE_STRIDE_SAMPLES {config.stride_samples}

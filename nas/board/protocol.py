@@ -3,7 +3,8 @@
 MLPerf Tiny / EEMBC harness commands (``name%``, ``profile%``, ``timestamp%``, ``db load N%``,
 ``db <hex>%``, ``db print%``, ``infer N W%``, ``results%``, ``help%``) plus the kws-nas extensions in
 the same style (``model load N%``, ``model mem N%``, ``audio load N%``, ``mfcc%``, ``stages N W%``,
-``stages N W F%``: streaming, F new frames per inference).
+``stages N W F%``: streaming, F new frames per inference; ``stream start F A T S M%`` and
+``stream push Q N%``: an always-on session, audio in, int8 outputs and detections out).
 Every command's reply ends with ``m-ready``; errors are ``e-[...]`` lines. The byte ``RESET``
 (ASCII CAN) drops a partial command and abandons an upload in progress; the board replies
 ``m-reset-done`` and ``m-ready``.
@@ -20,6 +21,7 @@ MAX_DB_BYTES = (MAX_COMMAND_CHARS - len("db ")) // 2  # 38 bytes of hex per `db`
 READY = "m-ready"
 RESET = b"\x18"  # firmware KWS_PROTO_RESET
 RESET_DONE = "m-reset-done"
+MAX_STREAM_CHUNK_BYTES = 4096  # one `stream push` at most (firmware KWS_STREAM_CHUNK_BYTES)
 
 _LAP = re.compile(r"^m-lap-us-(\d+)$")
 _LIST = re.compile(r"^\[(.*)\]$")
@@ -40,10 +42,31 @@ def upload_commands(target: str, data: bytes) -> list[bytes]:
         raise ValueError(f"upload target {target!r}: expected db, model or audio")
     if not data:
         raise ValueError("upload: no bytes to send")
-    commands = [encode_command(f"{target} load {len(data)}")]
+    return _chunked(f"{target} load {len(data)}", data)
+
+
+def _chunked(announce: str, data: bytes) -> list[bytes]:
+    """The announcing command, then ``data`` as ``db <hex>%`` chunks."""
+    commands = [encode_command(announce)]
     for start in range(0, len(data), MAX_DB_BYTES):
         commands.append(encode_command("db " + data[start : start + MAX_DB_BYTES].hex()))
     return commands
+
+
+def stream_start_command(new_frames: int, average_window_ms: int, detection_threshold: int,
+                         suppression_ms: int, minimum_count: int) -> str:
+    """``stream start F A T S M``: an inference every F new frames, RecognizeCommands' parameters."""
+    numbers = (new_frames, average_window_ms, detection_threshold, suppression_ms, minimum_count)
+    if any(not isinstance(n, int) or n < 0 for n in numbers):
+        raise ValueError(f"stream start: expected integers >= 0, got {numbers}")
+    return "stream start " + " ".join(map(str, numbers))
+
+
+def stream_push_commands(seq: int, pcm: bytes) -> list[bytes]:
+    """``stream push Q N%`` then the ``db <hex>%`` chunks of N bytes of int16 LE PCM."""
+    if not pcm or len(pcm) % 2 or len(pcm) > MAX_STREAM_CHUNK_BYTES:
+        raise ValueError(f"stream push: expected an even number of bytes, 2..{MAX_STREAM_CHUNK_BYTES}, got {len(pcm)}")
+    return _chunked(f"stream push {seq} {len(pcm)}", pcm)
 
 
 @dataclass
@@ -131,7 +154,7 @@ class StagesReply:
     stages: dict[str, int]  # features, network, post
     frames_per_inference: int | None  # frames the features stage computed (None: firmware too old to say)
     top_class: int
-    top_score: float
+    top_score: int  # RecognizeCommands' averaged score 0..255 (0 while too few results)
     scores: list[float]
     outputs: list[int]
 
@@ -152,10 +175,35 @@ def parse_stages(response: Response) -> StagesReply:
         stages={name: int(response.value(f"m-stage-{name}-")) for name in STAGES},
         frames_per_inference=_optional_int(response, "m-stage-frames-per-inference-"),
         top_class=int(top[0]),
-        top_score=float(top[1]),
+        top_score=int(top[1]),
         scores=parse_list(response.value("m-results-")),
         outputs=parse_list(response.value("m-output-int8-"), int),
     )
+
+
+_STREAM_OUT = re.compile(r"^m-stream-out-(\d+)-(\[.*\])$")
+_STREAM_DETECT = re.compile(r"^m-stream-detect-(\d+)-(\d+)-(\d+)$")
+
+
+@dataclass(frozen=True)
+class StreamReply:
+    """What a completed ``stream push`` chunk produced: each inference's int8 outputs and the detections."""
+
+    outputs: list[tuple[int, list[int]]]  # (time in ms of the inference's newest sample, int8 outputs)
+    detections: list[tuple[int, int, int]]  # (time in ms, class, averaged score 0..255)
+
+
+def parse_stream(response: Response) -> StreamReply:
+    response.raise_for_error()
+    outputs, detections = [], []
+    for line in response.lines:
+        if m := _STREAM_OUT.match(line):
+            outputs.append((int(m.group(1)), parse_list(m.group(2), int)))
+        elif m := _STREAM_DETECT.match(line):
+            detections.append((int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        elif line.startswith("m-stream-"):
+            raise BoardError(f"`{response.command}%`: malformed stream line {line!r}")
+    return StreamReply(outputs, detections)
 
 
 def parse_buffer(response: Response) -> bytes:

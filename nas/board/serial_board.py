@@ -149,7 +149,10 @@ class SerialBoard(Board):
 
     def upload(self, target: str, data: bytes) -> protocol.Response:
         """``<target> load N%`` and its db chunks, a few in flight; returns the last reply."""
-        commands = protocol.upload_commands(target, data)
+        return self._pipelined(protocol.upload_commands(target, data), target)
+
+    def _pipelined(self, commands: list[bytes], target: str) -> protocol.Response:
+        """Sends commands a few in flight; BoardError on the first refusal; returns the last reply."""
         texts = [c[:-1].decode() for c in commands]
         deadline = time.monotonic() + self.timeout_s + len(commands) * 0.05
         sent = received = 0
@@ -223,6 +226,25 @@ class SerialBoard(Board):
             extra={"top_class": reply.top_class, "top_score": reply.top_score,
                    "frames_per_inference": reply.frames_per_inference},
         )
+
+    def stream(self, audio: np.ndarray, new_frames: int, post: tuple[int, int, int, int]
+               ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+        """Always-on on the board: ``audio`` (int16) pushed in chunks through the loaded model, an
+        inference every ``new_frames`` frames, RecognizeCommands with ``post`` = (average window ms,
+        threshold 0..255, suppression ms, minimum count). Returns the inferences' times in ms [N], their
+        int8 outputs [N, classes] and the detections (time ms, class, score)."""
+        self.command(protocol.stream_start_command(new_frames, *post)).raise_for_error()
+        pcm = np.ascontiguousarray(audio, dtype="<i2").tobytes()
+        times, outputs, found = [], [], []
+        step = protocol.MAX_STREAM_CHUNK_BYTES
+        for seq, start in enumerate(range(0, len(pcm), step)):
+            reply = protocol.parse_stream(self._pipelined(protocol.stream_push_commands(seq, pcm[start : start + step]),
+                                                          "stream"))
+            times += [t for t, _ in reply.outputs]
+            outputs += [q for _, q in reply.outputs]
+            found += reply.detections
+        n_classes = len(outputs[0]) if outputs else 0
+        return (np.asarray(times, dtype=np.int64), np.asarray(outputs, dtype=np.int8).reshape(-1, n_classes), found)
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         """The board's int8 MFCC of one clip (``audio load``, ``mfcc%``, ``db print%``)."""

@@ -26,20 +26,27 @@ from nas.data.frontend_config import FrontEndConfig
 from nas.errors import ConfigError, DataError
 
 
-def new_frames_per_inference(config: FrontEndConfig, rate_hz: float) -> int:
-    """Frames that are new at each inference of an always-on spotter: the hop between inferences in
-    strides (5 at 10 inferences/s and a 20 ms stride); the hop must be a whole number of strides."""
-    if rate_hz <= 0:
-        raise ConfigError(f"inference rate: expected > 0 per second, got {rate_hz:g}")
-    hop = config.sample_rate / rate_hz
+def new_frames_per_inference(config: FrontEndConfig, hop_ms: float) -> int:
+    """Frames that are new at each inference of an always-on spotter with an inference every ``hop_ms``
+    (5 at 100 ms, 10 inferences/s, and a 20 ms stride): the one check of an inference hop, for the
+    host's stream and the board's alike. ConfigError unless the hop is a whole number of strides,
+    1 to the model's input frames."""
+    hop = hop_ms * config.sample_rate / 1000
     frames = round(hop / config.stride_samples)
     if frames < 1 or abs(frames * config.stride_samples - hop) > 1e-6:
-        raise ConfigError(f"inference rate {rate_hz:g}/s: its hop of {hop:g} samples is not a whole number of "
-                          f"{config.stride_samples}-sample strides")
+        raise ConfigError(f"an inference every {hop_ms:g} ms: expected a positive multiple of the front end's "
+                          f"{config.stride_ms:g} ms stride ({config.stride_samples}-sample strides)")
     if frames > config.num_frames:
-        raise ConfigError(f"inference rate {rate_hz:g}/s: {frames} new frames per inference exceed the "
+        raise ConfigError(f"an inference every {hop_ms:g} ms: {frames} new frames per inference exceed the "
                           f"{config.num_frames} frames of the model's input")
     return frames
+
+
+def rate_hop_ms(rate_hz: float) -> float:
+    """The hop between inferences at ``rate_hz`` inferences per second (ConfigError unless > 0)."""
+    if not rate_hz > 0:
+        raise ConfigError(f"inference rate: expected > 0 per second, got {rate_hz:g}")
+    return 1000.0 / rate_hz
 
 
 def pcm_to_float(samples: np.ndarray) -> np.ndarray:

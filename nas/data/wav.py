@@ -151,10 +151,15 @@ def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
     return np.pad(samples, (0, length - len(samples)))
 
 
+def to_pcm16(samples: np.ndarray) -> np.ndarray:
+    """float samples in [-1, 1] → int16 PCM (clipped), the inverse of read_wav's x / 32768: exact for
+    samples read from a 16-bit wav, within half a step otherwise."""
+    return np.clip(np.round(np.asarray(samples, np.float64) * 32768.0), -32768, 32767).astype("<i2")
+
+
 def write_wav(path: str | Path, samples: np.ndarray, rate: int = 16000) -> None:
     """Writes mono 16-bit PCM, the Speech Commands encoding; samples are clipped to [-1, 1]."""
-    # the inverse of read_wav's x / 32768, so a write/read round trip moves a sample by ≤ half a step
-    pcm = np.clip(np.round(np.asarray(samples, np.float64) * 32768.0), -32768, 32767).astype("<i2").tobytes()
+    pcm = to_pcm16(samples).tobytes()
     header = struct.pack(
         "<4sI4s4sIHHIIHH4sI",
         b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, WAVE_FORMAT_PCM, 1, rate, rate * 2, 2, 16,

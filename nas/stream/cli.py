@@ -1,9 +1,10 @@
-"""`kws-nas stream AUDIO --model MODEL.tflite [--labels CSV] [--json] [--out DIR]`: keyword spotting on long audio.
+"""`kws-nas stream AUDIO --model MODEL.tflite [--board B [--port URL]] [--labels CSV] [--json] [--out DIR]`: keyword spotting on long audio.
 
 AUDIO is a wav of any length or a folder of wavs. Each runs through the model's front end on a one-second
 window every ``--stride-ms`` (`nas.stream.runner.window_features`), the int8 model (TFLite Micro on the
-host; `ModelRunner` is the seam for a board backend) and RecognizeCommands post-processing
-(`nas.stream.postprocess`). Detections of the keyword classes are printed with their times; the
+host) and RecognizeCommands post-processing (`nas.stream.postprocess`). With ``--board`` the same
+pipeline runs on the board (`nas.stream.runner.board_stream`: the emulator for mps2_an500 / mps2_an386,
+or the board on ``--port``), with the same outputs and detections. Detections of the keyword classes are printed with their times; the
 ``_silence_`` and ``_unknown_`` classes (names starting with "_") mean "no keyword" and are not reported.
 
 With ``--labels`` (a CSV ``time_s,end_s,label`` as `kws-nas data stream` writes; for a folder of wavs, a
@@ -14,11 +15,21 @@ per wav, ``<stem>_posteriors.html/.png``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nas.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from nas.board.base import Board
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.stream.postprocess import PostprocessConfig
+    from nas.stream.runner import TflmHostRunner
 
 GENERATED_NOTE = "on generated speech these figures say whether the pipeline works, not how it does on people"
 
@@ -35,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: model.pt or model_card.json beside it)")
     parser.add_argument("--labels", type=Path,
                         help="label CSV time_s,end_s,label (for a folder of wavs: a folder of <stem>.csv)")
+    parser.add_argument("--board", help="run on this board: mps2_an500 or mps2_an386 (emulated), or any board "
+                                        "with --port (default: the host)")
+    parser.add_argument("--port", help="serial port or pyserial URL of a real board (with --board)")
     parser.add_argument("--json", action="store_true", help='print {"detections": [...], "metrics": {...}}')
     parser.add_argument("--out", type=Path, help="folder for detections.csv, metrics.json and the posterior figures")
     parser.add_argument("--stride-ms", type=int, default=100, help="time between inferences (default 100 ms)")
@@ -84,12 +98,10 @@ def _class_names(model_path: Path, n_classes: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from nas.data.wav import read_wav
-    from nas.stream.metrics import keyword_detections, read_labels, score
-    from nas.stream.postprocess import PostprocessConfig, detections, softmax_scores, softmax_table
-    from nas.stream.runner import TflmHostRunner, check_stride, stream_outputs
+    from nas.data.streaming import new_frames_per_inference
+    from nas.stream.metrics import read_labels, score
+    from nas.stream.postprocess import PostprocessConfig, softmax_table
+    from nas.stream.runner import TflmHostRunner
     from nas.train.evaluate_cli import tflite_candidate
 
     config = PostprocessConfig(args.average_ms, args.threshold, args.suppression_ms, args.minimum_count)
@@ -100,33 +112,28 @@ def run(args: argparse.Namespace) -> int:
     words_of = {wav: read_labels(path) if path is not None else [] for wav, path in label_files.items()}
     model, candidate = tflite_candidate(args.model, args.frontend)
     frontend = candidate.frontend
-    check_stride(frontend, args.stride_ms)
+    new_frames_per_inference(frontend, args.stride_ms)
+    if args.port and not args.board:
+        raise ConfigError("--port needs --board (the board's profile name)")
     runner = TflmHostRunner(model)
     names = _class_names(args.model, runner.output.n_classes)
     keywords = [n for n in names if not n.startswith("_")]
     table = None if runner.output.is_softmax else softmax_table(runner.output.scale)
 
-    found, per_file, total_s = [], [], 0.0
-    for wav in wavs:
-        samples = read_wav(wav, frontend.sample_rate)
-        if len(samples) < frontend.clip_samples:
-            raise DataError(f"{wav}: {len(samples) / frontend.sample_rate:.2f} s long; expected at least "
-                            f"{frontend.clip_ms / 1000:g} s (one window)")
-        times_ms, outputs = stream_outputs(samples, frontend, runner, args.stride_ms)
-        dets = keyword_detections(detections(outputs, times_ms, config, table), names, keywords)
-        duration = len(samples) / frontend.sample_rate
-        total_s += duration
-        found += [(wav, d) for d in dets]
-        per_file.append((wav, dets, duration))
-        if args.out:
-            from nas.stream.figures import plot_stream
+    found, per_file = [], []
+    with contextlib.ExitStack() as stack:
+        board = None
+        if args.board:
+            from nas.board.connect import open_board
 
-            args.out.mkdir(parents=True, exist_ok=True)
-            scores = softmax_scores(outputs, table) if table is not None else outputs.astype(np.int32) + 128
-            plot_stream(times_ms / 1000, scores, names, keywords, dets, words_of[wav], args.threshold,
-                        f"{wav.name}: {args.model.name} on {runner.name}, stride {args.stride_ms} ms, "
-                        f"average {args.average_ms} ms, suppression {args.suppression_ms} ms",
-                        args.out / f"{wav.stem}_posteriors")
+            board = stack.enter_context(open_board(args.board, args.port, frontend))
+            board.load(args.model)
+        pipeline = _Pipeline(args, frontend, runner, board, config, table, names, keywords)
+        for wav in wavs:
+            dets, duration = pipeline.detect(wav, words_of[wav])
+            found += [(wav, d) for d in dets]
+            per_file.append((wav, dets, duration))
+        total_s = sum(duration for _, _, duration in per_file)
 
     metrics = None
     if args.labels is not None:
@@ -134,6 +141,52 @@ def run(args: argparse.Namespace) -> int:
         metrics = _combine(parts, total_s, args.match_ms)
     _report(args, found, metrics, len(wavs) > 1, config)
     return 0
+
+
+@dataclass
+class _Pipeline:
+    """The model, its front end and post-processing, on the host (``board`` None) or on a board."""
+
+    args: argparse.Namespace
+    frontend: FrontEndConfig
+    runner: TflmHostRunner  # the host's model, and how to read its outputs
+    board: Board | None  # an open board with the model loaded
+    config: PostprocessConfig
+    table: np.ndarray | None  # softmax table, None for an int8 softmax
+    names: list[str]
+    keywords: list[str]
+
+    def detect(self, wav: Path, words: list) -> tuple[list, float]:
+        """(keyword detections, duration in s) of one recording; its figure with ``--out``."""
+        import numpy as np
+
+        from nas.data.wav import read_wav, to_pcm16
+        from nas.stream.metrics import keyword_detections
+        from nas.stream.postprocess import detections, softmax_scores
+        from nas.stream.runner import board_stream, stream_outputs
+
+        args, frontend = self.args, self.frontend
+        samples = to_pcm16(read_wav(wav, frontend.sample_rate))  # what a board's microphone gives, host and board alike
+        if len(samples) < frontend.clip_samples:
+            raise DataError(f"{wav}: {len(samples) / frontend.sample_rate:.2f} s long; expected at least "
+                            f"{frontend.clip_ms / 1000:g} s (one window)")
+        if self.board is None:
+            times_ms, outputs = stream_outputs(samples, frontend, self.runner, args.stride_ms)
+            decisions = detections(outputs, times_ms, self.config, self.table)
+        else:
+            times_ms, outputs, decisions = board_stream(samples, frontend, self.board, args.stride_ms, self.config)
+        dets = keyword_detections(decisions, self.names, self.keywords)
+        if args.out:
+            from nas.stream.figures import plot_stream
+
+            args.out.mkdir(parents=True, exist_ok=True)
+            scores = softmax_scores(outputs, self.table) if self.table is not None else outputs.astype(np.int32) + 128
+            where = self.board.name if self.board is not None else self.runner.name
+            plot_stream(times_ms / 1000, scores, self.names, self.keywords, dets, words, args.threshold,
+                        f"{wav.name}: {args.model.name} on {where}, stride {args.stride_ms} ms, "
+                        f"average {args.average_ms} ms, suppression {args.suppression_ms} ms",
+                        args.out / f"{wav.stem}_posteriors")
+        return dets, len(samples) / frontend.sample_rate
 
 
 def _combine(parts: list[dict], total_s: float, match_ms: int) -> dict:

@@ -5,8 +5,8 @@
 equal the batch front end's on each one-second window.
 
 A `ModelRunner` turns int8 features [N, T, F] into int8 outputs [N, classes]. `TflmHostRunner` runs the
-.tflite in TFLite Micro's host interpreter (the firmware's oracle); a board backend implements the same
-two members.
+.tflite in TFLite Micro's host interpreter (the firmware's oracle). On a board the whole pipeline runs
+there (`board_stream`: audio in, outputs and detections out), with the same results.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nas.data.frontend_config import FrontEndConfig
-from nas.errors import ConfigError
+from nas.stream.postprocess import Decision, PostprocessConfig
 
 WINDOWS_PER_BATCH = 256  # one-second windows handed to the model runner at once
 
@@ -69,19 +69,25 @@ class TflmHostRunner(ModelRunner):
 
 def inference_ends(n_samples: int, frontend: FrontEndConfig, stride_ms: int) -> np.ndarray:
     """Sample index just after each inference's window: one window per ``stride_ms`` once a clip has arrived."""
-    hop = check_stride(frontend, stride_ms)
+    from nas.data.streaming import new_frames_per_inference
+
+    hop = new_frames_per_inference(frontend, stride_ms) * frontend.stride_samples
     if n_samples < frontend.clip_samples:
         return np.zeros(0, dtype=np.int64)
     return np.arange(frontend.clip_samples, n_samples + 1, hop, dtype=np.int64)
 
 
-def check_stride(frontend: FrontEndConfig, stride_ms: int) -> int:
-    """The inference stride in samples; ConfigError unless it is a whole number of front-end strides."""
-    hop = stride_ms * frontend.sample_rate / 1000
-    if not (stride_ms > 0 and hop == int(hop) and int(hop) % frontend.stride_samples == 0):
-        raise ConfigError(f"stream: the inference stride must be a positive multiple of the front end's "
-                          f"{frontend.stride_ms:g} ms stride, got {stride_ms} ms")
-    return int(hop)
+def board_stream(samples: np.ndarray, frontend: FrontEndConfig, board, stride_ms: int,
+                 config: PostprocessConfig) -> tuple[np.ndarray, np.ndarray, list[Decision]]:
+    """(times in ms [N], int8 outputs [N, classes], detections) of a recording on a board whose model is
+    loaded: its streaming front end, network and RecognizeCommands, the twins of ``stream_outputs`` +
+    ``postprocess.detections`` on the host."""
+    from nas.data.streaming import new_frames_per_inference
+
+    frames = new_frames_per_inference(frontend, stride_ms)
+    post = (config.average_window_ms, config.detection_threshold, config.suppression_ms, config.minimum_count)
+    times_ms, outputs, found = board.stream(samples, frames, post)
+    return times_ms, outputs, [Decision(t, c, s, True) for t, c, s in found]
 
 
 def window_features(samples: np.ndarray, frontend: FrontEndConfig, ends: np.ndarray) -> Iterator[np.ndarray]:

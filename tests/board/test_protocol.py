@@ -47,11 +47,11 @@ def test_error_lines_become_board_errors_naming_the_command():
 def test_stages_reply_and_malformed_lists():
     response = protocol.Response("stages 2 0", [
         "m-stage-unit-[instructions]", "m-stage-features-100", "m-stage-network-2000", "m-stage-post-30",
-        "m-top-[3,0.75000]", "m-results-[0.1,0.75]", "m-output-int8-[-100,64]",
+        "m-top-[3,191]", "m-results-[0.1,0.75]", "m-output-int8-[-100,64]",
     ])
     reply = protocol.parse_stages(response)
     assert reply.stages == {"features": 100, "network": 2000, "post": 30}
-    assert (reply.unit, reply.top_class, reply.top_score) == ("instructions", 3, 0.75)
+    assert (reply.unit, reply.top_class, reply.top_score) == ("instructions", 3, 191)
     assert reply.frames_per_inference is None  # firmware that does not say
     streaming = protocol.Response("stages 2 0 5", ["m-stage-frames-per-inference-5", *response.lines])
     assert protocol.parse_stages(streaming).frames_per_inference == 5
@@ -59,3 +59,23 @@ def test_stages_reply_and_malformed_lists():
         protocol.parse_list("[1,x]", int)
     with pytest.raises(BoardError, match="bracketed"):
         protocol.parse_list("1,2")
+
+
+def test_stream_commands_and_reply():
+    assert protocol.stream_start_command(5, 1000, 200, 1500, 3) == "stream start 5 1000 200 1500 3"
+    with pytest.raises(ValueError):
+        protocol.stream_start_command(5, -1, 200, 1500, 3)
+    pcm = bytes(range(100))
+    commands = protocol.stream_push_commands(7, pcm)
+    assert commands[0] == b"stream push 7 100%"
+    assert b"".join(bytes.fromhex(c[3:-1].decode()) for c in commands[1:]) == pcm
+    for bad in (b"", b"\0" * 3, b"\0" * (protocol.MAX_STREAM_CHUNK_BYTES + 2)):
+        with pytest.raises(ValueError, match="stream push"):
+            protocol.stream_push_commands(0, bad)
+    reply = protocol.parse_stream(protocol.Response("db 00", [
+        "m-load-done", "m-stream-out-1000-[-3,4]", "m-stream-detect-1000-1-201", "m-stream-out-1100-[5,-6]"]))
+    assert reply.outputs == [(1000, [-3, 4]), (1100, [5, -6])] and reply.detections == [(1000, 1, 201)]
+    with pytest.raises(BoardError, match="malformed stream line"):
+        protocol.parse_stream(protocol.Response("db 00", ["m-stream-detect-1000-x"]))
+    with pytest.raises(BoardError, match="stream-out-of-order"):
+        protocol.parse_stream(protocol.Response("stream push 1 2", ["e-[stream-out-of-order: got 1, expected 0]"]))

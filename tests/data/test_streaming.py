@@ -77,12 +77,16 @@ def test_bad_chunks_are_refused():
 
 
 def test_new_frames_per_inference_is_the_hop_in_strides():
-    from nas.data.streaming import new_frames_per_inference
+    from nas.data.streaming import new_frames_per_inference, rate_hop_ms
     from nas.errors import ConfigError
 
-    assert new_frames_per_inference(FrontEndConfig(), 10) == 5
-    assert new_frames_per_inference(FrontEndConfig(stride_ms=10), 10) == 10
-    with pytest.raises(ConfigError, match="not a whole number of 320-sample strides"):
-        new_frames_per_inference(FrontEndConfig(), 7)
+    assert new_frames_per_inference(FrontEndConfig(), rate_hop_ms(10)) == 5
+    assert new_frames_per_inference(FrontEndConfig(stride_ms=10), 100) == 10
+    assert new_frames_per_inference(FrontEndConfig(), 20) == 1
+    for hop_ms in (1000 / 7, 30, 0, -100):
+        with pytest.raises(ConfigError, match="positive multiple of the front end's 20 ms stride"):
+            new_frames_per_inference(FrontEndConfig(), hop_ms)
     with pytest.raises(ConfigError, match="exceed the 49 frames"):
-        new_frames_per_inference(FrontEndConfig(), 0.5)
+        new_frames_per_inference(FrontEndConfig(), rate_hop_ms(0.5))
+    with pytest.raises(ConfigError, match="expected > 0 per second"):
+        rate_hop_ms(0)

@@ -13,7 +13,8 @@ MAX_LINE, MAX_DATA = 80, 38
 READY, TOO_LONG, PENDING = 1, 2, 0
 # kws_cmd_kind_t / kws_parse_status_t / kws_load_status_t values in protocol.h
 CMD = {"name": 0, "profile": 1, "timestamp": 2, "help": 3, "results": 4, "db_load": 5, "db_data": 6,
-       "db_print": 7, "infer": 8, "model_load": 9, "audio_load": 10, "mfcc": 11, "stages": 12}
+       "db_print": 7, "infer": 8, "model_load": 9, "audio_load": 10, "mfcc": 11, "stages": 12,
+       "model_mem": 13, "stream_start": 14, "stream_push": 15}
 OK, EMPTY, UNKNOWN, ARGS, NUMBER, HEX = range(6)
 LOAD_MORE, LOAD_DONE, LOAD_IDLE, LOAD_OVERFLOW, LOAD_TOO_BIG, LOAD_ZERO = range(6)
 
@@ -24,7 +25,8 @@ class Line(ctypes.Structure):
 
 class Cmd(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_int), ("count", ctypes.c_uint32), ("warmup", ctypes.c_uint32),
-                ("data", ctypes.c_uint8 * MAX_DATA), ("data_len", ctypes.c_uint32), ("frames", ctypes.c_uint32)]
+                ("data", ctypes.c_uint8 * MAX_DATA), ("data_len", ctypes.c_uint32), ("frames", ctypes.c_uint32),
+                ("seq", ctypes.c_uint32), ("post", ctypes.c_uint32 * 4)]
 
 
 class Loader(ctypes.Structure):
@@ -85,6 +87,18 @@ def test_stages_takes_new_frames_per_inference_for_streaming(lib):
     assert parse(lib, b"infer 3 1 5")[0] == ARGS
 
 
+def test_stream_start_and_push(lib):
+    status, cmd = parse(lib, b"stream start 5 1000 200 1500 3")
+    assert status == OK and (cmd.kind, cmd.frames, list(cmd.post)) == (CMD["stream_start"], 5, [1000, 200, 1500, 3])
+    status, cmd = parse(lib, b"stream push 7 3200")
+    assert status == OK and (cmd.kind, cmd.seq, cmd.count) == (CMD["stream_push"], 7, 3200)
+    for text, expected in [(b"stream start 5 1000 200 1500", ARGS), (b"stream start 5 1000 200 1500 3 9", ARGS),
+                           (b"stream start 5 1000 -1 1500 3", NUMBER), (b"stream push 1", ARGS),
+                           (b"stream push x 2", NUMBER), (b"stream push 0 2 2", ARGS), (b"stream", ARGS),
+                           (b"stages 1 0 5 6", ARGS)]:
+        assert parse(lib, text)[0] == expected, text
+
+
 def test_hex_payload_decodes_exactly(lib):
     payload = bytes(range(200, 238))
     status, cmd = parse(lib, b"db " + payload.hex().upper().encode())
@@ -96,7 +110,7 @@ def test_hex_payload_decodes_exactly(lib):
     (b"", EMPTY), (b"   ", EMPTY), (b"reboot", UNKNOWN), (b"name now", ARGS), (b"infer", ARGS),
     (b"infer 0", NUMBER), (b"infer -1 0", NUMBER), (b"infer 99999999999", NUMBER), (b"infer 2147483648", NUMBER),
     (b"infer 1 2 3", ARGS), (b"db abc", HEX), (b"db zz", HEX), (b"db " + b"00" * (MAX_DATA + 1), HEX),
-    (b"db load", ARGS), (b"db load x", NUMBER), (b"model 12", ARGS), (b"a b c d e", ARGS),
+    (b"db load", ARGS), (b"db load x", NUMBER), (b"model 12", ARGS), (b"a b c d e f g h", ARGS),
 ])
 def test_malformed_commands_get_a_specific_status(lib, text, status):
     assert parse(lib, text)[0] == status

@@ -101,8 +101,35 @@ def test_bad_input_is_one_line(capsys, minute, stream_model, tmp_path):
         ((minute / "minute.wav", "--model", model, "--threshold", "300"), "detection_threshold"),
         ((minute / "minute.wav", "--model", model, "--stride-ms", "30"), "multiple of the front end"),
         ((minute / "minute.wav", "--model", model, "--labels", bad_labels), "labels.csv:2"),
+        ((minute / "minute.wav", "--model", model, "--port", "socket://127.0.0.1:1"), "--port needs --board"),
+        ((minute / "minute.wav", "--model", model, "--board", "serial"), "give its serial port"),
     ]
     for argv, expected in cases:
         code, out, err = run_cli(capsys, *argv)
         assert code == 2 and out == "", argv
         assert len(err.strip().splitlines()) == 1 and expected in err, (argv, err)
+
+
+def test_the_emulated_board_prints_what_the_host_prints(capsys, minute, stream_model, tmp_path):
+    import shutil
+
+    from nas.data.wav import read_wav
+
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    model = stream_model / "model.tflite"
+    argv = ("--model", model, "--json", "--threshold", "100", "--minimum-count", "1", "--average-ms", "300")
+    code, out, err = run_cli(capsys, minute / "minute.wav", *argv)
+    assert code == 0, err
+    first = json.loads(out)["detections"][0]["time_s"]
+    # 3.5 s around the minute's first detection, cut at a whole hop so that the windows stay the same
+    start = max(0, int(first - 2.0) * 16000)
+    clip = tmp_path / "clip.wav"
+    write_wav(clip, read_wav(minute / "minute.wav", 16000)[start : start + 56000])
+    code, host_out, err = run_cli(capsys, clip, *argv)
+    assert code == 0, err
+    assert json.loads(host_out)["detections"]  # something to compare
+    code, board_out, err = run_cli(capsys, clip, *argv, "--board", "mps2_an500")
+    assert code == 0, err
+    assert json.loads(board_out) == json.loads(host_out)
