@@ -62,11 +62,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise ConfigError(f"--host {args.host} --port {args.port}: cannot listen ({err.strerror}); "
                           f"pick another port (--port 0: any free one)") from None
-    with server, interrupt_on_signals():
+    with server, interrupt_on_signals() as stopped:
         print(f"kws-nas dashboard: {redact(url)} at http://{args.host}:{server.server_port}/ (Ctrl-C stops it)",
               flush=True)
+        server.timeout = 0.5  # seconds: how soon a Ctrl-C swallowed inside a request ends the loop
         try:
-            server.serve_forever()
+            while not stopped.is_set():
+                server.handle_request()
         except KeyboardInterrupt:
             pass
     print("kws-nas dashboard: stopped", flush=True)
