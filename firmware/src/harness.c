@@ -306,7 +306,7 @@ static void accept_model(const uint8_t *blob, uint32_t bytes)
         error(why);
         return;
     }
-    if (KWS_MODEL_STAGING && blob == model_staging_buf) { /* a flash-mode model is run where it is */
+    if (blob != kws_model_buf) {
         memcpy(kws_model_buf, blob, bytes);
         kws_model_load(&candidate, kws_model_buf, bytes, arena, sizeof arena, &why); /* same bytes: valid */
     }

@@ -60,8 +60,7 @@ def _header(blob: bytes) -> tuple[str, int]:
 
 
 def _refuse(profile: BoardProfile, what: str) -> BoardError:
-    return BoardError(f"{profile.name}: {what} (constraints/{profile.name}.yaml: model_storage "
-                      f"{profile.model_storage}, flash_bytes {profile.flash_bytes:,}, sram_bytes {profile.sram_bytes:,})")
+    return BoardError(f"{profile.name}: {what} (board profile constraints/{profile.name}.yaml)")
 
 
 def build_board_image(blob: bytes, profile: BoardProfile, frontend: FrontEndConfig | None = None,
