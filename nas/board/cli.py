@@ -70,6 +70,8 @@ def flash(args) -> int:
 
     if not args.model.is_file():
         raise ConfigError(f"{args.model}: no such model file")
+    if args.board in EMULATED and args.port:
+        raise ConfigError(f"--port {args.port}: {args.board} is emulated, there is no probe to flash it through")
     profile = load_board(args.board)
     image = build_board_image(model_description(args.model), profile)
     print(image.report(), flush=True)

@@ -159,3 +159,10 @@ def test_board_flash_cli_reports_sizes_then_prints_the_command(tflite_models, ca
     command = shlex.split(printed.split("flash with: ")[1].strip())
     assert command[:3] == ["openocd", "-f", "board/stm32f746g-disco.cfg"]
     assert command[-1].startswith("program ") and command[-1].endswith("kws.elf verify reset exit")
+
+
+def test_board_flash_cli_refuses_a_probe_for_the_emulated_board(tmp_path, capsys):
+    model = tmp_path / "m.bin"
+    model.write_bytes(_synthetic_blob("m", 64))
+    assert main(["board", "flash", str(model), "--board", "mps2_an500", "--port", "0670FF"]) == 2
+    assert "mps2_an500 is emulated, there is no probe" in capsys.readouterr().err
