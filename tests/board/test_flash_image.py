@@ -31,12 +31,15 @@ def _synthetic_blob(name: str, size: int, arena: int = 1024) -> bytes:
 def test_the_generated_source_holds_the_description_byte_for_byte(tmp_path):
     blob = bytes(range(256)) * 3 + b"\x7f"
     source = c_source(blob)
-    body = source[source.index("= {") + 3 : source.rindex("}")]
-    assert bytes(int(v, 16) for v in re.findall(r"0x([0-9a-f]{2})", body)) == blob
+    body = source[source.index("=\n") : source.rindex(";")]
+    assert bytes(int(v, 16) for v in re.findall(r"\\x([0-9a-f]{2})", body)) == blob
     assert f"kws_flash_model_bytes = {len(blob)}u" in source and "const uint8_t kws_flash_model" in source
     path = tmp_path / "m.bin"
     path.write_bytes(_synthetic_blob("m", 64))
     assert model_description(path) == path.read_bytes()  # a description is taken as it is
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(ConfigError, match=f"m.bin: a model description of 20 B, shorter than its {HEADER.size} B header"):
+        model_description(path)
 
 
 def test_the_profile_names_the_model_storage():
@@ -85,7 +88,7 @@ def test_f746_flash_image_links_the_large_ds_cnn_within_the_board(large_ds_cnn, 
     image = build_board_image(large_ds_cnn, profile, build_root=build_root)
     assert image.image.model_in_flash and image.model_bytes == len(large_ds_cnn) > 400_000
     sizes = symbol_sizes(image.image.elf)
-    assert sizes["kws_flash_model"] == len(large_ds_cnn)
+    assert sizes["kws_flash_model"] == len(large_ds_cnn) + 1  # and the string literal's NUL
     assert len(large_ds_cnn) < image.image.flash_bytes <= profile.flash_bytes
     assert image.image.ram_bytes <= profile.sram_bytes
     assert image.arena_bytes <= image.arena_capacity
@@ -124,7 +127,7 @@ def test_emulated_flash_image_gives_the_outputs_of_serial_upload(tflite_models, 
     blob = tflite_to_blob(tflite_models["cnn"])  # its outputs move with the input (the tiny ds_cnn's barely do)
     profile = dataclasses.replace(load_board("mps2_an500"), model_storage="flash")
     image = build_board_image(blob, profile, build_root=build_root)
-    assert symbol_sizes(image.image.elf)["kws_flash_model"] == len(blob)
+    assert symbol_sizes(image.image.elf)["kws_flash_model"] == len(blob) + 1
     features = _features(3)
     board.load(blob)
     uploaded = [board.infer(x).outputs for x in features]
