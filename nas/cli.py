@@ -28,7 +28,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "quant-sweep": ("nas.export.quant_cli", "accuracy vs bit-width for PTQ, QAT and minifloat"),
     "prune": ("nas.prune.cli", "accuracy vs size and speed of unstructured and structured pruning"),
     "bench": ("nas.board.bench_cli", "measure one .tflite on a board and print the latency breakdown"),
-    "board": ("nas.board.cli", "serve the emulated board on a TCP port"),
+    "board": ("nas.board.cli", "serve the emulated board, calibrate a board's latency model, flash a board"),
     "stream": ("nas.stream.cli", "detect keywords in a long recording (or a folder of them) and score them against labels"),
 }
 PASSTHROUGH_VERBS = {"search"}

@@ -1,6 +1,7 @@
 /* The firmware's model description: what the host (nas/board/model_blob.py) makes of an int8
  * .tflite, uploaded over serial into RAM (`model load N%`) so that one firmware build serves every
- * candidate of a search. All integers little-endian; every section 4-byte aligned.
+ * candidate of a search, or compiled into a flash-mode image (flash_model.h). All integers
+ * little-endian; every section 4-byte aligned.
  *
  *   header   kws_blob_header_t
  *   tensors  n_tensors × kws_blob_tensor_t

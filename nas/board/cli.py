@@ -1,5 +1,8 @@
-"""`kws-nas board serve MODEL.tflite --board mps2_an500 --listen 127.0.0.1:PORT` and
-`kws-nas board calibrate --board NAME [--port URL]` (the latency model, :mod:`nas.board.calibrate`).
+"""`kws-nas board serve MODEL.tflite --board mps2_an500 --listen 127.0.0.1:PORT`,
+`kws-nas board calibrate --board NAME [--port URL]` (the latency model, :mod:`nas.board.calibrate`) and
+`kws-nas board flash MODEL.tflite --board NAME [--tool pyocd|openocd] [--port PROBE]` (the image the
+board profile's model_storage asks for, its sizes against the board, then the flash command: printed,
+or run when --port names a probe; :mod:`nas.board.flash_image`).
 
 serve:
 
@@ -34,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="start from BOARD's stored model and refit only its per-kind scales")
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the random calibration networks")
     calibrate.add_argument("--out", type=Path, help="where to write the model (default constraints/<board>.latency.json)")
+    flash = sub.add_parser("flash", help="build the board's image for a model, check its size, flash it")
+    flash.add_argument("model", type=Path, help="int8 .tflite (or a model description .bin)")
+    flash.add_argument("--board", required=True, help="board profile (constraints/<board>.yaml)")
+    flash.add_argument("--tool", choices=("pyocd", "openocd"), default="pyocd", help="flash tool (default pyocd)")
+    flash.add_argument("--port", metavar="PROBE",
+                       help="serial number of the debug probe: flash now (default: print the command)")
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -44,7 +53,33 @@ def _listen(text: str) -> tuple[str, int]:
 
 
 def run(args) -> int:
-    return calibrate(args) if args.action == "calibrate" else serve(args)
+    return {"calibrate": calibrate, "flash": flash, "serve": serve}[args.action](args)
+
+
+def flash(args) -> int:
+    import shlex
+
+    from nas.board.connect import EMULATED
+    from nas.board.flash_image import build_board_image, flash as write_image, flash_command
+    from nas.board.flash_model_source import model_description
+    from nas.cost.budget import load_board
+
+    if not args.model.is_file():
+        raise ConfigError(f"{args.model}: no such model file")
+    if args.board in EMULATED and args.port:
+        raise ConfigError(f"--port {args.port}: {args.board} is emulated, there is no probe to flash it through")
+    profile = load_board(args.board)
+    image = build_board_image(model_description(args.model), profile)
+    print(image.report(), flush=True)
+    if args.board in EMULATED:
+        print(f"{args.board} is emulated: QEMU runs the image (qemu-system-arm -machine "
+              f"{image.image.qemu_machine()} -nographic -kernel {image.image.elf})")
+    elif args.port:
+        write_image(image, args.tool, args.port)
+        print(f"flashed {args.board} through probe {args.port} with {args.tool}")
+    else:
+        print(f"flash with: {shlex.join(flash_command(image, args.tool))}")
+    return 0
 
 
 def calibrate(args) -> int:

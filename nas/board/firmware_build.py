@@ -1,13 +1,16 @@
 """Build the firmware for one board port with its Makefile, and read flash/RAM from the ELF.
 
-Builds are cached per (board, front-end fingerprint) under ``firmware/build/`` (or the user's cache
+A flash-mode image (``model=``: a model description compiled into flash) is one build per model,
+cached under the model's hash as well. Builds are cached per (board, front-end fingerprint) under ``firmware/build/`` (or the user's cache
 folder when the package is installed read-only) and serialised by a
 file lock, so parallel search workers share one build.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +20,6 @@ from pathlib import Path
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import BoardError, ConfigError
 from nas.paths import FIRMWARE_DIR, firmware_build_root
-
 
 
 def ports() -> list[str]:
@@ -31,6 +33,7 @@ class FirmwareImage:
     text_bytes: int
     data_bytes: int
     bss_bytes: int
+    model_in_flash: bool = False
 
     @property
     def flash_bytes(self) -> int:
@@ -56,13 +59,25 @@ def elf_sizes(elf: Path) -> tuple[int, int, int]:
     return text, data, bss
 
 
+def symbol_sizes(elf: Path) -> dict[str, int]:
+    """Bytes of each sized symbol in ``elf`` (``arm-none-eabi-nm -S``), e.g. the firmware's buffers."""
+    out = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    fields = (line.split() for line in out.splitlines())
+    return {f[3]: int(f[1], 16) for f in fields if len(f) == 4}
+
+
+_OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+
+
 def build_firmware(board: str = "mps2_an500", frontend: FrontEndConfig | None = None,
-                   build_root: Path | None = None) -> FirmwareImage:
-    """Run ``make`` for ``board``; returns the ELF and its section sizes.
+                   build_root: Path | None = None, model: bytes | None = None) -> FirmwareImage:
+    """Run ``make`` for ``board``; returns the ELF and its section sizes. With ``model`` (a model
+    description, :mod:`nas.board.model_blob`) the image is a flash-mode one that runs that model.
 
     Raises:
         ConfigError: unknown board port.
-        BoardError: the cross compiler is missing or the build fails (with the compiler's output).
+        BoardError: the cross compiler is missing, the image overflows a memory region of the port's
+            linker script, or the build fails (with the compiler's output).
     """
     if board not in ports():
         raise ConfigError(f"board {board!r}: no firmware port; expected one of {ports()}")
@@ -70,21 +85,33 @@ def build_firmware(board: str = "mps2_an500", frontend: FrontEndConfig | None = 
         raise BoardError("firmware build needs make and gcc-arm-none-eabi: run scripts/bootstrap.sh")
     frontend = frontend or FrontEndConfig()
     root = Path(build_root) if build_root else firmware_build_root()
-    build = (root / f"{board}-{frontend.fingerprint()}").resolve()
+    name = f"{board}-{frontend.fingerprint()}"
+    if model is not None:
+        name += f"-flash-{hashlib.sha256(model).hexdigest()[:12]}"
+    build = (root / name).resolve()
     build.mkdir(parents=True, exist_ok=True)
     config_json = build / "frontend.json"
     text = json.dumps(frontend.to_dict(), sort_keys=True)
     if not config_json.exists() or config_json.read_text() != text:
         config_json.write_text(text)
+    argv = ["make", "-C", str(FIRMWARE_DIR), f"BOARD={board}", f"BUILD={build}",
+            f"PYTHON={sys.executable}", f"FRONTEND_CONFIG={config_json}"]
     with open(build / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result = subprocess.run(
-            ["make", "-C", str(FIRMWARE_DIR), f"BOARD={board}", f"BUILD={build}",
-             f"PYTHON={sys.executable}", f"FRONTEND_CONFIG={config_json}"],
-            capture_output=True, text=True,
-        )
+        if model is not None:
+            model_file = build / "model.bin"
+            if not model_file.exists() or model_file.read_bytes() != model:  # same bytes: nothing to rebuild
+                model_file.write_bytes(model)
+            argv.append(f"MODEL={model_file}")
+        result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+        output = result.stdout + result.stderr
+        overflow = _OVERFLOW.search(output)
+        if overflow:
+            what = f"the {len(model):,} B model" if model is not None else "the firmware"
+            raise BoardError(f"firmware for {board}: {what} does not fit: the image overflows the port's "
+                             f"{overflow[1]} region by {int(overflow[2]):,} B (firmware/port/{board})")
+        tail = "\n".join(output.splitlines()[-25:])
         raise BoardError(f"firmware build for {board} failed:\n{tail}")
     elf = build / "kws.elf"
-    return FirmwareImage(board, elf, *elf_sizes(elf))
+    return FirmwareImage(board, elf, *elf_sizes(elf), model_in_flash=model is not None)

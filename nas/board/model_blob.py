@@ -1,8 +1,9 @@
 """int8 ``.tflite`` → the firmware's model description (firmware/src/model.h, interpreter.h).
 
-Uploaded over serial into RAM rather than compiled in: one firmware build then serves every
-candidate of a search (no cross-compilation per trial), and any valid int8 .tflite whose ops the
-firmware supports can be measured. The host does all the arithmetic TFLite's ``Prepare`` does
+Uploaded over serial into RAM: one firmware build then serves every candidate of a search (no
+cross-compilation per trial), and any valid int8 .tflite whose ops the firmware supports can be
+measured. A board whose RAM cannot hold it gets it compiled into a flash-mode image instead
+(:mod:`nas.board.flash_image`). The host does all the arithmetic TFLite's ``Prepare`` does
 (requantisation multipliers and shifts, paddings, activation clamps, softmax constants) and plans
 the activation arena by tensor lifetimes, so the board only checks and runs. A pruned conv or fully
 connected filter is stored sparse where the firmware's sparse kernel is measured faster

@@ -111,6 +111,9 @@ class Budget:
         return all(v <= 0 for v in self.constraints(cost).values())
 
 
+MODEL_STORAGE = ("ram", "flash")
+
+
 @dataclass(frozen=True)
 class BoardProfile:
     """A board's memory, clock and a latency target: the one profile per board (``constraints/<board>.yaml``).
@@ -128,6 +131,11 @@ class BoardProfile:
             ``max_latency_ms`` sets it.
         max_latency_ms: the latency limit per inference, checked before training against the
             predicted latency.
+        model_storage: where the board keeps the model: ``ram`` (one firmware, each model uploaded
+            over serial into a RAM buffer) or ``flash`` (one image per model, its weights compiled
+            into flash: boards whose RAM cannot hold the model; ``kws-nas board flash``).
+        pyocd_target / openocd_config: how pyOCD (``--target``) and OpenOCD (``-f``) name the board,
+            for the flash command; None where the tool has no such name.
     """
 
     name: str
@@ -140,11 +148,17 @@ class BoardProfile:
     target_inferences_per_s: float
     description: str = ""
     max_latency_ms: float | None = None
+    model_storage: str = "ram"
+    pyocd_target: str | None = None
+    openocd_config: str | None = None
 
     def __post_init__(self) -> None:
         _positive(f"board {self.name}", flash_bytes=self.flash_bytes, sram_bytes=self.sram_bytes,
                   clock_hz=self.clock_hz, cycles_per_instruction=self.cycles_per_instruction,
                   cycles_per_mac=self.cycles_per_mac, target_inferences_per_s=self.target_inferences_per_s)
+        if self.model_storage not in MODEL_STORAGE:
+            raise ConfigError(f"board {self.name}: model_storage must be one of {MODEL_STORAGE}, "
+                              f"got {self.model_storage!r}")
         if self.max_latency_ms is not None:
             _positive(f"board {self.name}", max_latency_ms=self.max_latency_ms)
 
