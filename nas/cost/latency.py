@@ -11,14 +11,20 @@ clock that turns the model's unit ("instructions" on the emulator, "us" on a rea
 milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
 one scale per layer kind (`LatencyModel.transfer`).
 
-Limits: element-wise LOGISTIC / TANH cost depends on the values (the fixed-point exp takes more steps
-for larger inputs), so recurrent networks' time varies with their weights and input beyond what shape
-can tell (measured: a basic LSTM on random features takes 18-23 % longer than on zeros).
+The front end (MFCC features on the board) has its own term, linear in the feature frames an
+inference computes: all of them for a whole clip, only the new ones when streaming
+(``frontend``: ``per_inference`` + ``per_frame`` × frames, fitted by `fit_frontend` from the board's
+``stages`` timings; empty when the board's front end was not measured).
+
+Limits: the firmware runs LOGISTIC / TANH through a 256-entry table per op (constant time per
+element) when its arena has room for the tables, else it computes each element, whose time follows
+the values (a basic LSTM then takes 18-23 % longer on random features than on zeros); ADD / MUL's
+requantisation still varies with the values by about 1 %.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from nas.cost.budget import BoardProfile
 
 FORMAT = 1
+FRONTEND_TERMS = ("per_inference", "per_frame")
 # how strongly a transfer's per-kind scales are pulled towards their common scale (relative squared
 # error of one network weighs 1)
 TRANSFER_PRIOR = 1e-4
@@ -221,6 +228,7 @@ class LatencyModel:
     fit_error: dict[str, float] = field(default_factory=dict)
     points: int = 0
     calibrated_from: str = ""  # the board a transferred model started from
+    frontend: dict[str, float] = field(default_factory=dict)  # per_inference, per_frame (see the module)
 
     def layer_value(self, layer: Layer) -> float:
         terms = self.coefficients.get(layer.kind, {})
@@ -235,6 +243,16 @@ class LatencyModel:
 
     def predict(self, layers: Sequence[Layer]) -> float:
         return self.overhead() + sum(self.per_layer(layers))
+
+    def frontend_value(self, frames: int) -> float | None:
+        """The front end's time for an inference that computes ``frames`` feature frames; None
+        when the board's front end was not measured."""
+        if not self.frontend:
+            return None
+        return self.frontend["per_inference"] + self.frontend["per_frame"] * frames
+
+    def with_frontend(self, frontend: dict[str, float]) -> "LatencyModel":
+        return replace(self, frontend=dict(frontend))
 
     def transfer(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
                  unit: str | None = None) -> "LatencyModel":
@@ -253,6 +271,7 @@ class LatencyModel:
         default = common
         coefficients = {kind: {name: c * scales.get(kind, default) for name, c in terms.items()}
                         for kind, terms in self.coefficients.items()}
+        # the front end is not moved: it is measured on the new board (a few stages runs)
         model = LatencyModel(board, unit or self.unit, coefficients, points=len(values), calibrated_from=self.board)
         return model.with_fit_error(layer_lists, values)
 
@@ -265,12 +284,12 @@ class LatencyModel:
         errors = np.abs(self.errors(layer_lists, values))
         summary = {"median": float(np.median(errors)), "p95": float(np.percentile(errors, 95)),
                    "max": float(errors.max())}
-        return LatencyModel(self.board, self.unit, self.coefficients, summary, len(values), self.calibrated_from)
+        return replace(self, fit_error=summary, points=len(values))
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "board": self.board, "unit": self.unit, "points": self.points,
                 "calibrated_from": self.calibrated_from, "fit_error": self.fit_error,
-                "coefficients": self.coefficients}
+                "coefficients": self.coefficients, "frontend": self.frontend}
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "latency model") -> "LatencyModel":
@@ -279,8 +298,9 @@ class LatencyModel:
         try:
             coefficients = {kind: {name: float(v) for name, v in terms.items()}
                             for kind, terms in data["coefficients"].items()}
+            frontend = {name: float(data["frontend"][name]) for name in FRONTEND_TERMS} if data.get("frontend") else {}
             return cls(str(data["board"]), str(data["unit"]), coefficients, dict(data.get("fit_error", {})),
-                       int(data.get("points", 0)), str(data.get("calibrated_from", "")))
+                       int(data.get("points", 0)), str(data.get("calibrated_from", "")), frontend)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ConfigError(f"{source}: malformed latency model ({type(err).__name__}: {err})") from None
 
@@ -295,6 +315,17 @@ def fit(layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: 
     for (kind, name), value in zip(columns, solution):
         coefficients.setdefault(kind, {})[name] = float(value)
     return LatencyModel(board, unit, coefficients).with_fit_error(layer_lists, values)
+
+
+def fit_frontend(frames: Sequence[int], values: Sequence[float]) -> dict[str, float]:
+    """The front-end term from ``values`` (time per inference) measured at ``frames`` feature frames
+    per inference: ``per_inference`` + ``per_frame`` × frames, non-negative, on relative error."""
+    values = _check_points(frames, values, len(FRONTEND_TERMS), "front-end terms")
+    if len(set(frames)) < 2:
+        raise FitError(f"the front end was measured at {sorted(set(frames))} frames per inference; "
+                       "a per-frame term needs two or more frame counts")
+    matrix = np.column_stack([np.ones(len(values)), np.asarray(frames, dtype=float)])
+    return dict(zip(FRONTEND_TERMS, map(float, _relative_nnls(matrix, values))))
 
 
 def model_path(board: str, config_dir: str | Path | None = None) -> Path:
@@ -341,6 +372,15 @@ class BoardLatency:
         return {f"latency_{self.model.unit}": value, "latency_ms": self.profile.to_ms(value, self.model.unit),
                 "latency_board": self.profile.name}
 
+    def frontend(self, frames: int) -> dict:
+        """The front end per inference computing ``frames`` feature frames: ``frontend_frames``,
+        ``frontend_latency_<unit>`` and ``frontend_latency_ms``; empty when it was not measured."""
+        value = self.model.frontend_value(frames)
+        if value is None:
+            return {}
+        return {"frontend_frames": frames, f"frontend_latency_{self.model.unit}": value,
+                "frontend_latency_ms": self.profile.to_ms(value, self.model.unit)}
+
 
 def for_board(profile: "BoardProfile", config_dir: str | Path | None = None) -> BoardLatency | None:
     """The board's stored model with its profile; None when the board has not been calibrated."""
@@ -348,4 +388,4 @@ def for_board(profile: "BoardProfile", config_dir: str | Path | None = None) -> 
     return None if model is None else BoardLatency(profile, model)
 
 
-__all__ = ["BoardLatency", "for_board", "LatencyModel", "FitError", "fit", "load", "save", "model_path", "layer_features", "FEATURES"]
+__all__ = ["BoardLatency", "for_board", "LatencyModel", "FitError", "fit", "fit_frontend", "load", "save", "model_path", "layer_features", "FEATURES"]
