@@ -67,6 +67,11 @@ def _conv_features(layer: Layer) -> dict[str, float]:
             "inputs": layer.input_elems}
 
 
+def _plane_width(width: int, k_f: int) -> int:
+    """A depthwise plane's row: the window's overhang on both sides, rounded up to even."""
+    return (width + k_f + 1) & ~1
+
+
 def _pairs_stride(width: int) -> int:
     """The 3×3 path's plane stride: the next of 16, 32, 64, 128 (kws_depthwise_conv_s8_opt.c)."""
     return next((stride for stride in (16, 32, 64, 128) if width <= stride), width)
@@ -84,10 +89,11 @@ def _depthwise_features(layer: Layer) -> dict[str, float]:
     if fast:
         transposed = t_in > f_in
         out_rows, out_cols = (f, t) if transposed else (t, f)
-        plane = ((f_in if transposed else t_in) + 2) * _pairs_stride((t_in if transposed else f_in) + 2)
+        view_h, view_w = (f_in, t_in) if transposed else (t_in, f_in)
+        plane = (view_h + 2) * _pairs_stride(_plane_width(view_w, 3))
     else:
         out_rows, out_cols = t, f
-        plane = (t_in + k_t - 1) * (f_in + k_f - 1)
+        plane = (t_in + k_t - 1) * _plane_width(f_in, k_f)
     row = k_f + k_f % 2
     return {"calls": 1, "macs_3x3": layer.macs if fast else 0,
             "macs_paired": 0 if fast else t * f * c * k_t * row,
