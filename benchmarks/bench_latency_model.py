@@ -47,7 +47,20 @@ class PointCache:
         self.data = json.loads(path.read_text()) if path.is_file() else {}
         self.convert = cached_converter(path.with_suffix(""))
 
-    def measured(self, board: str, candidates: list) -> list:
+    def measured(self, board: str, candidates: list, attempts: int = 20) -> list:
+        """Measured points of ``candidates``; a run that fails (a fresh QEMU that answered out of turn
+        or came up late on a loaded machine) is resumed from the first unmeasured one, up to ``attempts`` times."""
+        from nas.board.calibrate import CalibrationError
+
+        for attempt in range(attempts):
+            try:
+                return self._measured(board, candidates)
+            except CalibrationError as err:
+                if attempt + 1 == attempts:
+                    raise
+                print(f"  {board}: {err}; resuming", flush=True)
+
+    def _measured(self, board: str, candidates: list) -> list:
         from nas.board.calibrate import Point, measure
 
         table = self.data.setdefault(board, {})
@@ -61,9 +74,11 @@ class PointCache:
                     self.save()
                     print(f"  {board}: {i + 1}/{len(missing)} measured ({time.monotonic() - started:.0f} s)", flush=True)
 
-            measure(board, missing, self.convert, on_point=lambda i, point: keep(i, point.to_dict()),
-                    on_skip=lambda i, why: keep(i, {"skipped": why}))
-            self.save()
+            try:
+                measure(board, missing, self.convert, on_point=lambda i, point: keep(i, point.to_dict()),
+                        on_skip=lambda i, why: keep(i, {"skipped": why}))
+            finally:
+                self.save()
         rows = [table[c.to_json()] for c in candidates]
         skipped = sum("skipped" in row for row in rows)
         if skipped:

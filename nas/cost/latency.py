@@ -43,25 +43,54 @@ FRONTEND_TERMS = ("per_inference", "per_frame")
 TRANSFER_PRIOR = 1e-4
 
 
+def _pad_before(size_in: int, size_out: int, kernel: int, stride: int) -> int:
+    """Padding before the first window: TensorFlow's SAME when the output has SAME's size, else 0."""
+    from nas.cost.layers import conv_output_size, same_padding
+
+    if size_out != conv_output_size(size_in, kernel, stride, "same"):
+        return 0
+    return same_padding(size_in, kernel, stride)[0]
+
+
+def _border_rows(layer: Layer) -> int:
+    """Kernel rows (output position × kernel row) not wholly inside the input: the gather walks them
+    tap by tap, checking each against the border."""
+    t_in, f_in, _ = layer.input_shape
+    t, f, _ = layer.output_shape
+    (k_t, k_f), (s_t, s_f) = layer.kernel, layer.stride
+    pad_t, pad_f = _pad_before(t_in, t, k_t, s_t), _pad_before(f_in, f, k_f, s_f)
+    inside_cols = sum(0 <= x * s_f - pad_f and x * s_f - pad_f + k_f <= f_in for x in range(f))
+    inside_rows = sum(0 <= y * s_t - pad_t + ky < t_in for y in range(t) for ky in range(k_t))
+    return t * f * k_t - inside_rows * inside_cols
+
+
 def _conv_features(layer: Layer) -> dict[str, float]:
     """The firmware's convolution (kws_convolve_s8_opt): a column of ``taps`` inputs per output
-    position, widened by rows when a kernel row is whole words, gathered element by element otherwise,
-    read in place for 1×1; output channels in pairs (an odd last one alone), taps in fours."""
+    position, widened by rows when a kernel row is whole words (from a zero-framed copy for a
+    1-channel input), gathered element by element otherwise (border rows tap by tap), read in place
+    for 1×1; output channels in pairs (in assembly when taps are a multiple of 8; an odd last one
+    alone), taps in fours."""
     t, f, c_out = layer.output_shape
-    c_in = layer.input_shape[-1]
+    t_in, f_in, c_in = layer.input_shape
     k_t, k_f = layer.kernel
     positions = t * f
     taps = k_t * k_f * c_in
     columns = positions * taps
     pointwise, by_rows = k_t == k_f == 1, (k_f * c_in) % 4 == 0
     gathered = not by_rows and not pointwise
+    framed = by_rows and c_in == 1 and not pointwise
+    border_taps = _border_rows(layer) * k_f if gathered else 0
     return {"calls": 1, "macs": layer.macs, "macs_odd_channel": columns * (c_out % 2),
+            "macs_c_pairs": columns * (c_out // 2 * 2) if taps % 8 else 0,
+            "border_taps": border_taps, "border_bytes": border_taps * c_in,
+            "columns_framed": columns if framed else 0,
+            "frame": (t_in + 2 * (k_t - 1)) * (f_in + 2 * (k_f - 1)) if framed else 0,
             "macs_odd_pixel": (positions % 2) * taps * c_out,  # an odd last pixel is computed as a pair
             "taps_tail": positions * c_out * (taps % 4),
             "odd_group": positions * c_out * ((taps >> 2) & 1),  # groups of 4 taps run in pairs
             "outputs": positions * c_out, "positions": positions,
             "columns_in_place": columns if pointwise else 0,
-            "columns_by_rows": columns if by_rows and not pointwise else 0,
+            "columns_by_rows": columns if by_rows and not pointwise and not framed else 0,
             "columns_gathered": columns if gathered else 0,
             "gathered_rows": positions * k_t if gathered else 0,
             "inputs": layer.input_elems}
@@ -95,7 +124,11 @@ def _depthwise_features(layer: Layer) -> dict[str, float]:
         out_rows, out_cols = t, f
         plane = (t_in + k_t - 1) * _plane_width(f_in, k_f)
     row = k_f + k_f % 2
+    # the planes are filled four channels at a time, two input columns a pass, row by row
+    plane_rows, plane_cols = (f_in, t_in) if fast and t_in > f_in else (t_in, f_in)
+    groups = c // 4
     return {"calls": 1, "macs_3x3": layer.macs if fast else 0,
+            "groups": groups, "group_rows": groups * plane_rows, "group_odd_cols": groups * plane_rows * (plane_cols % 2),
             "macs_paired": 0 if fast else t * f * c * k_t * row,
             "kernel_rows": 0 if fast else t * f * c * k_t,
             "outputs": t * f * c, "rows": out_rows * c, "odd_columns": out_rows * c * (out_cols % 2) if fast else 0,
