@@ -20,7 +20,7 @@ def networks():
     avg_pool, add), as the calibration draws them."""
     from nas.board.calibrate import calibration_set
 
-    return [c.spec.layers(c.input_shape) for c in calibration_set(64, seed=3)]
+    return [c.spec.layers(c.input_shape) for c in calibration_set(96, seed=3)]
 
 
 def _truth(layers, scale: dict[str, float] | None = None) -> float:
