@@ -120,11 +120,11 @@ def report(title: str, model, points, tolerance: float, goal: float) -> bool:
     return within >= goal
 
 
-def frontend(board: str, candidate, convert):
+def frontend(board: str, convert):
     """The board's front-end term, with its fit printed."""
     from nas.board.calibrate import fit_frontend_points, measure_frontend
 
-    fit = fit_frontend_points(measure_frontend(board, candidate, convert))
+    fit = fit_frontend_points(measure_frontend(board, convert))
     print(f"{board} front end: {fit.terms['per_inference']:,.0f} + {fit.terms['per_frame']:,.0f} × frames per "
           f"inference; |error| max {100 * fit.max_error:.2f} % over {fit.frames} frames")
     return fit.terms
@@ -153,14 +153,14 @@ def main() -> int:
     started = time.monotonic()
     m7_cal = cache.measured("mps2_an500", calibration)
     m7_test = cache.measured("mps2_an500", test)
-    m7 = fit_points(m7_cal, "mps2_an500").with_frontend(frontend("mps2_an500", calibration[0], cache.convert))
+    m7 = fit_points(m7_cal, "mps2_an500").with_frontend(frontend("mps2_an500", cache.convert))
     print(f"M7 model fitted on {len(m7_cal)} networks: fit |error| median {100 * m7.fit_error['median']:.2f} %, "
           f"max {100 * m7.fit_error['max']:.2f} %")
     ok = report("emulated M7 (mps2_an500), held-out candidates", m7, m7_test, 0.05, 0.95)
 
     m4_cal = cache.measured("mps2_an386", calibration[: args.transfer])
     m4_test = cache.measured("mps2_an386", test)
-    m4 = fit_points(m4_cal, "mps2_an386", base=m7).with_frontend(frontend("mps2_an386", calibration[0], cache.convert))
+    m4 = fit_points(m4_cal, "mps2_an386", base=m7).with_frontend(frontend("mps2_an386", cache.convert))
     ok &= report(f"emulated M4 (mps2_an386) after transfer from {len(m4_cal)} networks", m4, m4_test, 0.10, 0.90)
     print(f"\n(measurements: {time.monotonic() - started:.0f} s, cached in {args.cache})")
     if args.save:

@@ -136,14 +136,18 @@ def measure(board_name: str, candidates: Iterable, to_tflite: Callable, port: st
 FRONTEND_FRAMES = (1, 2, 5, 10, 25)
 
 
-def measure_frontend(board_name: str, candidate, to_tflite: Callable, port: str | None = None,
+def measure_frontend(board_name: str, to_tflite: Callable, port: str | None = None,
                      frames: Sequence[int] = FRONTEND_FRAMES, timeout_s: float = 120.0) -> list[tuple[int, float, str]]:
     """The board's front end per inference, ``(frames, time, unit)``: the whole clip (all its frames,
     the batch path), then streaming inferences computing only ``frames`` new frames each (the
-    board's ``stages`` command, with ``candidate``'s network behind it, whose time does not matter).
-    CalibrationError when the board fails."""
+    board's ``stages`` command, with Hello Edge's small DNN on the firmware's default front end
+    behind it, whose time does not matter). CalibrationError when the board fails."""
     from nas.board.bench_cli import synthetic_clip
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.spaces import Candidate, hello_edge_candidates
 
+    _, dnn = hello_edge_candidates("dnn")[0]
+    candidate = Candidate(dnn.arch, dnn.spec, FrontEndConfig())
     graph = read_model(to_tflite(candidate))
     clip_frames = candidate.input_shape[0]
     points = []

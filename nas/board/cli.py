@@ -83,7 +83,7 @@ def calibrate(args) -> int:
                                                  f"{p.value:>14,.0f} {p.unit}", flush=True),
                      on_skip=lambda i, why: print(f"  {i + 1}/{count} skipped: {why}", flush=True))
     model = fit_points(points, args.board, base=base)
-    frontend = fit_frontend_points(measure_frontend(args.board, candidates[0], untrained_int8, port=args.port))
+    frontend = fit_frontend_points(measure_frontend(args.board, untrained_int8, port=args.port))
     model = model.with_frontend(frontend.terms)
     out = latency.save(model, args.out or latency.model_path(args.board))
     e = model.fit_error

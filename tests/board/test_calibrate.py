@@ -120,5 +120,5 @@ def test_calibrate_moves_the_m7_model_to_the_m4_end_to_end_and_it_predicts_held_
     points = measure("mps2_an386", held_out, untrained_int8)
     for candidate, point in zip(held_out, points):
         assert model.predict(candidate.spec.layers(candidate.input_shape)) == pytest.approx(point.value, rel=0.10)
-    (frames, value, unit), = measure_frontend("mps2_an386", held_out[0], untrained_int8, frames=(3,))[1:]
+    (frames, value, unit), = measure_frontend("mps2_an386", untrained_int8, frames=(3,))[1:]
     assert unit == model.unit and model.frontend_value(frames) == pytest.approx(value, rel=0.03)
