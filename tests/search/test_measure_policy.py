@@ -9,7 +9,7 @@ import pytest
 from nas.cost import estimate, latency
 from nas.cost.budget import Budget, load_board
 from nas.errors import ConfigError
-from nas.results.trials import trials_frame
+from nas.results.trials import measured_latency, trials_frame
 from nas.search.measure_policy import MeasureMode, MeasurePolicy
 from nas.search.objective import ListSource, TrialRunner
 from nas.search.study import DIRECTIONS_OPS
@@ -70,3 +70,4 @@ def test_trials_not_measured_take_the_prediction_recorded_as_predicted(tmp_path,
     df = trials_frame(study).set_index("number")
     assert list(df["latency_source"]) == ["predicted", "measured"]
     assert list(df["latency_ms"]) == [predicted.values[2], 12.5]
+    assert list(measured_latency(df).index) == [measured.number]  # what the predicted-vs-measured figure draws
