@@ -5,6 +5,8 @@ feasible candidates of every architecture.
    other random candidates (feasible in the large class) and compare with their measured instructions.
 2. Transfer to the emulated M4 (mps2_an386): rescale the M7 model's terms from ``--transfer`` (<= 10)
    measured M4 networks, then predict the same test candidates on the M4.
+3. Each board's front end: features per inference timed for the whole clip and streaming inferences
+   of a few new frames (``stages``), fitted as per inference + per frame (`measure_frontend`).
 
 Prints the error distribution and the worst cases; goals: M7 within ±5 % for >= 95 %, M4 within ±10 %
 for >= 90 %. Measurements are cached by candidate in ``--cache`` (a rerun measures only new ones).
@@ -45,7 +47,20 @@ class PointCache:
         self.data = json.loads(path.read_text()) if path.is_file() else {}
         self.convert = cached_converter(path.with_suffix(""))
 
-    def measured(self, board: str, candidates: list) -> list:
+    def measured(self, board: str, candidates: list, attempts: int = 20) -> list:
+        """Measured points of ``candidates``; a run that fails (a fresh QEMU that answered out of turn
+        or came up late on a loaded machine) is resumed from the first unmeasured one, up to ``attempts`` times."""
+        from nas.board.calibrate import CalibrationError
+
+        for attempt in range(attempts):
+            try:
+                return self._measured(board, candidates)
+            except CalibrationError as err:
+                if attempt + 1 == attempts:
+                    raise
+                print(f"  {board}: {err}; resuming", flush=True)
+
+    def _measured(self, board: str, candidates: list) -> list:
         from nas.board.calibrate import Point, measure
 
         table = self.data.setdefault(board, {})
@@ -59,9 +74,11 @@ class PointCache:
                     self.save()
                     print(f"  {board}: {i + 1}/{len(missing)} measured ({time.monotonic() - started:.0f} s)", flush=True)
 
-            measure(board, missing, self.convert, on_point=lambda i, point: keep(i, point.to_dict()),
-                    on_skip=lambda i, why: keep(i, {"skipped": why}))
-            self.save()
+            try:
+                measure(board, missing, self.convert, on_point=lambda i, point: keep(i, point.to_dict()),
+                        on_skip=lambda i, why: keep(i, {"skipped": why}))
+            finally:
+                self.save()
         rows = [table[c.to_json()] for c in candidates]
         skipped = sum("skipped" in row for row in rows)
         if skipped:
@@ -103,6 +120,16 @@ def report(title: str, model, points, tolerance: float, goal: float) -> bool:
     return within >= goal
 
 
+def frontend(board: str, convert):
+    """The board's front-end term, with its fit printed."""
+    from nas.board.calibrate import fit_frontend_points, measure_frontend
+
+    fit = fit_frontend_points(measure_frontend(board, convert))
+    print(f"{board} front end: {fit.terms['per_inference']:,.0f} + {fit.terms['per_frame']:,.0f} × frames per "
+          f"inference; |error| max {100 * fit.max_error:.2f} % over {fit.frames} frames")
+    return fit.terms
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibration", type=int, default=120, help="M7 calibration candidates")
@@ -126,14 +153,14 @@ def main() -> int:
     started = time.monotonic()
     m7_cal = cache.measured("mps2_an500", calibration)
     m7_test = cache.measured("mps2_an500", test)
-    m7 = fit_points(m7_cal, "mps2_an500")
+    m7 = fit_points(m7_cal, "mps2_an500").with_frontend(frontend("mps2_an500", cache.convert))
     print(f"M7 model fitted on {len(m7_cal)} networks: fit |error| median {100 * m7.fit_error['median']:.2f} %, "
           f"max {100 * m7.fit_error['max']:.2f} %")
     ok = report("emulated M7 (mps2_an500), held-out candidates", m7, m7_test, 0.05, 0.95)
 
     m4_cal = cache.measured("mps2_an386", calibration[: args.transfer])
     m4_test = cache.measured("mps2_an386", test)
-    m4 = fit_points(m4_cal, "mps2_an386", base=m7)
+    m4 = fit_points(m4_cal, "mps2_an386", base=m7).with_frontend(frontend("mps2_an386", cache.convert))
     ok &= report(f"emulated M4 (mps2_an386) after transfer from {len(m4_cal)} networks", m4, m4_test, 0.10, 0.90)
     print(f"\n(measurements: {time.monotonic() - started:.0f} s, cached in {args.cache})")
     if args.save:

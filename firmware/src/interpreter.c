@@ -342,14 +342,21 @@ static int check_binary(const op_view_t *v)
     return size % tensor(v, v->in[0])->bytes == 0 && size % tensor(v, v->in[1])->bytes == 0 ? 0 : -1;
 }
 
+static void (*sigmoid_kernel(const op_view_t *v))(const int8_t *, const kws_nn_sigmoid_params *, int32_t, int8_t *)
+{
+    return v->op->opcode == KWS_OP_TANH ? kws_tanh_s8 : kws_logistic_s8;
+}
+
+/* Through the op's table when the model has tables (model.h), else element by element. */
 static int run_sigmoid_like(const op_view_t *v)
 {
     const kws_rec_sigmoid_t *rec = v->rec;
     int32_t size = (int32_t)tensor(v, v->out[0])->bytes;
-    if (v->op->opcode == KWS_OP_TANH)
-        kws_tanh_s8(data(v, v->in[0]), &rec->params, size, data(v, v->out[0]));
+    const kws_model_t *m = v->m;
+    if (m->tables)
+        kws_lookup_s8(data(v, v->in[0]), m->tables[m->table_of_op[v->op - m->ops]], size, data(v, v->out[0]));
     else
-        kws_logistic_s8(data(v, v->in[0]), &rec->params, size, data(v, v->out[0]));
+        sigmoid_kernel(v)(data(v, v->in[0]), &rec->params, size, data(v, v->out[0]));
     return 0;
 }
 
@@ -428,4 +435,16 @@ int kws_interpreter_run_op(const kws_model_t *m, uint32_t index, const char **er
     if (find(v.op->opcode)->run(&v) == 0) return 0;
     *error = "kernel-argument-error";
     return -1;
+}
+
+int kws_interpreter_has_table(const kws_model_t *m, uint32_t index)
+{
+    uint32_t opcode = m->ops[index].opcode;
+    return opcode == KWS_OP_LOGISTIC || opcode == KWS_OP_TANH;
+}
+
+void kws_interpreter_fill_table(const kws_model_t *m, uint32_t index, int8_t table[256])
+{
+    op_view_t v = view(m, index);
+    kws_lookup_table_s8(sigmoid_kernel(&v), &((const kws_rec_sigmoid_t *)v.rec)->params, table);
 }

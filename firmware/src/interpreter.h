@@ -88,4 +88,10 @@ int kws_interpreter_check_op(const kws_model_t *model, uint32_t index, const cha
 /* Scratch bytes op `index`'s kernel needs (the DSP kernels' *_get_buffer_size(); 0 otherwise). */
 uint32_t kws_interpreter_scratch_bytes(const kws_model_t *model, uint32_t index);
 
+/* 1 when op `index` can run through a 256-entry table of its outputs (LOGISTIC, TANH). */
+int kws_interpreter_has_table(const kws_model_t *model, uint32_t index);
+
+/* Fills op `index`'s table (kws_interpreter_has_table): its kernel's output for every int8 input. */
+void kws_interpreter_fill_table(const kws_model_t *model, uint32_t index, int8_t table[256]);
+
 #endif

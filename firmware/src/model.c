@@ -121,6 +121,28 @@ static int check_op(const kws_model_t *m, uint32_t index, uint32_t blob_bytes, c
     return kws_interpreter_check_op(m, index, error);
 }
 
+/* The lookup tables of a validated model from byte `start` of the arena: its op → table index, then
+ * the tables, filled by the ops' own kernels; none when they do not all fit (the ops then compute). */
+static void place_tables(kws_model_t *m, uint8_t *arena, uint32_t start, uint32_t arena_capacity)
+{
+    m->tables = 0;
+    m->table_of_op = 0;
+    uint32_t n_tables = 0;
+    for (uint32_t i = 0; i < m->header->n_ops; i++) n_tables += kws_interpreter_has_table(m, i);
+    uint32_t index_bytes = (m->header->n_ops * (uint32_t)sizeof(uint16_t) + 15u) & ~15u;
+    if (n_tables == 0 || !within(start, index_bytes + n_tables * 256u, arena_capacity)) return;
+    uint16_t *table_of_op = (uint16_t *)(arena + start);
+    int8_t(*tables)[256] = (int8_t(*)[256])(arena + start + index_bytes);
+    uint16_t next = 0;
+    for (uint32_t i = 0; i < m->header->n_ops; i++) {
+        if (!kws_interpreter_has_table(m, i)) continue;
+        table_of_op[i] = next;
+        kws_interpreter_fill_table(m, i, tables[next++]);
+    }
+    m->tables = tables;
+    m->table_of_op = table_of_op;
+}
+
 int kws_model_load(kws_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena,
                    uint32_t arena_capacity, const char **error)
 {
@@ -161,6 +183,7 @@ int kws_model_load(kws_model_t *m, const uint8_t *blob, uint32_t blob_bytes, uin
         return fail(error, "model-arena-and-scratch-too-big-for-this-board");
     m->scratch = arena + scratch_start;
     m->scratch_bytes = scratch;
+    place_tables(m, arena, scratch_start + ((scratch + 15u) & ~15u), arena_capacity);
     return 0;
 }
 

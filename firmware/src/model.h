@@ -81,6 +81,11 @@ typedef struct {
     uint8_t *arena;
     uint8_t *scratch; /* kernel scratch after the planned activations, scratch_bytes long */
     uint32_t scratch_bytes;
+    /* The LOGISTIC / TANH ops' 256-entry tables (constant time per element), filled at load time
+     * after the scratch when the arena has room for all of them; 0: those ops compute each element.
+     * Op i's table is tables[table_of_op[i]]. */
+    int8_t (*tables)[256];
+    const uint16_t *table_of_op;
 } kws_model_t;
 
 static inline const int16_t *kws_op_inputs(const kws_model_t *m, const kws_blob_op_t *op)

@@ -132,6 +132,48 @@ def measure(board_name: str, candidates: Iterable, to_tflite: Callable, port: st
     return points
 
 
+# streaming inferences' new frames the front end is timed at, besides the whole clip
+FRONTEND_FRAMES = (1, 2, 5, 10, 25)
+
+
+def measure_frontend(board_name: str, to_tflite: Callable, port: str | None = None,
+                     frames: Sequence[int] = FRONTEND_FRAMES, timeout_s: float = 120.0) -> list[tuple[int, float, str]]:
+    """The board's front end per inference, ``(frames, time, unit)``: the whole clip (all its frames,
+    the batch path), then streaming inferences computing only ``frames`` new frames each (the
+    board's ``stages`` command, with Hello Edge's small DNN on the firmware's default front end
+    behind it, whose time does not matter). CalibrationError when the board fails."""
+    from nas.board.bench_cli import synthetic_clip
+    from nas.data.frontend_config import FrontEndConfig
+    from nas.spaces import Candidate, hello_edge_candidates
+
+    _, dnn = hello_edge_candidates("dnn")[0]
+    candidate = Candidate(dnn.arch, dnn.spec, FrontEndConfig())
+    graph = read_model(to_tflite(candidate))
+    clip_frames = candidate.input_shape[0]
+    points = []
+    try:
+        blob = graph_to_blob(graph, "frontend")
+        emulated = port is None and board_name in EMULATED
+        if emulated:  # preloaded: no serial upload
+            from nas.board.emulated import EmulatedBoard
+
+            board = EmulatedBoard(board_name, model=blob, timeout_s=timeout_s)
+        else:
+            board = open_board(board_name, port)
+        with board:
+            if not emulated:
+                board.load(blob)
+            clip = board.stages(synthetic_clip(candidate.frontend.clip_samples), count=1, warmup=1)
+            points.append((clip_frames, clip.stages["features"], clip.unit))
+            for n in frames:
+                m = board.stages(None, count=2, warmup=1, new_frames=n)
+                points.append((n, m.stages["features"], m.unit))
+    except (BoardError, ConfigError) as err:
+        raise CalibrationError(f"front-end calibration on {board_name} failed: {err}; "
+                               "the stored latency model is kept") from None
+    return points
+
+
 def check_enough(candidates: Sequence, base: "latency.LatencyModel | None" = None) -> None:
     """CalibrationError before anything is measured when ``candidates`` cannot determine the fit."""
     layer_lists = [_layers(c) for c in candidates]
@@ -158,6 +200,27 @@ def fit_points(points: Sequence[Point], board: str, base: "latency.LatencyModel 
         return base.transfer(layer_lists, values, board=board, unit=units.pop() if units else base.unit)
     except latency.FitError as err:
         raise CalibrationError(f"{err}; the stored latency model is kept") from None
+
+
+@dataclass(frozen=True)
+class FrontEndFit:
+    """The front-end term fitted to measured ``(frames, value)`` runs, with its worst relative error."""
+
+    terms: dict[str, float]
+    frames: list[int]
+    max_error: float
+
+
+def fit_frontend_points(points: Sequence[tuple[int, float, str]]) -> FrontEndFit:
+    """`latency.fit_frontend` on `measure_frontend`'s runs; CalibrationError if they cannot determine it."""
+    frames = [n for n, _, _ in points]
+    values = np.array([v for _, v, _ in points])
+    try:
+        terms = latency.fit_frontend(frames, values)
+    except latency.FitError as err:
+        raise CalibrationError(f"front end: {err}; the stored latency model is kept") from None
+    predicted = terms["per_inference"] + terms["per_frame"] * np.asarray(frames, dtype=float)
+    return FrontEndFit(terms, frames, float(np.max(np.abs(predicted / values - 1))))
 
 
 def save_points(path: Path, points: Sequence[Point]) -> None:

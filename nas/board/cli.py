@@ -83,7 +83,7 @@ def flash(args) -> int:
 
 
 def calibrate(args) -> int:
-    from nas.board.calibrate import calibration_set, check_enough, fit_points, measure
+    from nas.board.calibrate import calibration_set, check_enough, fit_frontend_points, fit_points, measure, measure_frontend
     from nas.cost import estimate, latency
     from nas.cost.budget import load_board, load_budget
     from nas.export.tflite import untrained_int8
@@ -114,10 +114,15 @@ def calibrate(args) -> int:
                                                  f"{p.value:>14,.0f} {p.unit}", flush=True),
                      on_skip=lambda i, why: print(f"  {i + 1}/{count} skipped: {why}", flush=True))
     model = fit_points(points, args.board, base=base)
+    frontend = fit_frontend_points(measure_frontend(args.board, untrained_int8, port=args.port))
+    model = model.with_frontend(frontend.terms)
     out = latency.save(model, args.out or latency.model_path(args.board))
     e = model.fit_error
     print(f"fit error |predicted/measured - 1| on {model.points} networks: median {100 * e['median']:.2f} %, "
           f"p95 {100 * e['p95']:.2f} %, max {100 * e['max']:.2f} %")
+    print(f"front end: {frontend.terms['per_inference']:,.0f} + {frontend.terms['per_frame']:,.0f} × frames "
+          f"{model.unit} per inference; |error| max {100 * frontend.max_error:.2f} % over {len(frontend.frames)} "
+          f"runs ({', '.join(map(str, frontend.frames))} frames)")
     print(f"latency model written to {out} (ms at {profile.clock_hz / 1e6:g} MHz from constraints/{args.board}.yaml)")
     return 0
 

@@ -50,6 +50,12 @@ class CostReport:
     latency_us: float | None = None
     latency_ms: float | None = None
     latency_board: str | None = None
+    # the board's front end per inference where its model has it: features of `frontend_frames`
+    # frames (the whole clip, or the new frames of a streaming inference), in the same units
+    frontend_frames: int | None = None
+    frontend_latency_instructions: float | None = None
+    frontend_latency_us: float | None = None
+    frontend_latency_ms: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,16 +72,18 @@ def layer_rows(layers: list[Layer]) -> list[dict]:
             for layer in layers]
 
 
-def estimate(candidate: Costable, num_classes: int = 12, latency: BoardLatency | None = None) -> CostReport:
-    """Every cost of ``candidate`` (and its predicted latency on ``latency``'s board); ConfigError if
-    one of its layers does not fit its input."""
+def estimate(candidate: Costable, num_classes: int = 12, latency: BoardLatency | None = None,
+             new_frames: int | None = None) -> CostReport:
+    """Every cost of ``candidate`` (and its predicted latency on ``latency``'s board, with the front
+    end's for the whole clip, or ``new_frames`` per streaming inference); ConfigError if one of its
+    layers does not fit its input."""
     layers = candidate.spec.layers(candidate.input_shape, num_classes)
     deploy = arena.deploy_cost(layers)
     macs = sum(layer.macs for layer in layers)
     rows = layer_rows(layers)
     predicted = {}
     if latency is not None:
-        predicted = latency.network(layers)
+        predicted = {**latency.network(layers), **latency.frontend(new_frames or candidate.input_shape[0])}
         for row, extra in zip(rows, latency.layer_rows(layers)):
             row.update(extra)
     return CostReport(

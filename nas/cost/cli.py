@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dct", type=int, default=None, help="number of MFCCs (default 10)")
     parser.add_argument("--budget", help="a budget class from constraints/ (small, medium, large)")
     parser.add_argument("--board", help="a board profile from constraints/ (e.g. stm32f746g_disco)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="always-on inferences per second: the front end's latency for only the new "
+                             "feature frames of each inference (default: the whole clip)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -79,7 +82,12 @@ def _report(args: argparse.Namespace) -> dict:
     candidate = _candidate(args)
     board = load_board(args.board) if args.board else None
     predictor = latency.for_board(board) if board else None
-    cost = estimate(candidate, latency=predictor)
+    new_frames = None
+    if args.rate is not None:
+        from nas.data.streaming import new_frames_per_inference
+
+        new_frames = new_frames_per_inference(candidate.frontend, args.rate)
+    cost = estimate(candidate, latency=predictor, new_frames=new_frames)
     out = {"candidate": candidate.to_dict(), "description": candidate.describe(), **cost.to_dict()}
     if args.budget:
         budget = load_budget(args.budget)
@@ -111,6 +119,10 @@ def _print_text(report: dict) -> None:
         measured_in = "instructions" if report["latency_instructions"] is not None else "us"
         print(f"latency ({report['latency_board']})   {report['latency_' + measured_in]:>12,.0f} {measured_in} "
               f"= {report['latency_ms']:.2f} ms per inference (estimate from the board's latency model)")
+    if report["frontend_latency_ms"] is not None:
+        measured_in = "instructions" if report["frontend_latency_instructions"] is not None else "us"
+        print(f"front end                 {report['frontend_latency_' + measured_in]:>12,.0f} {measured_in} "
+              f"= {report['frontend_latency_ms']:.2f} ms per inference ({report['frontend_frames']} feature frames)")
     for key in ("budget", "board"):
         if key in report:
             part = report[key]

@@ -11,19 +11,26 @@ clock that turns the model's unit ("instructions" on the emulator, "us" on a rea
 milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
 one scale per layer kind (`LatencyModel.transfer`).
 
-Limits: element-wise LOGISTIC / TANH cost depends on the values (the fixed-point exp takes more steps
-for larger inputs), so recurrent networks' time varies with their weights and input beyond what shape
-can tell (measured: a basic LSTM on random features takes 18-23 % longer than on zeros).
+The front end (MFCC features on the board) has its own term, linear in the feature frames an
+inference computes: all of them for a whole clip, only the new ones when streaming
+(``frontend``: ``per_inference`` + ``per_frame`` × frames, fitted by `fit_frontend` from the board's
+``stages`` timings; empty when the board's front end was not measured).
+
+Limits: the firmware runs LOGISTIC / TANH through a 256-entry table per op (constant time per
+element) when its arena has room for the tables, else it computes each element, whose time follows
+the values (a basic LSTM then takes 18-23 % longer on random features than on zeros); ADD / MUL's
+requantisation still varies with the values by about 1 %.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from nas.cost.latency_features import FEATURES
 from nas.cost.layers import Layer
 from nas.errors import ConfigError
 
@@ -31,122 +38,11 @@ if TYPE_CHECKING:
     from nas.cost.budget import BoardProfile
 
 FORMAT = 1
+FRONTEND_TERMS = ("per_inference", "per_frame")
 # how strongly a transfer's per-kind scales are pulled towards their common scale (relative squared
 # error of one network weighs 1)
 TRANSFER_PRIOR = 1e-4
-
-
-def _conv_features(layer: Layer) -> dict[str, float]:
-    """The firmware's convolution (kws_convolve_s8_opt): a column of ``taps`` inputs per output
-    position, widened by rows when a kernel row is whole words, gathered element by element otherwise,
-    read in place for 1×1; output channels in pairs (an odd last one alone), taps in fours."""
-    t, f, c_out = layer.output_shape
-    c_in = layer.input_shape[-1]
-    k_t, k_f = layer.kernel
-    positions = t * f
-    taps = k_t * k_f * c_in
-    columns = positions * taps
-    pointwise, by_rows = k_t == k_f == 1, (k_f * c_in) % 4 == 0
-    gathered = not by_rows and not pointwise
-    return {"calls": 1, "macs": layer.macs, "macs_odd_channel": columns * (c_out % 2),
-            "macs_odd_pixel": (positions % 2) * taps * c_out,  # an odd last pixel is computed as a pair
-            "taps_tail": positions * c_out * (taps % 4),
-            "odd_group": positions * c_out * ((taps >> 2) & 1),  # groups of 4 taps run in pairs
-            "outputs": positions * c_out, "positions": positions,
-            "columns_in_place": columns if pointwise else 0,
-            "columns_by_rows": columns if by_rows and not pointwise else 0,
-            "columns_gathered": columns if gathered else 0,
-            "gathered_rows": positions * k_t if gathered else 0,
-            "inputs": layer.input_elems}
-
-
-def _pairs_stride(width: int) -> int:
-    """The 3×3 path's plane stride: the next of 16, 32, 64, 128 (kws_depthwise_conv_s8_opt.c)."""
-    return next((stride for stride in (16, 32, 64, 128) if width <= stride), width)
-
-
-def _depthwise_features(layer: Layer) -> dict[str, float]:
-    """kws_depthwise_conv_s8_opt: the input widened into zeroed int16 planes, four channels at a time
-    (the rest one element at a time); 3×3 stride 1 walks
-    output pairs along the plane's long side; other kernels run in C with weights in pairs along a
-    row (an odd row width gets a zero weight)."""
-    t_in, f_in, _ = layer.input_shape
-    t, f, c = layer.output_shape
-    k_t, k_f = layer.kernel
-    fast = (k_t, k_f) == (3, 3) and tuple(layer.stride) == (1, 1)
-    if fast:
-        transposed = t_in > f_in
-        out_rows, out_cols = (f, t) if transposed else (t, f)
-        plane = ((f_in if transposed else t_in) + 2) * _pairs_stride((t_in if transposed else f_in) + 2)
-    else:
-        out_rows, out_cols = t, f
-        plane = (t_in + k_t - 1) * (f_in + k_f - 1)
-    row = k_f + k_f % 2
-    return {"calls": 1, "macs_3x3": layer.macs if fast else 0,
-            "macs_paired": 0 if fast else t * f * c * k_t * row,
-            "kernel_rows": 0 if fast else t * f * c * k_t,
-            "outputs": t * f * c, "rows": out_rows * c, "odd_columns": out_rows * c * (out_cols % 2) if fast else 0,
-            "channels": c, "channel_weights": 0 if fast else c * k_t * row, "planes": plane,
-            "inputs": layer.input_elems,
-            "inputs_tail": (c % 4) * t_in * f_in}  # a last group of < 4 channels is widened one by one
-
-
-def _fc_work(rows: int, depth: int, units: int) -> dict[str, float]:
-    """kws_fully_connected_s8_opt on ``rows`` input rows: units in blocks of four (the rest one by
-    one), depth in fours (the rest one by one), each row widened to int16 once."""
-    return {"macs_blocked": rows * (units // 4 * 4) * depth, "macs_single": rows * (units % 4) * depth,
-            "depth_tail": rows * units * (depth % 4), "outputs": rows * units, "single_units": rows * (units % 4),
-            "inputs": rows * depth, "rows": rows}
-
-
-def _add_up(*parts: dict[str, float]) -> dict[str, float]:
-    total: dict[str, float] = {}
-    for part in parts:
-        for name, value in part.items():
-            total[name] = total.get(name, 0.0) + value
-    return total
-
-
-def _dense_features(layer: Layer) -> dict[str, float]:
-    return {"calls": 1, **_fc_work(1, layer.input_elems, layer.output_elems)}
-
-
-def _recurrent_features(layer: Layer) -> dict[str, float]:
-    """An unrolled cell (nas.export.tf_graph): per gate one input projection over all steps and one
-    recurrent FULLY_CONNECTED per step (``cells`` units), an LSTM's projection per step, then
-    LOGISTIC / TANH / MUL / ADD per step."""
-    from nas.cost.layers import GATE_BYTES
-
-    steps, n_in = layer.input_shape
-    n_out = layer.output_shape[-1]
-    gates = 4 if layer.kind == "lstm" else 3
-    cells = layer.scratch_bytes // (GATE_BYTES * gates)
-    projected = layer.kind == "lstm" and layer.quant_channels > gates * cells
-    peepholes = layer.weights - gates * cells * (n_in + n_out) - (cells * n_out if projected else 0) > 0
-    fc = [_fc_work(steps, n_in, cells)] * gates + [_fc_work(steps - 1, n_out, cells)] * gates
-    if projected:
-        fc.append(_fc_work(steps, cells, n_out))
-    features = {"calls": 1, "steps": steps, "step_cells": steps * cells, **_add_up(*fc)}
-    if layer.kind == "lstm":
-        features["step_peepholes"] = steps * cells if peepholes else 0
-    return features
-
-
-def _elementwise_features(layer: Layer) -> dict[str, float]:
-    return {"calls": 1, "inputs": layer.input_elems, "outputs": layer.output_elems}
-
-
-# one term per layer kind of nas.cost.layers; "network" is the per-inference rest (softmax, reshapes)
-FEATURES: dict[str, Callable[[Layer], dict[str, float]]] = {
-    "conv2d": _conv_features,
-    "depthwise_conv2d": _depthwise_features,
-    "dense": _dense_features,
-    "lstm": _recurrent_features,
-    "gru": _recurrent_features,
-    "avg_pool": _elementwise_features,
-    "add": _elementwise_features,
-}
-NETWORK = "network"
+NETWORK = "network"  # the per-inference rest beside the layer kinds' terms (softmax, reshapes)
 
 
 class FitError(ValueError):
@@ -221,6 +117,7 @@ class LatencyModel:
     fit_error: dict[str, float] = field(default_factory=dict)
     points: int = 0
     calibrated_from: str = ""  # the board a transferred model started from
+    frontend: dict[str, float] = field(default_factory=dict)  # per_inference, per_frame (see the module)
 
     def layer_value(self, layer: Layer) -> float:
         terms = self.coefficients.get(layer.kind, {})
@@ -235,6 +132,16 @@ class LatencyModel:
 
     def predict(self, layers: Sequence[Layer]) -> float:
         return self.overhead() + sum(self.per_layer(layers))
+
+    def frontend_value(self, frames: int) -> float | None:
+        """The front end's time for an inference that computes ``frames`` feature frames; None
+        when the board's front end was not measured."""
+        if not self.frontend:
+            return None
+        return self.frontend["per_inference"] + self.frontend["per_frame"] * frames
+
+    def with_frontend(self, frontend: dict[str, float]) -> "LatencyModel":
+        return replace(self, frontend=dict(frontend))
 
     def transfer(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
                  unit: str | None = None) -> "LatencyModel":
@@ -253,6 +160,7 @@ class LatencyModel:
         default = common
         coefficients = {kind: {name: c * scales.get(kind, default) for name, c in terms.items()}
                         for kind, terms in self.coefficients.items()}
+        # the front end is not moved: it is measured on the new board (a few stages runs)
         model = LatencyModel(board, unit or self.unit, coefficients, points=len(values), calibrated_from=self.board)
         return model.with_fit_error(layer_lists, values)
 
@@ -265,12 +173,12 @@ class LatencyModel:
         errors = np.abs(self.errors(layer_lists, values))
         summary = {"median": float(np.median(errors)), "p95": float(np.percentile(errors, 95)),
                    "max": float(errors.max())}
-        return LatencyModel(self.board, self.unit, self.coefficients, summary, len(values), self.calibrated_from)
+        return replace(self, fit_error=summary, points=len(values))
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "board": self.board, "unit": self.unit, "points": self.points,
                 "calibrated_from": self.calibrated_from, "fit_error": self.fit_error,
-                "coefficients": self.coefficients}
+                "coefficients": self.coefficients, "frontend": self.frontend}
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "latency model") -> "LatencyModel":
@@ -279,8 +187,9 @@ class LatencyModel:
         try:
             coefficients = {kind: {name: float(v) for name, v in terms.items()}
                             for kind, terms in data["coefficients"].items()}
+            frontend = {name: float(data["frontend"][name]) for name in FRONTEND_TERMS} if data.get("frontend") else {}
             return cls(str(data["board"]), str(data["unit"]), coefficients, dict(data.get("fit_error", {})),
-                       int(data.get("points", 0)), str(data.get("calibrated_from", "")))
+                       int(data.get("points", 0)), str(data.get("calibrated_from", "")), frontend)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ConfigError(f"{source}: malformed latency model ({type(err).__name__}: {err})") from None
 
@@ -295,6 +204,17 @@ def fit(layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: 
     for (kind, name), value in zip(columns, solution):
         coefficients.setdefault(kind, {})[name] = float(value)
     return LatencyModel(board, unit, coefficients).with_fit_error(layer_lists, values)
+
+
+def fit_frontend(frames: Sequence[int], values: Sequence[float]) -> dict[str, float]:
+    """The front-end term from ``values`` (time per inference) measured at ``frames`` feature frames
+    per inference: ``per_inference`` + ``per_frame`` × frames, non-negative, on relative error."""
+    values = _check_points(frames, values, len(FRONTEND_TERMS), "front-end terms")
+    if len(set(frames)) < 2:
+        raise FitError(f"the front end was measured at {sorted(set(frames))} frames per inference; "
+                       "a per-frame term needs two or more frame counts")
+    matrix = np.column_stack([np.ones(len(values)), np.asarray(frames, dtype=float)])
+    return dict(zip(FRONTEND_TERMS, map(float, _relative_nnls(matrix, values))))
 
 
 def model_path(board: str, config_dir: str | Path | None = None) -> Path:
@@ -341,6 +261,15 @@ class BoardLatency:
         return {f"latency_{self.model.unit}": value, "latency_ms": self.profile.to_ms(value, self.model.unit),
                 "latency_board": self.profile.name}
 
+    def frontend(self, frames: int) -> dict:
+        """The front end per inference computing ``frames`` feature frames: ``frontend_frames``,
+        ``frontend_latency_<unit>`` and ``frontend_latency_ms``; empty when it was not measured."""
+        value = self.model.frontend_value(frames)
+        if value is None:
+            return {}
+        return {"frontend_frames": frames, f"frontend_latency_{self.model.unit}": value,
+                "frontend_latency_ms": self.profile.to_ms(value, self.model.unit)}
+
 
 def for_board(profile: "BoardProfile", config_dir: str | Path | None = None) -> BoardLatency | None:
     """The board's stored model with its profile; None when the board has not been calibrated."""
@@ -348,4 +277,4 @@ def for_board(profile: "BoardProfile", config_dir: str | Path | None = None) -> 
     return None if model is None else BoardLatency(profile, model)
 
 
-__all__ = ["BoardLatency", "for_board", "LatencyModel", "FitError", "fit", "load", "save", "model_path", "layer_features", "FEATURES"]
+__all__ = ["BoardLatency", "for_board", "LatencyModel", "FitError", "fit", "fit_frontend", "load", "save", "model_path", "layer_features", "FEATURES"]

@@ -188,7 +188,9 @@ def latency_figure(df: pd.DataFrame, title: str):
     model predicts before training; the board measures after), with the ±5 % band around equality."""
     import plotly.graph_objects as go
 
-    both = df.dropna(subset=["latency_ms", "latency_ms_predicted"])
+    from nas.results.trials import measured_latency
+
+    both = measured_latency(df)
     top = 1.1 * float(max(both["latency_ms"].max(), both["latency_ms_predicted"].max()))
     fig = go.Figure()
     for factor, dash in ((1.0, "solid"), (1.05, "dot"), (0.95, "dot")):

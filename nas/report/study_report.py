@@ -22,7 +22,7 @@ from nas.paths import REFERENCE_DIR
 from nas.report import comparison, figures, retrain_report, tables
 from nas.results.dominance import CellVerdict, cell_verdicts, dominance_line
 from nas.results.folder import UNRECORDED_DATASET, open_studies, recorded_data
-from nas.results.trials import COLUMNS, best_json, candidates_of, completed_feasible, ranked, trials_frame
+from nas.results.trials import COLUMNS, best_json, candidates_of, completed_feasible, measured_latency, ranked, trials_frame
 
 log = logging.getLogger("nas.report")
 
@@ -53,7 +53,7 @@ def write_study_report(results_dir: str | Path, study: optuna.Study) -> pd.DataF
     reference = load_reference(arch=arch, budget_class=study.user_attrs.get("constraints"))
     limits = study.user_attrs.get("limits", {})
     figures.write_figure(figures.pareto_figure(df, reference, f"{title}<br><sup>accuracy on {dataset}</sup>", limits), results_dir / "pareto")
-    if df[["latency_ms", "latency_ms_predicted"]].notna().all(axis=1).any():
+    if len(measured_latency(df)):
         figures.write_figure(figures.latency_figure(df, f"{study.study_name}: network latency on {study.user_attrs.get('board', 'the board')}"),
                              results_dir / "latency")
     histories = _best_histories(study, df)

@@ -31,7 +31,7 @@ COLUMNS = [
     "study", "number", "state", "feasible", "trained", "hello_edge", "duplicate_of", "arch", "budget_class",
     "accuracy", "accuracy_objective", "val_acc", "test_acc",
     "val_acc_float", "val_acc_int8", "val_acc_int8_tflite",
-    "memory_bytes", "ops", "latency_ms", "latency_ms_predicted", "params", "macs", "memory_hello_edge_bytes", "memory_deploy_bytes",
+    "memory_bytes", "ops", "latency_ms", "latency_source", "latency_ms_predicted", "params", "macs", "memory_hello_edge_bytes", "memory_deploy_bytes",
     "tflite_flash_bytes", "tflite_arena_bytes", "memory_deploy_measured_bytes",
     "violation", "epochs", "best_epoch", "pruned_at_epoch", "train_seconds", "model_size_info", "n_mfcc",
     "window_ms", "stride_ms", "stage", "fail_reason", "checkpoint", "tflite", "pareto",
@@ -72,7 +72,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "val_acc_int8_tflite": a.get("val_acc_int8_tflite", np.nan),
             "memory_bytes": a.get("memory_bytes", np.nan),
             "ops": a.get("ops", np.nan),
-            "latency_ms": a.get("latency_ms", np.nan),  # measured on the board (trained trials)
+            # the trained trial's latency objective: measured on the board, or (board.measure=sample or
+            # front) the prediction it trusted instead; latency_source says which
+            "latency_ms": a.get("latency_ms_predicted" if a.get("latency_source") == "predicted" else "latency_ms", np.nan),
+            "latency_source": a.get("latency_source", "measured" if "latency_ms" in a else ""),
             "latency_ms_predicted": a.get("latency_ms_predicted", np.nan),  # the board's latency model
             "params": cost.get("params", np.nan),
             "macs": cost.get("macs", np.nan),
@@ -141,6 +144,11 @@ def completed_feasible(df: pd.DataFrame) -> pd.DataFrame:
 def third_objective(df: pd.DataFrame) -> str:
     """'latency_ms' when the trials were measured on a board, else 'ops'."""
     return "latency_ms" if df["latency_ms"].notna().any() else "ops"
+
+
+def measured_latency(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose latency the board measured and the model predicted (the model's check)."""
+    return df[(df["latency_source"] == "measured") & df["latency_ms_predicted"].notna()]
 
 
 def front_flags(df: pd.DataFrame) -> pd.Series:

@@ -35,6 +35,7 @@ from nas.search import preflight, study as study_mod
 from nas.search.console import SearchConsole
 from nas.search.features import CachedFeatures, dataset_root
 from nas.search.identity import study_definition
+from nas.search.measure_policy import MeasureMode, MeasurePolicy
 from nas.search.mutation import MutationSampler, costs_from_space
 from nas.search.objective import LatencyProbe, ListSource, SpaceSource, TrialRunner
 from nas.search.pruning import DominanceMedianPruner
@@ -195,7 +196,7 @@ def _run_study(cfg: DictConfig, display: SearchConsole) -> SearchOutcome:
     finished, _ = study_mod.budget_used(study)
     runner = TrialRunner(
         parts.source, parts.estimate, parts.budget, parts.features, parts.train_config,
-        place.results_dir, parts.pruner, parts.probe, int8=cfg.objective.accuracy == "int8",
+        place.results_dir, parts.pruner, parts.probe, int8=cfg.objective.accuracy == "int8", measure=parts.measure,
     )
     monitor = SearchMonitor(target, cfg.max_rejected_in_a_row, display)
     try:
@@ -241,6 +242,7 @@ class SearchParts:
     features: CachedFeatures
     pruner: DominanceMedianPruner | None
     probe: LatencyProbe | None  # None: optimise ops instead of latency
+    measure: MeasurePolicy  # which trained trials the probe measures
     dataset: str  # the dataset folder, with a note when it is generated speech
     dataset_root: str
 
@@ -270,6 +272,7 @@ def build_parts(cfg: DictConfig) -> SearchParts:
         from hydra.utils import instantiate
 
         probe = instantiate(cfg.board.probe)
+    measure = measure_policy(cfg.board, estimate)
     pruner = DominanceMedianPruner(cfg.pruner.warmup_epochs, cfg.pruner.min_peers) if cfg.pruner.enabled else None
     root = dataset_root(cfg.data)
     if cfg.data.split_test_archive and cfg.data.kind != "folder":
@@ -280,7 +283,18 @@ def build_parts(cfg: DictConfig) -> SearchParts:
     dataset = f"{root}" + (" (generated speech: it ranks candidates but says little about accuracy on people)"
                            if cfg.data.kind == "synth" else
                            " (the test-set archive, split by speaker)" if cfg.data.split_test_archive else "")
-    return SearchParts(space, source, estimate, budget, train_config, features, pruner, probe, dataset, str(root))
+    return SearchParts(space, source, estimate, budget, train_config, features, pruner, probe, measure, dataset,
+                       str(root))
+
+
+def measure_policy(board_conf, estimate: Callable) -> MeasurePolicy:
+    """``board.measure`` and its sample; trusting predictions needs a board and its latency model."""
+    policy = MeasurePolicy(MeasureMode(board_conf.measure), board_conf.sample_fraction, board_conf.sample_seed)
+    if policy.trusts_predictions and (board_conf.name == "none" or estimate.keywords.get("latency") is None):
+        why = "no board is configured" if board_conf.name == "none" else f"board {board_conf.probe.board} has no latency model"
+        raise ConfigError(f"board.measure={policy.mode.value}: the trials not measured take the predicted latency, "
+                          f"but {why} (kws-nas board calibrate --board NAME)")
+    return policy
 
 
 def latency_estimate(budget: Limits, board: str | None) -> Callable:

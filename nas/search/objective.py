@@ -29,6 +29,7 @@ import optuna
 
 from nas.atomic import write_json_atomic
 from nas.cost.budget import Limits
+from nas.search.measure_policy import LATENCY_SOURCE, MeasurePolicy
 from nas.search.pruning import CURVE_ATTR, DominanceMedianPruner
 from nas.search.study import DUPLICATE_OF, GRID_PARAM, WORKER, is_infeasible
 
@@ -109,6 +110,7 @@ class TrialRunner:
         probe: a LatencyProbe when a board is configured; the third objective is then latency.
         on_trained: called after each trained trial (counters in tests, progress in the CLI).
         int8: make the int8 .tflite's TFLite Micro validation accuracy the accuracy objective.
+        measure: which trained trials the probe measures; the others' latency is the prediction.
     """
 
     def __init__(
@@ -123,12 +125,13 @@ class TrialRunner:
         probe: LatencyProbe | None = None,
         on_trained: Callable[[int], None] | None = None,
         int8: bool = False,
+        measure: MeasurePolicy = MeasurePolicy(),
     ):
         self.source, self.estimate, self.budget = source, estimate, budget
         self.features, self.train_config = features, train_config
         self.results_dir = Path(results_dir)
         self.pruner, self.probe, self.on_trained = pruner, probe, on_trained
-        self.int8 = int8
+        self.int8, self.measure = int8, measure
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         try:
@@ -225,21 +228,30 @@ class TrialRunner:
         trial.set_user_attr("checkpoint", str(checkpoint.relative_to(self.results_dir)))
 
         accuracy, tflite = float(result.best_val_acc), None
-        if self.int8 or self.probe is not None:
+        if self.int8:
             from nas.search.int8_stage import convert_trial, score_int8
 
-            # converted once, in the first stage that needs it: the scorer and the board get the same bytes
-            self._enter(trial, Stage.INT8 if self.int8 else Stage.MEASURE)
+            # converted once: the scorer and the board get the same bytes
+            self._enter(trial, Stage.INT8)
             tflite = convert_trial(model, candidate, train_set)
-            if self.int8:
-                accuracy = score_int8(trial, model, candidate, tflite, val_set, self.budget,
-                                      trial_dir / "model.tflite", self.results_dir)
+            accuracy = score_int8(trial, model, candidate, tflite, val_set, self.budget,
+                                  trial_dir / "model.tflite", self.results_dir)
 
         third = costs["ops"]
         if self.probe is not None:
             self._enter(trial, Stage.MEASURE)
-            third = float(self.probe.measure(tflite))
-            trial.set_user_attr("latency_ms", third)
+            predicted = trial.user_attrs.get("latency_ms_predicted")
+            if self.measure.should_measure(trial, accuracy, memory, predicted):
+                if tflite is None:
+                    from nas.search.int8_stage import convert_trial
+
+                    tflite = convert_trial(model, candidate, train_set)
+                third = float(self.probe.measure(tflite))
+                trial.set_user_attr("latency_ms", third)
+                trial.set_user_attr(LATENCY_SOURCE, "measured")
+            else:
+                third = float(predicted)
+                trial.set_user_attr(LATENCY_SOURCE, "predicted")
 
         self._enter(trial, Stage.ARTIFACTS)
         write_json_atomic(trial_dir / "history.json", {

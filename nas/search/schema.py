@@ -19,6 +19,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from nas.search.measure_policy import MeasureMode
 from nas.train import TrainConfig
 
 
@@ -72,6 +73,11 @@ class BoardConf:
 
     name: str = "none"
     probe: Optional[ProbeConf] = None
+    # which trained trials are measured: all, a sample, or only those entering the Pareto front;
+    # the others trust the board's latency model (nas.search.measure_policy)
+    measure: MeasureMode = MeasureMode.all
+    sample_fraction: float = 0.25  # measure=sample: the share measured
+    sample_seed: int = 0
 
 
 @dataclass

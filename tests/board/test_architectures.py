@@ -47,6 +47,17 @@ def test_outputs_equal_the_tflite_micro_host_interpreter(board, candidate_models
         np.testing.assert_array_equal(board.infer(x).outputs.reshape(-1), want)
 
 
+@pytest.mark.parametrize("name", ["basic_lstm", "gru"])
+def test_a_recurrent_networks_time_hardly_depends_on_its_input(board, candidate_models, name):
+    """LOGISTIC / TANH run through per-op tables built at load time (without them a gate's time
+    follows its values: 10-20 % between these inputs); what is left is ADD / MUL's requantisation."""
+    board.load(tflite_to_blob(candidate_models[name]))
+    shape = SPECS[name][2].input_shape
+    inputs = [np.zeros(shape, np.int8), np.random.default_rng(3).integers(-128, 128, size=shape).astype(np.int8)]
+    zeros, noise = (board.infer(x, count=1, warmup=0).stages["network"] for x in inputs)
+    assert abs(noise / zeros - 1) < 0.02
+
+
 def test_a_preloaded_model_needs_no_upload_and_gives_the_same_outputs(firmware_image, candidate_models):
     """QEMU's loader writes the description into the model buffer; `model mem N%` accepts it."""
     from nas.board.emulated import EmulatedBoard

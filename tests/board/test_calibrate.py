@@ -97,3 +97,28 @@ def test_the_stored_m7_model_moves_to_the_m4_from_a_few_networks(firmware_image)
     predicted = moved.predict(held_out.spec.layers(held_out.input_shape))
     assert predicted == pytest.approx(points[3].value, rel=0.10)
     assert load_board("mps2_an386").to_ms(predicted, "instructions") > 0
+
+
+def test_calibrate_moves_the_m7_model_to_the_m4_end_to_end_and_it_predicts_held_out_networks(
+        firmware_image, tmp_path, capsys):
+    """`kws-nas board calibrate --board mps2_an386 --transfer-from mps2_an500 --count 10`: measures ten
+    networks and the front end, writes the model, and that model predicts networks it has not seen
+    (and a streaming inference's front end) on the M4 within 10 %."""
+    import json
+
+    from nas.board.calibrate import measure_frontend
+    from nas.export.tflite import untrained_int8
+
+    out = tmp_path / "mps2_an386.latency.json"
+    assert main(["board", "calibrate", "--board", "mps2_an386", "--transfer-from", "mps2_an500",
+                 "--count", "10", "--seed", "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "fit error |predicted/measured - 1| on 10 networks" in printed and "front end:" in printed
+    model = latency.LatencyModel.from_dict(json.loads(out.read_text()))
+    assert (model.board, model.calibrated_from, model.points) == ("mps2_an386", "mps2_an500", 10)
+    held_out = calibration_set(2, seed=9, spaces=("ds_cnn", "cnn"), published=False)
+    points = measure("mps2_an386", held_out, untrained_int8)
+    for candidate, point in zip(held_out, points):
+        assert model.predict(candidate.spec.layers(candidate.input_shape)) == pytest.approx(point.value, rel=0.10)
+    (frames, value, unit), = measure_frontend("mps2_an386", untrained_int8, frames=(3,))[1:]
+    assert unit == model.unit and model.frontend_value(frames) == pytest.approx(value, rel=0.03)

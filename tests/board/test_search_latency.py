@@ -145,3 +145,24 @@ def test_a_latency_budget_rejects_candidates_before_training_and_trials_keep_bot
         assert df.loc[trial.number, "latency_ms_predicted"] == pytest.approx(predicted, rel=1e-5)
         assert df.loc[trial.number, "latency_ms"] == pytest.approx(measured, rel=1e-5)
     assert "predicted before training (ms)" in (folder / "latency.html").read_text()
+
+
+def test_measuring_only_the_front_trusts_the_model_for_the_rest(tmp_path, tiny_dataset_dir, firmware):
+    """board.measure=front: a trained trial is measured only when no finished trial dominates its
+    predicted point (the first always is); the others' latency objective is the prediction, recorded
+    as predicted in the trial and trials.csv, and left out of the predicted-vs-measured figure."""
+    argv = _argv(tmp_path, tiny_dataset_dir, trials=3) + ["board.measure=front"]
+    assert main(argv) == 0
+    folder = tmp_path / "results" / "dnn_medium"
+    study = load_study(read_marker(folder))
+    trained = sorted((t for t in study.trials if "best_val_acc" in t.user_attrs), key=lambda t: t.number)
+    assert len(trained) == 3 and trained[0].user_attrs["latency_source"] == "measured"
+    df = pd.read_csv(folder / "trials.csv").set_index("number")
+    for trial in trained:
+        a = trial.user_attrs
+        if a["latency_source"] == "measured":
+            assert trial.values[2] == a["latency_ms"] == pytest.approx(a["latency_ms_predicted"], rel=0.10)
+        else:
+            assert "latency_ms" not in a and trial.values[2] == a["latency_ms_predicted"]
+        assert df.loc[trial.number, "latency_source"] == a["latency_source"]
+        assert df.loc[trial.number, "latency_ms"] == pytest.approx(trial.values[2], rel=1e-5)

@@ -70,6 +70,12 @@ def test_a_calibrated_board_adds_predicted_latency_per_layer_and_in_total(capsys
     text = capsys.readouterr().out
     assert f"{out['latency_instructions']:,.0f} instructions = {out['latency_ms']:.2f} ms" in text
     assert "latency_ms" in text.splitlines()[1]  # a column of the per-layer table
+    # the board's front end per inference: the whole clip's 49 frames, or only --rate's new ones
+    assert out["frontend_frames"] == 49 and out["frontend_latency_instructions"] > 1e6
+    assert f"{out['frontend_latency_ms']:.2f} ms per inference (49 feature frames)" in text
+    streaming = _cost_json(capsys, "ds_cnn", "--model-size-info", *info, "--board", "mps2_an500", "--rate", "10")
+    assert streaming["frontend_frames"] == 5
+    assert streaming["frontend_latency_instructions"] < out["frontend_latency_instructions"] / 5
     # a board never calibrated falls back to MACs × cycles_per_mac, and says so
     assert main(["cost", "ds_cnn", "--model-size-info", *info, "--board", "nano33ble"]) == 0
     assert "no latency model, run kws-nas board calibrate --board nano33ble" in capsys.readouterr().out

@@ -20,7 +20,7 @@ def networks():
     avg_pool, add), as the calibration draws them."""
     from nas.board.calibrate import calibration_set
 
-    return [c.spec.layers(c.input_shape) for c in calibration_set(64, seed=3)]
+    return [c.spec.layers(c.input_shape) for c in calibration_set(96, seed=3)]
 
 
 def _truth(layers, scale: dict[str, float] | None = None) -> float:
@@ -99,6 +99,18 @@ def test_save_and_load_round_trip_and_a_malformed_file_is_one_error(networks, tm
         latency.load("synthetic", tmp_path)
 
 
+def test_the_front_end_term_is_fitted_from_runs_at_several_frame_counts_and_stored(networks, tmp_path):
+    frames = [49, 1, 2, 5, 10, 25]
+    terms = latency.fit_frontend(frames, [700 + 36000 * n for n in frames])
+    assert terms == pytest.approx({"per_inference": 700, "per_frame": 36000}, rel=1e-6)
+    with pytest.raises(latency.FitError, match="needs two or more frame counts"):
+        latency.fit_frontend([5, 5, 5], [1e5, 1e5, 1e5])
+    model = latency.fit(networks, [_truth(layers) for layers in networks], board="synthetic").with_frontend(terms)
+    assert model.frontend_value(5) == pytest.approx(700 + 5 * 36000)
+    assert latency.load("synthetic", latency.save(model, latency.model_path("synthetic", tmp_path)).parent) == model
+    assert model.with_frontend({}).frontend_value(5) is None
+
+
 def _profile(**extra) -> BoardProfile:
     return BoardProfile(name="synthetic", core="cortex-m7", flash_bytes=1 << 20, sram_bytes=1 << 18,
                         clock_hz=200e6, cycles_per_instruction=1.0, cycles_per_mac=3.0,
@@ -122,6 +134,13 @@ def test_the_cost_report_carries_predicted_latency_per_layer_and_in_total(networ
     assert sum(row["latency_ms"] for row in cost.layers) < cost.latency_ms
     plain = estimate(candidate)
     assert plain.latency_ms is None and "latency_ms" not in plain.layers[0]
+    # no front-end term measured: none reported; with one, the whole clip or a streaming inference's new frames
+    assert cost.frontend_latency_ms is None and cost.frontend_frames is None
+    board = latency.BoardLatency(board.profile, board.model.with_frontend({"per_inference": 1000, "per_frame": 30000}))
+    clip, streaming = estimate(candidate, latency=board), estimate(candidate, latency=board, new_frames=5)
+    assert clip.frontend_frames == candidate.input_shape[0] == 49
+    assert clip.frontend_latency_instructions == pytest.approx(1000 + 49 * 30000)
+    assert streaming.frontend_frames == 5 and streaming.frontend_latency_ms == pytest.approx(151000 / 200e6 * 1e3)
 
 
 def test_max_latency_ms_rejects_a_candidate_predicted_over_it(networks):

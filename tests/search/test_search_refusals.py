@@ -60,6 +60,9 @@ def test_a_corrupt_wav_is_named_before_the_first_trial(tmp_path, tiny_dataset_di
     ("max_retry=-1", "max_retry: expected a whole number >= 0"),
     ("storage=sqlite://", "storage sqlite://: an in-memory database vanishes"),
     ("storage=sqlite:///:memory:", "an in-memory database vanishes"),
+    ("board.measure=sample", "board.measure=sample: the trials not measured take the predicted latency, but no "
+                             "board is configured"),
+    ("board.sample_fraction=1.5", "board.sample_fraction: expected a fraction in (0, 1], got 1.5"),
 ])
 def test_values_that_make_no_sense_are_one_line(tmp_path, override, phrase, capsys):
     _refused(capsys, _argv(tmp_path, tmp_path / "unused", override), phrase)

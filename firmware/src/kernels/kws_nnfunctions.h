@@ -246,6 +246,20 @@ void kws_tanh_s8_params(double input_scale, int32_t input_zero_point, kws_nn_sig
 /** TANH (TFLite, int8 in; int8 out with scale 1/128, zero point 0), gemmlowp fixed point. */
 void kws_tanh_s8(const int8_t *input, const kws_nn_sigmoid_params *params, int32_t size, int8_t *output);
 
+/**
+ * The table of an int8 → int8 op: table[x + 128] = op(x) for every int8 x, computed by the op itself,
+ * so that kws_lookup_s8() returns its bytes exactly. (The fixed-point functions take more steps for
+ * some inputs than for others; a lookup takes the same time for every input.)
+ * @param[in]  op      kws_logistic_s8 or kws_tanh_s8.
+ * @param[in]  params  The op's parameters.
+ * @param[out] table   256 entries.
+ */
+void kws_lookup_table_s8(void (*op)(const int8_t *, const kws_nn_sigmoid_params *, int32_t, int8_t *),
+                         const kws_nn_sigmoid_params *params, int8_t table[256]);
+
+/** output[i] = table[input[i] + 128] (output may alias input). */
+void kws_lookup_s8(const int8_t *input, const int8_t table[256], int32_t size, int8_t *output);
+
 /* ---------------------------------------------------------------- data movement */
 
 /**
