@@ -84,9 +84,9 @@ def _report(args: argparse.Namespace) -> dict:
     predictor = latency.for_board(board) if board else None
     new_frames = None
     if args.rate is not None:
-        from nas.data.streaming import new_frames_per_inference
+        from nas.data.streaming import new_frames_per_inference, rate_hop_ms
 
-        new_frames = new_frames_per_inference(candidate.frontend, args.rate)
+        new_frames = new_frames_per_inference(candidate.frontend, rate_hop_ms(args.rate))
     cost = estimate(candidate, latency=predictor, new_frames=new_frames)
     out = {"candidate": candidate.to_dict(), "description": candidate.describe(), **cost.to_dict()}
     if args.budget:
