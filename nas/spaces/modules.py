@@ -60,8 +60,8 @@ class Lstm(nn.Module):
         h = x.new_zeros(x.shape[0], self.out_size)
         c = x.new_zeros(x.shape[0], self.cells)
         outputs = []
-        for t in range(x.shape[1]):
-            i, j, f, o = (x_gates[:, t] + nn.functional.linear(h, w_state)).chunk(4, dim=1)
+        for x_t in x_gates.unbind(1):  # unbind: one backward op for all steps (x[:, t] costs one each)
+            i, j, f, o = (x_t + nn.functional.linear(h, w_state)).chunk(4, dim=1)
             i = i + self.peepholes[0] * c
             f = f + self.peepholes[1] * c
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(j)
@@ -111,8 +111,8 @@ class Gru(nn.Module):
         w_gates, w_candidate = self.gates.weight[:, n_in:], self.candidate.weight[:, n_in:]
         h = x.new_zeros(x.shape[0], self.cells)
         outputs = []
-        for t in range(x.shape[1]):
-            x_gates, x_candidate = x_part[:, t].split([2 * self.cells, self.cells], dim=1)
+        for x_t in x_part.unbind(1):  # unbind: one backward op for all steps (x[:, t] costs one each)
+            x_gates, x_candidate = x_t.split([2 * self.cells, self.cells], dim=1)
             r, u = torch.sigmoid(x_gates + nn.functional.linear(h, w_gates)).chunk(2, dim=1)
             c = torch.tanh(x_candidate + nn.functional.linear(r * h, w_candidate))
             h = u * h + (1 - u) * c
