@@ -33,13 +33,15 @@ from nas.spaces.modules import Gru, Lstm, step_by_step
 
 ARCHS = ("dnn", "cnn", "basic_lstm", "lstm", "gru", "crnn", "ds_cnn")
 TRIALS_PER_CELL = 40  # nas/conf/experiment/hello_edge.yaml
-RETRAIN_RUNS_PER_CELL = 3 * 3  # retrain.top_k=1: up to 3 candidates (front, cheaper than Hello Edge, Hello Edge) x 3 seeds
+# retrain.top_k=1: up to 3 candidates (best front one, best cheaper than Hello Edge, Hello Edge) x 3 seeds
+RETRAIN_RUNS_PER_CELL = 3 * 3
 RECIPE_STEPS = HELLO_EDGE_TRAINING.steps
 
 
 def steps_per_second(candidate, steps: int, device: str, threads: int, unrolled: bool = False) -> float:
     """Optimiser steps/s at batch 100 (forward, backward, Adam; the trainer's defaults: bfloat16 autocast
-    on CUDA and on CPUs with native bfloat16, channels-last convs on the CPU), best of two timings of ``steps`` steps after two warm-up steps. On the CPU the time is
+    on CUDA and on CPUs with native bfloat16, channels-last convs on the CPU), best of two timings of
+    ``steps`` steps after two warm-up steps. On the CPU the time is
     the process's CPU time, so the figure is one thread's on an idle core even on a busy machine; on
     CUDA it is wall-clock, synchronised."""
     torch.set_num_threads(threads)

@@ -6,8 +6,9 @@ and because a loop over time of plain Linear layers and elementwise ops converts
 unrolling: every step is FULLY_CONNECTED + LOGISTIC/TANH + MUL/ADD (nas.export.from_torch reads these
 parameters). Their forward passes compute the same function faster (tests/spaces/test_modules.py):
 an LSTM without peepholes runs torch's fused LSTM kernel (oneDNN / cuDNN) on its reordered weights; the
-GRU (TF's reset gate multiplies the state before the matmul, which torch.nn.GRU does not) and the
-peephole LSTM project the whole input sequence in one matmul and loop only over the recurrent part.
+GRU (TF's reset gate multiplies the state before the matmul, which torch.nn.GRU does not) projects the
+whole input sequence in one matmul and loops only over the recurrent part. The peephole LSTM has no
+fused kernel and runs ``step_by_step``.
 """
 from __future__ import annotations
 
@@ -51,26 +52,11 @@ class Lstm(nn.Module):
         self.projection = nn.Linear(cells, projection, bias=False) if projection else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.peepholes is None:
-            return self._fused(x)
-        w, b = self.gates.weight, self.gates.bias
-        n_in = x.shape[2]
-        x_gates = nn.functional.linear(x, w[:, :n_in], b)  # [B, T, 4H]: every step's input part at once
-        w_state = w[:, n_in:]
-        h = x.new_zeros(x.shape[0], self.out_size)
-        c = x.new_zeros(x.shape[0], self.cells)
-        outputs = []
-        for x_t in x_gates.unbind(1):  # unbind: one backward op for all steps (x[:, t] costs one each)
-            i, j, f, o = (x_t + nn.functional.linear(h, w_state)).chunk(4, dim=1)
-            i = i + self.peepholes[0] * c
-            f = f + self.peepholes[1] * c
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(j)
-            o = o + self.peepholes[2] * c
-            h = torch.sigmoid(o) * torch.tanh(c)
-            if self.projection is not None:
-                h = self.projection(h)
-            outputs.append(h)
-        return torch.stack(outputs, dim=1) if self.return_sequence else h
+        if self.peepholes is not None:
+            # no fused kernel has peepholes, and with a 10-wide input hoisting its matmul saves nothing
+            # (measured 0.8x: benchmarks/bench_recipe.py): one step at a time
+            return step_by_step(self, x)
+        return self._fused(x)
 
     def _fused(self, x: torch.Tensor) -> torch.Tensor:
         """torch's LSTM kernel: TF's gate order i, j, f, o is torch's i, g, f, o with g and f swapped;
@@ -108,7 +94,9 @@ class Gru(nn.Module):
         # every step's input part of both matmuls at once: [B, T, 3H]; the loop keeps the state's part
         x_part = nn.functional.linear(x, torch.cat([self.gates.weight[:, :n_in], self.candidate.weight[:, :n_in]]),
                                       torch.cat([self.gates.bias, self.candidate.bias]))
-        w_gates, w_candidate = self.gates.weight[:, n_in:], self.candidate.weight[:, n_in:]
+        # contiguous once: a strided view would be copied by every step's matmul
+        w_gates = self.gates.weight[:, n_in:].contiguous()
+        w_candidate = self.candidate.weight[:, n_in:].contiguous()
         h = x.new_zeros(x.shape[0], self.cells)
         outputs = []
         for x_t in x_part.unbind(1):  # unbind: one backward op for all steps (x[:, t] costs one each)
