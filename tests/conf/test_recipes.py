@@ -1,10 +1,12 @@
 """The `train` recipe group and `+experiment=hello_edge`: what they compose to, cell by cell."""
 import contextlib
+import inspect
 import io
 
-import pytest
 from omegaconf import OmegaConf
 
+from nas.data.augment import AugmentConfig
+from nas.data.speech_commands import SpeechCommands
 from nas.search import cli
 from nas.search.cli import compose_config, multirun_cells
 from nas.search.schema import HELLO_EDGE_AUGMENT_COPIES, RETRAIN_TRAINING, SEARCH_TRAINING
@@ -42,11 +44,9 @@ def test_hello_edge_is_the_papers_recipe_for_trials_and_retraining(composer):
     trained, retrained = _recipes(cfg)
     assert _is_the_papers(trained) and _is_the_papers(retrained) and trained.seed == 3
     assert cfg.data.augment_copies == HELLO_EDGE_AUGMENT_COPIES > 0  # noise and shift: waveform copies
-    from nas.data.augment import AugmentConfig
     assert AugmentConfig() == AugmentConfig(time_shift_ms=100.0, background_share=0.8, background_volume=0.1)
-    from nas.data.speech_commands import SpeechCommands  # silence and unknown at 10 % each by default
-    import inspect
     defaults = inspect.signature(SpeechCommands).parameters
+    # silence and unknown at 10 % each: the folder loader's defaults
     assert (defaults["unknown_percent"].default, defaults["silence_percent"].default) == (10.0, 10.0)
 
 
