@@ -68,8 +68,11 @@ class Lstm(nn.Module):
         params = [w[:, :n_in], w[:, n_in:], b, torch.zeros_like(b)]
         if self.projection is not None:
             params.append(self.projection.weight)
+        x = x.float()
         state = (x.new_zeros(1, x.shape[0], self.out_size), x.new_zeros(1, x.shape[0], h_size))
-        out, h, _ = torch.lstm(x, state, params, True, 1, 0.0, self.training, False, True)
+        # float32 under any autocast: not every cuDNN / oneDNN build has a bfloat16 LSTM, and its state is small
+        with torch.autocast(x.device.type, enabled=False):
+            out, h, _ = torch.lstm(x, state, params, True, 1, 0.0, self.training, False, True)
         return out if self.return_sequence else h[0]
 
 
