@@ -31,7 +31,7 @@ from nas.cost import estimate
 from nas.data.frontend_config import FrontEndConfig
 from nas.spaces import build_model, candidate_from_model_size_info
 from nas.train import TrainConfig, train
-from nas.train.trainer import native_bf16
+from nas.train.config import native_bf16
 
 DS_CNN_SMALL = [5, 64, 10, 4, 2, 2, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1, 64, 3, 3, 1, 1]
 TARGET = 4000

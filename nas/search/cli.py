@@ -8,6 +8,7 @@
     kws-nas search hydra/launcher=submitit_slurm --multirun workers=4 storage=postgresql://... ...
                                                     # SLURM jobs: 4 per cell, on the cell's one study
     kws-nas search --cfg job                                  # print the composed config
+    kws-nas search --multirun +experiment=hello_edge --cfg job   # print every cell's config
     kws-nas search -v ...                                     # per-epoch lines (same as verbose=true)
 
 How it drives Hydra: ``@hydra.main`` reads ``sys.argv`` and reports every error itself (a traceback
@@ -21,7 +22,9 @@ job returns its error text (or None), so the exit status comes from the jobs' re
 from a joblib or submitit launcher's worker processes. ``workers=N`` (on the command line) turns each
 cell into N jobs (``worker=0..N-1``, each with its own Hydra folder) that share the cell's study on a
 PostgreSQL server. Help, ``--cfg``, ``--info`` and shell completion go to Hydra's own entry point
-unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml).
+unchanged (the help text is ``hydra.help.template`` in nas/conf/config.yaml), except ``--multirun --cfg``,
+which Hydra refuses: it prints the config of every cell the sweep would launch (``multirun_cells``), so
+an experiment's grid can be checked before it runs.
 """
 from __future__ import annotations
 
@@ -63,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         args.overrides.append("verbose=true")
     quiet_tensorflow("verbose=true" in args.overrides)
-    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
-        return _hydra_entry_point(args, parser)
     try:
+        if args.multirun and args.cfg:
+            return _print_cells(args.overrides, args.cfg, args.resolve)
+        if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
+            return _hydra_entry_point(args, parser)
         failures = _run(args.overrides, multirun=args.multirun)
     except KwsNasError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
@@ -103,6 +108,36 @@ def _run(overrides: list[str], multirun: bool) -> list[str]:
     finally:
         GlobalHydra.instance().clear()
     return [text for text in returns if text is not None]
+
+
+def multirun_cells(overrides: list[str]) -> list[list[str]]:
+    """The overrides of each cell `kws-nas search --multirun OVERRIDES` launches, in order, as Hydra's
+    basic sweeper expands them: ``hydra.sweeper.params`` (an experiment's grid), then the command line's
+    own sweeps and values, which win over the params of the same key."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides(overrides)
+    first = [o.input_line if not o.is_sweep_override() else
+             f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" for o in parsed]
+    params = compose_config(first, keep_hydra=True).hydra.sweeper.params or {}
+    swept = parser.parse_overrides([f"{k}={v}" for k, v in params.items()] + overrides)
+    return BasicSweeper.split_arguments(swept, None)[0]
+
+
+def _print_cells(overrides: list[str], part: str, resolve: bool) -> int:
+    """--multirun --cfg job|hydra|all: each cell's overrides as a comment line, then its config."""
+    if part not in ("job", "hydra", "all"):
+        raise ConfigError(f"--cfg {part}: expected job, hydra or all")
+    check_overrides(overrides)
+    cells = multirun_cells(overrides)
+    for number, cell in enumerate(cells, start=1):
+        cfg = compose_config(cell, keep_hydra=part != "job")
+        node = cfg.hydra if part == "hydra" else cfg
+        print(f"# cell {number}/{len(cells)}: {' '.join(cell)}")
+        print(OmegaConf.to_yaml(node, resolve=resolve))
+    return 0
 
 
 def _hydra_entry_point(args, parser) -> int:
@@ -198,9 +233,10 @@ def worker_overrides(overrides: list[str], multirun: bool) -> list[str]:
     return [f"worker=range(0,{workers})", "hydra.sweep.subdir=${study_name}/hydra/worker${worker}"]
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
+def compose_config(overrides: list[str], keep_hydra: bool = False) -> DictConfig:
     """The config `kws-nas search OVERRIDES` would run, with Hydra's runtime set as in the app
-    (for library callers: benchmarks and tests call ``run_search(compose_config([...]))``)."""
+    (for library callers: benchmarks and tests call ``run_search(compose_config([...]))``); with
+    ``keep_hydra`` its ``hydra`` node too."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
@@ -216,8 +252,9 @@ def compose_config(overrides: list[str]) -> DictConfig:
         except (HydraException, OmegaConfBaseException) as err:
             raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
     HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]  # resolved already; the app's cfg has no hydra node either
+    if not keep_hydra:
+        with open_dict(cfg):
+            del cfg["hydra"]  # resolved already; the app's cfg has no hydra node either
     return cfg
 
 

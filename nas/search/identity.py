@@ -30,7 +30,14 @@ log = logging.getLogger("nas.search")
 DEFINITION_ATTR = "definition"
 # TrainConfig fields that do not define a study: the seed (it follows the search's ``seed``: another
 # draw of the same recipe) and what only changes how fast a candidate trains (bench_train.py).
-TRAIN_KEYS_NOT_DEFINING = ("seed", "num_threads", "channels_last", "bf16", "eval_batch_size")
+TRAIN_KEYS_NOT_DEFINING = ("seed", "num_threads", "device", "channels_last", "bf16", "eval_batch_size")
+
+
+def defining_train_settings(train: dict) -> dict:
+    """The TrainConfig settings that define a study's numbers. ``steps`` only when set: studies stored
+    before the key existed (every run then lasted ``epochs``) still resume."""
+    return {k: v for k, v in train.items()
+            if k not in TRAIN_KEYS_NOT_DEFINING and not (k == "steps" and v is None)}
 
 
 def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
@@ -41,7 +48,7 @@ def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
         "constraints": OmegaConf.to_container(cfg.constraints, resolve=True),
         "data": {"root": str(Path(dataset_root).resolve()), "kind": cfg.data.kind,
                  "augment_copies": cfg.data.augment_copies},
-        "train": {k: v for k, v in train.items() if k not in TRAIN_KEYS_NOT_DEFINING},
+        "train": defining_train_settings(train),
         "objective": "int8" if cfg.objective.accuracy == "int8" else "float",
         "board": cfg.board.name,
     }

@@ -257,6 +257,7 @@ def build_parts(cfg: DictConfig) -> SearchParts:
                                "a nas.cost.budget.Budget or BoardProfile")
     estimate = latency_estimate(budget, cfg.board.probe.board if cfg.board.probe is not None else None)
     train_config = OmegaConf.to_object(cfg.train)  # the schema's TrainConfig: checked in its __post_init__
+    train_config.torch_device()  # train.device=cuda without a GPU: one line now, not a failure per trial
     if cfg.sampler.name == "grid":
         source = ListSource(grid_candidates(space.arch, cfg.sampler.specs, _choice(cfg, "constraints")))
         first_frontend = source.candidates[0].frontend

@@ -37,7 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.errors import ConfigError
 from nas.results.retrain import COMPARED_STAGE, retrain_name
 from nas.search import study as study_mod
-from nas.search.identity import DEFINITION_ATTR, TRAIN_KEYS_NOT_DEFINING, differences
+from nas.search.identity import DEFINITION_ATTR, defining_train_settings, differences
 from nas.search.study import WORKER
 
 log = logging.getLogger("nas.search")
@@ -88,8 +88,7 @@ def _at_most(trial: FrozenTrial, reference: FrozenTrial) -> bool:
 
 def recipe_definition(recipe) -> dict:
     """The recipe settings that define the retraining study's numbers (as ``nas.search.identity``)."""
-    return {"train": {k: v for k, v in json.loads(json.dumps(recipe.to_dict())).items()
-                      if k not in TRAIN_KEYS_NOT_DEFINING}}
+    return {"train": defining_train_settings(json.loads(json.dumps(recipe.to_dict())))}
 
 
 def open_retrain_study(study: optuna.Study, recipe) -> optuna.Study:
@@ -246,8 +245,9 @@ def retrain_study(study: optuna.Study, features, conf, results_dir: Path) -> Ret
     sources = _hello_first(hello, front[:conf.top_k] + cheaper[:conf.top_k])
     enqueue_missing(retrain, sources, conf.seeds, budget_class)
     waiting = len(retrain.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-    log.info("retraining %d candidates of %s × %d seeds, %d epochs each: %d runs to do",
-             len(sources), study.study_name, conf.seeds, recipe.epochs, waiting)
+    length = f"{recipe.steps} steps" if recipe.steps is not None else f"{recipe.epochs} epochs"
+    log.info("retraining %d candidates of %s × %d seeds, %s each: %d runs to do",
+             len(sources), study.study_name, conf.seeds, length, waiting)
     more, more_failures = run_waiting(retrain, run)
     return RetrainOutcome(study.study_name, [t.number for t in sources], conf.seeds, ran + more,
                           failures + more_failures)

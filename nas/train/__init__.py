@@ -1,7 +1,8 @@
 """Training on cached features, evaluation, and checkpoints for one candidate."""
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.evaluation import evaluate, predict
-from nas.train.trainer import TrainConfig, TrainingDiverged, TrainResult, train
+from nas.train.config import TrainConfig
+from nas.train.trainer import TrainingDiverged, TrainResult, train
 
 __all__ = [
     "TrainConfig",

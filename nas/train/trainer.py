@@ -1,13 +1,11 @@
-"""CPU training loop for one candidate on in-memory features.
+"""Training loop for one candidate on in-memory features, on the CPU or a CUDA GPU.
 
-The whole feature set is one tensor; batches are index permutations of it (no DataLoader, no
-workers): on two cores the model, not data loading, must have the CPU. Augmentation happens in
-feature space on the batch (time shift, SpecAugment-style masks), so it costs a few tensor ops.
-
-Learning rate: Hello Edge (ML-KWS-for-MCU train_commands.txt) trains with Adam at
-5e-4 → 1e-4 → 2e-5 over three equal phases of steps. ``schedule="step"`` (the default) reproduces
-that over ``epochs``; ``"cosine"`` anneals smoothly from the first to the last value, which suits
-searches that stop early; ``"constant"`` keeps the first.
+The whole feature set is one tensor, resident on the training device; batches are index permutations of
+it (no DataLoader, no workers): on two cores the model, not data loading, must have the CPU, and on a GPU
+no batch crosses the bus. Augmentation happens in feature space on the batch (time shift,
+SpecAugment-style masks), so it costs a few tensor ops. Every random draw (batch order, augmentation)
+comes from one seeded CPU generator, so a seed draws the same batches and augmentations on every device.
+The recipe itself (schedule, length, augmentation) is ``nas.train.config.TrainConfig``.
 
 Speed (benchmarks/bench_train.py, Hello Edge's small DS-CNN): conv weights in channels_last and
 bfloat16 autocast on CPUs with native bfloat16 are the defaults; torch.compile was measured and
@@ -16,19 +14,16 @@ left out (20-30 s of compilation per architecture, no faster afterwards on two c
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import torch
 from torch import nn
 
 from nas.errors import ConfigError
-
-SCHEDULES = ("step", "cosine", "constant")
+from nas.train.config import TrainConfig
 
 
 class FeatureBatch(Protocol):
@@ -48,91 +43,6 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclass
-class TrainConfig:
-    """How to train one candidate. Defaults follow Hello Edge (batch 100, Adam, 3-phase lr).
-
-    It is also the search's structured config for ``train`` (Hydra types every field from it); the
-    search's own shorter recipe is ``nas.search.schema.SEARCH_TRAINING``.
-    """
-
-    epochs: int = 30
-    batch_size: int = 100
-    lr_phases: tuple[float, ...] = (5e-4, 1e-4, 2e-5)
-    schedule: str = "step"
-    weight_decay: float = 0.0
-    early_stopping_patience: int | None = 8  # epochs without a better val acc; None: never stop
-    seed: int = 0
-    label_smoothing: float = 0.0
-    time_shift_frames: int = 0  # each clip shifted by a uniform integer in [-k, k] frames
-    time_mask_frames: int = 0  # one time mask per clip, width uniform in [0, k]
-    freq_mask_bins: int = 0  # one coefficient mask per clip, width uniform in [0, k]
-    num_threads: int | None = None  # torch intra-op threads while training; None: leave as is
-    # Conv weights in NHWC: oneDNN's CPU convolutions run about twice as fast on it (bench_train.py).
-    channels_last: bool = True
-    # Convs and matmuls autocast to bfloat16: 1.4x faster again where the CPU has AVX512-BF16 or AMX, at
-    # the same accuracy on generated speech (bench_train.py), slower where it has neither. None: on
-    # exactly where it has them. Validation and evaluation always run in float32.
-    bf16: bool | None = None
-    eval_batch_size: int = 1000
-
-    def __post_init__(self) -> None:
-        self.lr_phases = tuple(float(v) for v in self.lr_phases)
-        if self.epochs < 1 or self.batch_size < 2 or self.eval_batch_size < 1:
-            raise ConfigError(
-                f"train: need epochs >= 1, batch_size >= 2, eval_batch_size >= 1; got "
-                f"{self.epochs}, {self.batch_size}, {self.eval_batch_size}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(f"train: schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not self.lr_phases or any(not v > 0 for v in self.lr_phases):
-            raise ConfigError(f"train: lr_phases must be positive numbers, got {self.lr_phases}")
-        if not 0 <= self.label_smoothing < 1:
-            raise ConfigError(f"train: label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        for name in ("time_shift_frames", "time_mask_frames", "freq_mask_bins", "weight_decay"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"train: {name} must be >= 0, got {getattr(self, name)}")
-
-    @property
-    def use_bf16(self) -> bool:
-        return native_bf16() if self.bf16 is None else self.bf16
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["lr_phases"] = list(self.lr_phases)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"train: unknown keys {unknown}; expected some of {sorted(known)}")
-        return cls(**data)
-
-    def lr_at(self, step: int, total_steps: int) -> float:
-        """Learning rate for optimiser step ``step`` of ``total_steps``."""
-        first, last = self.lr_phases[0], self.lr_phases[-1]
-        total_steps = max(total_steps, 1)
-        if self.schedule == "step":
-            phases = len(self.lr_phases)
-            return self.lr_phases[min(step * phases // total_steps, phases - 1)]
-        progress = min(step / total_steps, 1.0)
-        if self.schedule == "cosine":
-            return last + 0.5 * (first - last) * (1 + math.cos(math.pi * progress))
-        return first
-
-
-@functools.cache
-def native_bf16() -> bool:
-    """True when the CPU computes in bfloat16 natively (Linux CPU flags avx512_bf16 or amx_bf16)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: keep float32
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-@dataclass
 class TrainResult:
     """What one training run produced; the model itself ends holding ``best_state_dict``."""
 
@@ -145,6 +55,7 @@ class TrainResult:
     bf16: bool = False  # whether training autocast to bfloat16
     channels_last: bool = False  # whether conv weights were laid out channels-last
     fallback: str = ""  # why training ran in float32 / the default layout although the config asked otherwise
+    device: str = "cpu"  # where it trained: cpu or cuda
 
 
 class FeatureAugmenter:
@@ -163,10 +74,11 @@ class FeatureAugmenter:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         c, g = self.config, self.generator
         batch, frames, coeffs = x.shape
+        # Drawn on the CPU generator whatever x's device, so a seed means the same draws everywhere.
         if c.time_shift_frames:
             shift = torch.randint(-c.time_shift_frames, c.time_shift_frames + 1, (batch, 1), generator=g)
             # Edge frames are repeated rather than zero-filled: zero is not silence in MFCC space.
-            src = (torch.arange(frames).unsqueeze(0) - shift).clamp_(0, frames - 1)
+            src = (torch.arange(frames).unsqueeze(0) - shift).clamp_(0, frames - 1).to(x.device)
             x = torch.gather(x, 1, src.unsqueeze(-1).expand(batch, frames, coeffs))
         mask = torch.zeros(batch, frames, coeffs, dtype=torch.bool)
         if c.time_mask_frames:
@@ -174,7 +86,7 @@ class FeatureAugmenter:
         if c.freq_mask_bins:
             mask |= self._band(batch, coeffs, c.freq_mask_bins).unsqueeze(1)
         if c.time_mask_frames or c.freq_mask_bins:
-            x = torch.where(mask, self.fill, x)
+            x = torch.where(mask.to(x.device), self.fill.to(x.device), x)
         return x
 
     def _band(self, batch: int, length: int, max_width: int) -> torch.Tensor:
@@ -212,17 +124,19 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
 
 @torch.inference_mode()
 def loss_and_accuracy(model: nn.Module, data: FeatureBatch, batch_size: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` (in eval mode) over ``data``."""
+    """Mean cross-entropy and accuracy of ``model`` (in eval mode) over ``data`` (on the model's device)."""
     was_training = model.training
     model.eval()
-    total_loss, correct = 0.0, 0
+    device = next(model.parameters()).device
+    total_loss, correct = torch.zeros((), device=device), torch.zeros((), dtype=torch.int64, device=device)
     for start in range(0, data.features.shape[0], batch_size):
-        x = data.features[start : start + batch_size]
-        y = data.labels[start : start + batch_size]
+        x = data.features[start : start + batch_size].to(device)
+        y = data.labels[start : start + batch_size].to(device)
         logits = model(x)
-        total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
-        correct += int((logits.argmax(1) == y).sum())
+        total_loss += nn.functional.cross_entropy(logits, y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
     model.train(was_training)
+    total_loss, correct = total_loss.item(), int(correct)
     n = data.features.shape[0]
     return total_loss / n, correct / n
 
@@ -239,12 +153,13 @@ def train(
     Args:
         model: takes float [B, T, F], returns logits [B, classes].
         train_set, val_set: in-memory features (``features`` [N, T, F], ``labels`` [N]).
-        config: epochs, batch size, schedule, augmentation, seed.
+        config: length (epochs or steps), batch size, schedule, augmentation, seed, device.
         on_epoch: called as ``on_epoch(epoch, stats)`` after each epoch (1-based); whatever it
             raises (e.g. ``optuna.TrialPruned``) stops training and propagates.
 
     Returns:
-        TrainResult; ``model`` is left holding the weights of the best validation epoch.
+        TrainResult; ``model`` is left holding the weights of the best validation epoch, on the CPU
+        (where export and evaluation expect it) whatever device trained it.
 
     Reduced precision and the channels-last layout are used only where they compute what float32 in the
     default layout computes: some CPU kernels return wrong or non-finite values for a few layer shapes
@@ -255,13 +170,17 @@ def train(
 
     Raises:
         TrainingDiverged: the training loss became NaN or infinite in float32.
+        ConfigError: ``config.device`` is ``cuda`` where torch sees no GPU.
     """
     _check_sets(train_set, val_set)
+    device = config.torch_device()
     previous_threads = torch.get_num_threads()
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     initial = _copy_state(model)
     try:
+        model.to(device)
+        train_set, val_set = _resident(train_set, device), _resident(val_set, device)
         bf16, channels_last, fallback = safe_precision(model, train_set.features[: config.batch_size], config)
         try:
             result = _train(model, train_set, val_set, config, on_epoch, bf16, channels_last)
@@ -272,22 +191,39 @@ def train(
             result = _train(model, train_set, val_set, config, on_epoch, bf16=False, channels_last=False)
             fallback = f"float32, default layout after {err}"
         result.fallback = fallback
+        result.device = device.type
         return result
     finally:
+        model.to("cpu")
         torch.set_num_threads(previous_threads)
+
+
+@dataclass
+class _Resident:
+    features: torch.Tensor
+    labels: torch.Tensor
+
+
+def _resident(data: FeatureBatch, device: torch.device) -> FeatureBatch:
+    """``data`` with its tensors on ``device`` (the same object when they already are)."""
+    if data.features.device == device:
+        return data
+    return _Resident(data.features.to(device), data.labels.to(device))
 
 
 def safe_precision(model: nn.Module, batch: torch.Tensor, config: TrainConfig) -> tuple[bool, bool, str]:
     """(bf16, channels_last, why any was dropped): the config's precision and layout where ``model``'s
-    outputs on ``batch`` under them match float32 in the default layout, else the safe ones."""
+    outputs on ``batch`` under them match float32 in the default layout, else the safe ones. ``model``
+    and ``batch`` are on the training device."""
+    asked_bf16 = config.use_bf16(batch.device)
     reference = _outputs(model, batch, bf16=False, channels_last=False)
-    tries = ((config.use_bf16, config.channels_last), (False, config.channels_last), (False, False))
+    tries = ((asked_bf16, config.channels_last), (False, config.channels_last), (False, False))
     for bf16, channels_last in tries:
         out = _outputs(model, batch, bf16, channels_last)
         scale = reference.abs().max().item() + 1e-6
         if torch.isfinite(out).all() and (out - reference).abs().max().item() <= 0.25 * scale:
             break
-    asked_used = (("bfloat16", config.use_bf16, bf16), ("channels-last", config.channels_last, channels_last))
+    asked_used = (("bfloat16", asked_bf16, bf16), ("channels-last", config.channels_last, channels_last))
     dropped = [name for name, asked, used in asked_used if asked and not used]
     why = f"{' and '.join(dropped)} gave wrong outputs for this model's layers" if dropped else ""
     return bf16, channels_last, why
@@ -297,7 +233,7 @@ def _outputs(model: nn.Module, batch: torch.Tensor, bf16: bool, channels_last: b
     probe = copy.deepcopy(model).eval()  # eval: the check must not move batch-norm statistics
     if channels_last:
         probe.to(memory_format=torch.channels_last)
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.no_grad(), torch.autocast(batch.device.type, dtype=torch.bfloat16, enabled=bf16):
         return probe(batch).float()
 
 
@@ -308,40 +244,50 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
         model.to(memory_format=torch.channels_last)  # only 4-D weights change; others are left as they are
     generator = torch.Generator().manual_seed(config.seed)
     features, labels = train_set.features, train_set.labels
+    device = features.device
     augment = FeatureAugmenter(config, features.mean(dim=(0, 1)), generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr_phases[0], weight_decay=config.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     n = features.shape[0]
-    steps_per_epoch = n // config.batch_size + (n % config.batch_size > 1)  # as _batches yields them
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = config.total_steps(n)
 
     result = TrainResult(best_val_acc=-1.0, best_state_dict=_copy_state(model), bf16=bf16,
                          channels_last=channels_last)
     step, epochs_since_best, train_seconds, samples_trained = 0, 0, 0.0, 0
-    for epoch in range(1, config.epochs + 1):
+    epochs = config.epoch_count(n)
+    for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         model.train()
-        loss_sum, correct, seen = 0.0, 0, 0
+        # Summed on the device and read once per epoch: a per-step .item() would wait for the GPU.
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
         for idx in _batches(n, config.batch_size, generator):
+            if step == total_steps:  # a steps-long run ends inside its last epoch
+                break
             lr = config.lr_at(step, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            idx = idx.to(device)
             x, y = features.index_select(0, idx), labels.index_select(0, idx)
             if augment.active:
                 x = augment(x)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=result.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=result.bf16):
                 logits = model(x)
                 loss = loss_fn(logits, y)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
+            if device.type == "cpu" and not math.isfinite(loss.item()):  # free on the CPU: stop at once
                 raise TrainingDiverged(epoch, step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             step += 1
-            loss_sum += loss_value * y.numel()
-            correct += int((logits.detach().argmax(1) == y).sum())
+            loss_sum += loss.detach().float() * y.numel()
+            correct += (logits.detach().argmax(1) == y).sum()
             seen += y.numel()
+        loss_sum = loss_sum.item()
+        if not math.isfinite(loss_sum):  # on a GPU, checked once an epoch: a per-step check would sync
+            raise TrainingDiverged(epoch, step)
+        correct = int(correct)
         epoch_train_seconds = time.perf_counter() - started
         train_seconds += epoch_train_seconds
         samples_trained += seen
@@ -366,7 +312,7 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
         if on_epoch is not None:
             on_epoch(epoch, dict(stats))
         patience = config.early_stopping_patience
-        if patience and epochs_since_best >= patience and epoch < config.epochs:
+        if patience and epochs_since_best >= patience and epoch < epochs:
             result.stopped_early = True
             break
     model.load_state_dict(result.best_state_dict)
@@ -375,4 +321,5 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
 
 
 def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    """The weights, copied to the CPU (a GPU run keeps no second copy of them on the device)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

@@ -2,14 +2,11 @@
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from nas.errors import ConfigError
 from nas.search.cli import CONF_DIR, check_overrides
-from nas.search.schema import register_configs
+from nas.search.schema import RECIPES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,21 +21,9 @@ GROUPS = {
     "sampler": _members(CONF_DIR / "sampler"),
     "data": _members(CONF_DIR / "data"),
     "board": _members(CONF_DIR / "board"),
+    "train": sorted(RECIPES),  # recipes: schema nodes in the ConfigStore, no YAML
 }
 CASES = [(group, member) for group, members in GROUPS.items() for member in members]
-
-
-@pytest.fixture
-def composer():
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        def _compose(overrides):
-            cfg = compose("config", overrides=overrides, return_hydra_config=True)
-            HydraConfig.instance().set_config(cfg)
-            return cfg
-        yield _compose
-    GlobalHydra.instance().clear()
 
 
 def test_groups_come_from_the_top_level_folders():
@@ -126,8 +111,8 @@ def _leaves(node, prefix=""):
             yield f"{prefix}{key}", value
 
 
-OWN_YAML = {  # the files whose keys the schema types: config.yaml (minus defaults/hydra) and two groups
-    "": [CONF_DIR / "config.yaml"],
+OWN_YAML = {  # the files whose keys the schema types: config.yaml and experiments (minus defaults/hydra), two groups
+    "": [CONF_DIR / "config.yaml", *sorted((CONF_DIR / "experiment").glob("*.yaml"))],
     "sampler.": sorted((CONF_DIR / "sampler").glob("*.yaml")),
     "data.": sorted((CONF_DIR / "data").glob("*.yaml")),
 }

@@ -4,6 +4,7 @@ import shutil
 import time
 
 import pytest
+import torch
 
 from nas.cli import main
 from nas.errors import ConfigError
@@ -66,6 +67,12 @@ def test_a_corrupt_wav_is_named_before_the_first_trial(tmp_path, tiny_dataset_di
 ])
 def test_values_that_make_no_sense_are_one_line(tmp_path, override, phrase, capsys):
     _refused(capsys, _argv(tmp_path, tmp_path / "unused", override), phrase)
+    assert not _study_made(tmp_path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_one_line_naming_train_device(tmp_path, capsys):
+    _refused(capsys, _argv(tmp_path, tmp_path / "unused", "train.device=cuda"), "train.device=cuda but torch sees no CUDA GPU")
     assert not _study_made(tmp_path)
 
 

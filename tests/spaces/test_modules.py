@@ -1,8 +1,9 @@
 """The hand-written recurrent cells compute what TensorFlow's LSTMCell/GRUCell compute."""
 import numpy as np
+import pytest
 import torch
 
-from nas.spaces.modules import ConvToSequence, Gru, Lstm
+from nas.spaces.modules import ConvToSequence, Gru, Lstm, step_by_step
 
 
 def _sigmoid(x):
@@ -73,3 +74,35 @@ def test_conv_to_sequence_puts_time_first_and_frequency_major():
     assert y.shape == (2, 4, 15)
     # element (b, t, f*C + c) is x[b, c, t, f], as TF's NHWC reshape orders it
     assert y[1, 2, 4 * 3 + 1] == x[1, 1, 2, 4]
+
+
+# --- the fast forward passes against the step-by-step definition (what the int8 export unrolls) --------
+
+def _same_outputs_and_gradients(m: torch.nn.Module, x: torch.Tensor) -> None:
+    for training in (True, False):
+        m.train(training)
+        fast, slow = m(x), step_by_step(m, x)
+        torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
+        fast_grads = torch.autograd.grad(fast.square().sum(), list(m.parameters()))
+        slow_grads = torch.autograd.grad(slow.square().sum(), list(m.parameters()))
+        for a, b in zip(fast_grads, slow_grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(return_sequence=True), dict(projection=3),
+                                    dict(projection=3, peepholes=True, return_sequence=True)],
+                         ids=["basic", "sequence", "projection", "peepholes"])
+def test_fast_lstm_equals_the_step_by_step_lstm_in_outputs_and_gradients(kwargs):
+    torch.manual_seed(3)
+    m = Lstm(5, 8, **kwargs)
+    if m.peepholes is not None:
+        with torch.no_grad():
+            m.peepholes.normal_()
+    _same_outputs_and_gradients(m, torch.randn(4, 9, 5))
+
+
+@pytest.mark.parametrize("return_sequence", [False, True])
+def test_fast_gru_equals_the_step_by_step_gru_in_outputs_and_gradients(return_sequence):
+    torch.manual_seed(4)
+    _same_outputs_and_gradients(Gru(5, 8, return_sequence=return_sequence), torch.randn(4, 9, 5))

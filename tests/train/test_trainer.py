@@ -237,3 +237,42 @@ def test_masks_fill_at_most_k_frames_and_k_coefficients_with_the_fill_value():
         assert full_frames <= 3 and full_coeffs <= 1
         # every masked cell lies in a fully masked frame or a fully masked coefficient
         assert torch.equal(clip_mask, clip_mask.all(dim=1, keepdim=True) | clip_mask.all(dim=0, keepdim=True))
+
+
+class CountingModel(nn.Sequential):
+    """tiny_model that counts its training-mode forward passes (one per optimiser step)."""
+
+    def __init__(self):
+        torch.manual_seed(0)
+        super().__init__(nn.Flatten(), nn.Linear(FRAMES * COEFFS, 16), nn.ReLU(), nn.Linear(16, CLASSES))
+        self.train_steps = 0
+
+    def forward(self, x):
+        self.train_steps += self.training
+        return super().forward(x)
+
+
+def test_a_steps_long_run_takes_exactly_that_many_steps_and_ends_in_the_last_phase():
+    train_set, val_set = separable(320, seed=1), separable(64, seed=2)  # 10 steps an epoch at batch 32
+    model = CountingModel()
+    config = TrainConfig(epochs=99, steps=25, batch_size=32, lr_phases=(1e-2, 1e-3, 1e-4), schedule="step",
+                         early_stopping_patience=None, channels_last=False, bf16=False)
+    result = train(model, train_set, val_set, config)
+    # the safe_precision check's probes are deep copies, so every counted pass is a training step
+    assert model.train_steps == 25
+    assert len(result.history) == 3 and result.history[-1]["lr"] == 1e-4
+    assert result.device == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_training_learns_like_the_cpu_and_hands_the_model_back_on_the_cpu():
+    train_set, val_set = separable(640, seed=1), separable(256, seed=2)
+    results = {}
+    for device in ("cpu", "cuda"):
+        model = tiny_model()
+        results[device] = train(model, train_set, val_set, TrainConfig(epochs=6, device=device, **FAST))
+        assert all(p.device.type == "cpu" for p in model.parameters())
+        assert loss_and_accuracy(model, val_set)[1] == results[device].best_val_acc
+    assert results["cuda"].device == "cuda" and results["cuda"].bf16  # mixed precision on the GPU
+    assert results["cuda"].best_val_acc > 0.9
+    assert abs(results["cuda"].best_val_acc - results["cpu"].best_val_acc) < 0.05

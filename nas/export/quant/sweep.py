@@ -9,7 +9,8 @@ from torch import nn
 
 from nas.export.quant.fake_quant import accuracy, calibration_rows, qat_finetune, quantized_copy
 from nas.export.quant.formats import IntFormat, minifloat_for_bits
-from nas.train.trainer import FeatureAugmenter, TrainConfig
+from nas.train.config import TrainConfig
+from nas.train.trainer import FeatureAugmenter
 
 COLUMNS = ["method", "bits", "format", "activation_bits", "accuracy", "float_accuracy"]
 SAME = "same"  # activation_bits: as wide as the weights
