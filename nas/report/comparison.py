@@ -125,7 +125,8 @@ def notes(dataset: str, recipes: list[dict], seeds: list[int]) -> list[str]:
 
 
 def _recipe_text(recipe: dict) -> str:
-    parts = [f"{recipe[k]} {label}" for k, label in (("steps", "steps"), ("epochs", "epochs")) if recipe.get(k)]
+    # a run with steps set lasts that many steps whatever its epochs (``TrainConfig.steps``)
+    parts = [f"{recipe['steps']} steps" if recipe.get("steps") else f"{recipe.get('epochs')} epochs"]
     if recipe.get("batch_size"):
         parts.append(f"batch {recipe['batch_size']}")
     if recipe.get("lr_phases"):

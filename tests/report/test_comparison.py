@@ -43,6 +43,8 @@ def test_the_notes_say_generated_speech_only_ranks_and_name_the_recipe_and_seeds
                           [{"epochs": 12, "batch_size": 100, "lr_phases": [0.003, 0.0001], "schedule": "cosine"}], [0, 1, 2]))
     assert "Speech Commands v1" in text and "ranks candidates against each other" in text
     assert "12 epochs, batch 100, learning rate 0.003 → 0.0001 (cosine)" in text and "seeds 0, 1, 2" in text
+    by_steps = " ".join(notes("/d", [{"steps": 100, "epochs": 30, "batch_size": 100}], [0]))
+    assert "100 steps, batch 100" in by_steps and "epochs" not in by_steps  # steps decide a run's length
 
 
 @pytest.mark.slow
