@@ -13,6 +13,7 @@ fused kernel and runs ``step_by_step``.
 from __future__ import annotations
 
 import torch
+import torch.nn.utils.prune  # noqa: F401  (nn.utils.prune.is_pruned)
 from torch import nn
 
 
@@ -52,7 +53,7 @@ class Lstm(nn.Module):
         self.projection = nn.Linear(cells, projection, bias=False) if projection else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.peepholes is not None:
+        if self.peepholes is not None or not fast_path(self):
             # no fused kernel has peepholes, and with a 10-wide input hoisting its matmul saves nothing
             # (measured 0.8x: benchmarks/bench_recipe.py): one step at a time
             return step_by_step(self, x)
@@ -93,6 +94,8 @@ class Gru(nn.Module):
             self.gates.bias.fill_(1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not fast_path(self):
+            return step_by_step(self, x)
         n_in = x.shape[2]
         # every step's input part of both matmuls at once: [B, T, 3H]; the loop keeps the state's part
         x_part = nn.functional.linear(x, torch.cat([self.gates.weight[:, :n_in], self.candidate.weight[:, :n_in]]),
@@ -109,6 +112,13 @@ class Gru(nn.Module):
             h = u * h + (1 - u) * c
             outputs.append(h)
         return torch.stack(outputs, dim=1) if self.return_sequence else h
+
+
+def fast_path(m: Lstm | Gru) -> bool:
+    """Whether ``m`` may compute its forward pass without calling its Linear layers: only in training and
+    when none is pruned. In eval mode (validation, int8 calibration, MAC counting by hooks) each step
+    calls them, as the definition does; a pruning mask is applied by a hook on that call."""
+    return m.training and not nn.utils.prune.is_pruned(m)
 
 
 def step_by_step(m: Lstm | Gru, x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from nas.spaces.modules import ConvToSequence, Gru, Lstm, step_by_step
+from nas.spaces.modules import ConvToSequence, Gru, Lstm, fast_path, step_by_step
 
 
 def _sigmoid(x):
@@ -106,3 +106,16 @@ def test_fast_lstm_equals_the_step_by_step_lstm_in_outputs_and_gradients(kwargs)
 def test_fast_gru_equals_the_step_by_step_gru_in_outputs_and_gradients(return_sequence):
     torch.manual_seed(4)
     _same_outputs_and_gradients(Gru(5, 8, return_sequence=return_sequence), torch.randn(4, 9, 5))
+
+
+def test_the_fast_path_runs_only_in_training_and_never_on_a_pruned_layer():
+    from torch.nn.utils import prune
+
+    gru = Gru(10, 8)
+    assert fast_path(gru.train()) and not fast_path(gru.eval())  # eval: every step calls its Linear layers
+    prune.l1_unstructured(gru.gates, "weight", amount=0.5)
+    assert not fast_path(gru.train())  # the mask is applied by a hook on that call
+    calls = []
+    gru.gates.register_forward_hook(lambda *args: calls.append(1))
+    gru(torch.randn(2, 5, 10))
+    assert len(calls) == 5  # once per time step
