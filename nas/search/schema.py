@@ -122,8 +122,9 @@ SEARCH_TRAINING = TrainConfig(
 
 # Its final retraining: the search's, run longer, without early stopping (every seed gets the
 # same number of epochs). Sized so `make demo` stays within 15 minutes on two cores: its 24 trials take
-# 5-7 minutes, then up to 3 candidates x 3 seeds (measured on a fresh clone: top_k=1, 3 candidates, 3.9
-# minutes of retraining, 12 min 12 s in all; top_k=2, 5 candidates, 7.6 minutes, 16 min 17 s).
+# 5-7 minutes, then up to 3 shortlist runs and 3 candidates x 3 seeds (measured on a fresh clone: top_k=1,
+# shortlist 3, 12 runs, 4.5 minutes of retraining, 11 min 31 s in all; before the shortlist, top_k=2,
+# 5 candidates, 7.6 minutes, 16 min 17 s).
 RETRAIN_TRAINING = dataclasses.replace(SEARCH_TRAINING, epochs=12, early_stopping_patience=None)
 
 
