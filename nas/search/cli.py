@@ -28,7 +28,6 @@ an experiment's grid can be checked before it runs.
 """
 from __future__ import annotations
 
-import math
 import re
 import sys
 from pathlib import Path
@@ -87,7 +86,8 @@ def _run(overrides: list[str], multirun: bool) -> list[str]:
     from omegaconf.errors import OmegaConfBaseException
 
     if multirun:
-        cells = check_overrides(overrides)
+        check_overrides(overrides)
+        cells = len(multirun_cells(overrides))  # an experiment's grid included
         overrides = [*overrides, f"++hydra.job.env_set.{CELLS_ENV}={cells}"]  # for each cell's "cell 3/21"
     overrides = [*overrides, *worker_overrides(overrides, multirun)]
     GlobalHydra.instance().clear()
@@ -177,9 +177,8 @@ def run_job(cfg: DictConfig) -> str | None:
     return None
 
 
-def check_overrides(overrides: list[str]) -> int:
-    """Compose the config once per value of every swept override; ConfigError on the first failure.
-    Returns the number of cells of the grid."""
+def check_overrides(overrides: list[str]) -> None:
+    """Compose the config once per value of every swept override; ConfigError on the first failure."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -205,7 +204,6 @@ def check_overrides(overrides: list[str]) -> int:
                 compose(CONFIG_NAME, overrides=attempt, return_hydra_config=True)
             except (HydraException, OmegaConfBaseException) as err:
                 raise ConfigError(_explain(err, lambda: compose(CONFIG_NAME))) from None
-    return math.prod(len(values) for values in choices)
 
 
 def worker_overrides(overrides: list[str], multirun: bool) -> list[str]:
