@@ -19,3 +19,15 @@ class BudgetError(KwsNasError):
 
 class BoardError(KwsNasError):
     """The board is silent, disconnected or replied with something malformed."""
+
+
+def from_known_fields(cls, data: dict, owner: str):
+    """``cls(**data)`` for a dataclass ``cls``; a ConfigError naming ``owner`` and the keys ``cls`` does not
+    have (with the ones it has) instead of a TypeError for the first of them."""
+    from dataclasses import fields
+
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{owner}: unknown keys {unknown}; expected some of {sorted(known)}")
+    return cls(**data)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
-from nas.errors import ConfigError
+from nas.errors import ConfigError, from_known_fields
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,7 @@ class FrontEndConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "FrontEndConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"front end: unknown keys {unknown}; expected some of {sorted(known)}")
-        return cls(**data)
+        return from_known_fields(cls, data, "front end")
 
     def fingerprint(self) -> str:
         return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from nas.errors import ConfigError
+from nas.errors import ConfigError, from_known_fields
 
 SCHEDULES = ("step", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda")
@@ -105,11 +105,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"train: unknown keys {unknown}; expected some of {sorted(known)}")
-        return cls(**data)
+        return from_known_fields(cls, data, "train")
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate for optimiser step ``step`` of ``total_steps``."""
