@@ -64,7 +64,7 @@ def main() -> int:
 
     import pandas as pd
 
-    from nas.board.bench_cli import synthetic_clip
+    from nas.board.base import synthetic_clip
     from nas.board.emulated import EmulatedBoard
     from nas.board.firmware_build import build_firmware
     from nas.board.model_blob import tflite_to_blob

@@ -91,3 +91,11 @@ class Board(abc.ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def synthetic_clip(samples: int) -> np.ndarray:
+    """A deterministic speech-like test clip (the timing does not depend on the words)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(samples) / 16000
+    voiced = np.sin(2 * np.pi * (150 + 100 * t) * t) * (np.sin(np.pi * t) ** 2)
+    return (8000 * voiced + rng.normal(0, 200, samples)).astype(np.int16)

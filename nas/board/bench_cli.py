@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
+from nas.board.base import synthetic_clip
 from nas.errors import ConfigError
 
 
@@ -28,14 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sparse", choices=("auto", "never", "always"), default="auto",
                         help="store pruned filters sparse where predicted faster (auto, the default), never, "
                              "or wherever eligible (always)")
-
-
-def synthetic_clip(samples: int) -> np.ndarray:
-    """A deterministic speech-like test clip (the timing does not depend on the words)."""
-    rng = np.random.default_rng(0)
-    t = np.arange(samples) / 16000
-    voiced = np.sin(2 * np.pi * (150 + 100 * t) * t) * (np.sin(np.pi * t) ** 2)
-    return (8000 * voiced + rng.normal(0, 200, samples)).astype(np.int16)
 
 
 def _plot(rows, title: str, out: Path) -> None:

@@ -142,7 +142,7 @@ def measure_frontend(board_name: str, to_tflite: Callable, port: str | None = No
     the batch path), then streaming inferences computing only ``frames`` new frames each (the
     board's ``stages`` command, with Hello Edge's small DNN on the firmware's default front end
     behind it, whose time does not matter). CalibrationError when the board fails."""
-    from nas.board.bench_cli import synthetic_clip
+    from nas.board.base import synthetic_clip
     from nas.data.frontend_config import FrontEndConfig
     from nas.spaces import Candidate, hello_edge_candidates
 
