@@ -4,9 +4,10 @@ Trains the published small DS-CNN on a generated dataset (``--data``; or loads `
 removes half of every layer's channels (L1 norm of the filters, `nas.prune.channels`). The baseline is
 honest: the unpruned model also gets ``--finetune-steps`` more steps on the same schedule, since a
 10-epoch model still gains from them (``--baseline-steps 0`` for a checkpoint already fully trained,
-such as a study's retrained Hello Edge configuration). The half-channel model is fine-tuned for the same steps, once on
-the labels alone and once distilled from that fine-tuned unpruned model (`nas.prune.measure.finetune`,
-``teacher``). Then both models are converted to int8 and timed on the emulated Cortex-M7
+such as a study's retrained Hello Edge configuration). The half-channel model is fine-tuned for the same steps
+(or ``--retrain-epochs`` of the retraining recipe), distilled from that fine-tuned unpruned model
+(the ``teacher`` of `nas.prune.measure.finetune` or `nas.train.train`), and with
+``--compare-labels-only`` also on the labels alone. Then both models are converted to int8 and timed on the emulated Cortex-M7
 (``mps2_an500``: QEMU instruction counts, the board's own dense int8 kernels). The issue's bar: >= 1.8x
 lower latency and <= 1 point accuracy loss after fine-tuning.
 
@@ -83,14 +84,14 @@ def main() -> None:
     def accuracy(m) -> str:
         return " / ".join(f"{100 * evaluate(m, sets[split])['accuracy']:.2f} %" for split in ("test", "validation"))
 
-    def tuned(m, teacher=None, steps=steps):
+    def tuned(m, teacher=None, steps=steps, seed=0):
         start = time.perf_counter()
         if args.retrain_epochs:
-            recipe = dataclasses.replace(RETRAIN_TRAINING, epochs=args.retrain_epochs)
-            m.load_state_dict(train(m, sets["train"], sets["validation"], recipe).best_state_dict)
+            recipe = dataclasses.replace(RETRAIN_TRAINING, epochs=args.retrain_epochs, seed=seed)
+            m.load_state_dict(train(m, sets["train"], sets["validation"], recipe, teacher=teacher).best_state_dict)
             m.eval()
         else:
-            finetune(m, sets["train"], steps, lr=args.finetune_lr, teacher=teacher)
+            finetune(m, sets["train"], steps, lr=args.finetune_lr, teacher=teacher, seed=seed)
         return f"{accuracy(m)} ({time.perf_counter() - start:.0f} s)"
 
     extra = f"{args.retrain_epochs} epochs of the retraining recipe" if args.retrain_epochs else f"{steps} steps"
@@ -105,9 +106,8 @@ def main() -> None:
     small, smaller = prune_channels(candidate, model, 0.5, "l1", "layer")
     print(f"  half channels, just pruned: {accuracy(small)}")
     if args.compare_labels_only:
-        print(f"  half channels + {steps} steps on the labels: {tuned(copy.deepcopy(small))}")
-    how = "" if args.retrain_epochs else " distilled from the baseline"
-    print(f"  half channels + {extra}{how}: {tuned(small, teacher=baseline)}")
+        print(f"  half channels + {extra} on the labels: {tuned(copy.deepcopy(small))}")
+    print(f"  half channels + {extra} distilled from the baseline: {tuned(small, teacher=baseline)}")
     loss = {split: 100 * (evaluate(baseline, sets[split])["accuracy"] - evaluate(small, sets[split])["accuracy"])
             for split in ("test", "validation")}
     print(f"{candidate.describe()} → {smaller.describe()}")

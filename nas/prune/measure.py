@@ -9,6 +9,8 @@ import time
 import torch
 from torch import nn
 
+from nas.train.trainer import distillation_loss
+
 
 def nonzero_params(model: nn.Module) -> int:
     """Nonzero entries of every parameter (a masked model must be made permanent first)."""
@@ -86,10 +88,8 @@ def finetune(model: nn.Module, train_set, steps: int, lr: float = 5e-4, batch_si
         loss = loss_fn(logits, train_set.labels[idx])
         if teacher is not None:
             with torch.no_grad():
-                soft = torch.log_softmax(teacher(train_set.features[idx]) / temperature, dim=1)
-            kd = nn.functional.kl_div(torch.log_softmax(logits / temperature, dim=1), soft, reduction="batchmean",
-                                      log_target=True)
-            loss = (1 - alpha) * loss + alpha * temperature ** 2 * kd
+                teacher_logits = teacher(train_set.features[idx])
+            loss = (1 - alpha) * loss + alpha * distillation_loss(logits, teacher_logits, temperature)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -52,6 +52,10 @@ class TrainConfig:
     # Validation and evaluation always run in float32.
     bf16: bool | None = None
     eval_batch_size: int = 1000
+    # With a teacher passed to `train` (knowledge distillation, Hinton et al. 2015): this share of the
+    # loss is the KL divergence to the teacher's outputs softened by the temperature; unused without one.
+    distill_alpha: float = 0.5
+    distill_temperature: float = 4.0
 
     def __post_init__(self) -> None:
         self.lr_phases = tuple(float(v) for v in self.lr_phases)
@@ -70,6 +74,9 @@ class TrainConfig:
             raise ConfigError(f"train: lr_phases must be positive numbers, got {self.lr_phases}")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"train: label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:
+            raise ConfigError(f"train: need distill_alpha in [0, 1] and distill_temperature > 0, got "
+                              f"{self.distill_alpha}, {self.distill_temperature}")
         for name in ("time_shift_frames", "time_mask_frames", "freq_mask_bins", "weight_decay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train: {name} must be >= 0, got {getattr(self, name)}")

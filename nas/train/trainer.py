@@ -147,6 +147,7 @@ def train(
     val_set: FeatureBatch,
     config: TrainConfig,
     on_epoch: Callable[[int, dict], None] | None = None,
+    teacher: nn.Module | None = None,
 ) -> TrainResult:
     """Train ``model`` in place and return its history and best weights.
 
@@ -156,6 +157,9 @@ def train(
         config: length (epochs or steps), batch size, schedule, augmentation, seed, device.
         on_epoch: called as ``on_epoch(epoch, stats)`` after each epoch (1-based); whatever it
             raises (e.g. ``optuna.TrialPruned``) stops training and propagates.
+        teacher: a trained model of the same classes to distil from (`distillation_loss`, weighted by
+            ``config.distill_alpha`` at ``config.distill_temperature``); it sees the same augmented
+            batches and is never updated.
 
     Returns:
         TrainResult; ``model`` is left holding the weights of the best validation epoch, on the CPU
@@ -180,21 +184,26 @@ def train(
     initial = _copy_state(model)
     try:
         model.to(device)
+        if teacher is not None:
+            teacher.to(device).eval()
         train_set, val_set = _resident(train_set, device), _resident(val_set, device)
         bf16, channels_last, fallback = safe_precision(model, train_set.features[: config.batch_size], config)
         try:
-            result = _train(model, train_set, val_set, config, on_epoch, bf16, channels_last)
+            result = _train(model, train_set, val_set, config, on_epoch, bf16, channels_last, teacher)
         except TrainingDiverged as err:
             if not (bf16 or channels_last):
                 raise
             model.to(memory_format=torch.contiguous_format).load_state_dict(initial)
-            result = _train(model, train_set, val_set, config, on_epoch, bf16=False, channels_last=False)
+            result = _train(model, train_set, val_set, config, on_epoch, bf16=False, channels_last=False,
+                            teacher=teacher)
             fallback = f"float32, default layout after {err}"
         result.fallback = fallback
         result.device = device.type
         return result
     finally:
         model.to("cpu")
+        if teacher is not None:
+            teacher.to("cpu")
         torch.set_num_threads(previous_threads)
 
 
@@ -237,8 +246,16 @@ def _outputs(model: nn.Module, batch: torch.Tensor, bf16: bool, channels_last: b
         return probe(batch).float()
 
 
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL divergence from the teacher's to the student's outputs, both softened by ``temperature`` and
+    scaled by its square so the gradients keep their size as the temperature changes (Hinton et al. 2015)."""
+    soft = torch.log_softmax(teacher_logits.float() / temperature, dim=1)
+    return temperature ** 2 * nn.functional.kl_div(torch.log_softmax(logits.float() / temperature, dim=1), soft,
+                                                   reduction="batchmean", log_target=True)
+
+
 def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
-           channels_last: bool) -> TrainResult:
+           channels_last: bool, teacher: nn.Module | None = None) -> TrainResult:
     torch.manual_seed(config.seed)  # dropout and any other global-RNG use inside the model
     if channels_last:
         model.to(memory_format=torch.channels_last)  # only 4-D weights change; others are left as they are
@@ -275,6 +292,12 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=result.bf16):
                 logits = model(x)
                 loss = loss_fn(logits, y)
+                if teacher is not None:
+                    with torch.no_grad():
+                        teacher_logits = teacher(x)
+                    alpha = config.distill_alpha
+                    loss = (1 - alpha) * loss + alpha * distillation_loss(logits, teacher_logits,
+                                                                          config.distill_temperature)
             if device.type == "cpu" and not math.isfinite(loss.item()):  # free on the CPU: stop at once
                 raise TrainingDiverged(epoch, step)
             optimizer.zero_grad(set_to_none=True)

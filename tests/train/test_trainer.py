@@ -200,6 +200,35 @@ def test_step_schedule_has_hello_edge_phases_and_cosine_anneals():
     assert all(a >= b for a, b in zip(rates, rates[1:]))
 
 
+def test_a_distilled_student_follows_its_teacher_not_the_labels():
+    """alpha=1: the loss is the teacher's softened outputs alone. The teacher answers class k+1 where the
+    labels say k, so a student that learned from the labels would score about 0 against the teacher."""
+    train_set, val_set = separable(640, seed=1), separable(256, seed=2)
+    teacher = tiny_model(seed=3)
+    train(teacher, train_set, val_set, TrainConfig(epochs=6, **FAST))
+    shifted = nn.Sequential(teacher, Permute((CLASSES - 1, *range(CLASSES - 1))))  # output k+1 <- k
+    frozen = copy.deepcopy(shifted.state_dict())
+    student = tiny_model(seed=4)
+    train(student, train_set, val_set, TrainConfig(epochs=6, distill_alpha=1.0, distill_temperature=2.0, **FAST),
+          teacher=shifted)
+    with torch.no_grad():
+        said = student(val_set.features).argmax(1)
+    assert (said == shifted(val_set.features).argmax(1)).float().mean() > 0.8
+    assert (said == val_set.labels).float().mean() < 0.2
+    assert all(torch.equal(v, shifted.state_dict()[k]) for k, v in frozen.items())
+    with pytest.raises(ConfigError, match="distill_alpha"):
+        TrainConfig(distill_alpha=1.5)
+
+
+class Permute(nn.Module):
+    def __init__(self, order: tuple[int, ...]):
+        super().__init__()
+        self.order = list(order)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.order]
+
+
 def test_config_rejects_unknown_keys_and_bad_values():
     with pytest.raises(ConfigError, match="unknown keys"):
         TrainConfig.from_dict({"epochs": 2, "epoch": 3})
