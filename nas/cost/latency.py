@@ -37,7 +37,7 @@ from nas.errors import ConfigError
 if TYPE_CHECKING:
     from nas.cost.budget import BoardProfile
 
-FORMAT = 1
+FORMAT = 2  # 2: the conv / depthwise features follow the kernels' loops; format 1 held other features
 FRONTEND_TERMS = ("per_inference", "per_frame")
 # how strongly a transfer's per-kind scales are pulled towards their common scale (relative squared
 # error of one network weighs 1)
