@@ -87,9 +87,9 @@ def _pairs_stride(width: int) -> int:
 def _depthwise_features(layer: Layer) -> dict[str, float]:
     """kws_depthwise_conv_s8_opt, loop by loop: per channel its requantisation constants; zeroed
     int16 planes, filled four channels at a time two input columns a pass, row by row (a last group
-    of < 4 channels element by element); then per group either the 3×3 stride-1 assembly (per
-    channel and output row, output pairs two a loop pass, an odd pair and an odd last column
-    apart) or per channel in C: its weights in pairs along a row (an odd row width gets a zero
+    of < 4 channels element by element); then per group either the 3×3 stride-1 assembly (output
+    pairs two a loop pass along each plane row, an odd last column apart; its per-channel and
+    per-row set-up fold into those) or per channel in C: its weights in pairs along a row (an odd row width gets a zero
     weight), per output and kernel row a loop over the weight pairs."""
     t_in, f_in, _ = layer.input_shape
     t, f, c = layer.output_shape
