@@ -11,7 +11,7 @@ feasible candidates of every architecture.
 Prints the error distribution and the worst cases; goals: M7 within ±5 % for >= 95 %, M4 within ±10 %
 for >= 90 %. Measurements are cached by candidate in ``--cache`` (a rerun measures only new ones).
 
-Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 120] [--test 108] [--transfer 10] [--save]
+Usage: .venv/bin/python benchmarks/bench_latency_model.py [--calibration 240] [--test 108] [--transfer 10] [--save]
 """
 from __future__ import annotations
 
@@ -131,8 +131,10 @@ def frontend(board: str, convert):
 
 
 def main() -> int:
+    from nas.board.calibrate import CALIBRATION_COUNT
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calibration", type=int, default=120, help="M7 calibration candidates")
+    parser.add_argument("--calibration", type=int, default=CALIBRATION_COUNT, help="M7 calibration candidates")
     parser.add_argument("--test", type=int, default=108, help="held-out candidates (both boards)")
     parser.add_argument("--transfer", type=int, default=10, help="M4 networks measured for the transfer")
     parser.add_argument("--budget", default="large", help="candidates are feasible in this class")

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     calibrate.add_argument("--board", required=True, help="board profile (constraints/<board>.yaml)")
     calibrate.add_argument("--port", help="serial port or URL of a real board (default: the emulator)")
     calibrate.add_argument("--count", type=int, default=None,
-                           help="networks to measure (default 120; 10 with --transfer-from)")
+                           help="networks to measure (default 240, calibrate.CALIBRATION_COUNT; 10 with --transfer-from)")
     calibrate.add_argument("--transfer-from", metavar="BOARD",
                            help="start from BOARD's stored model and refit only its per-kind scales")
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the random calibration networks")
@@ -83,7 +83,8 @@ def flash(args) -> int:
 
 
 def calibrate(args) -> int:
-    from nas.board.calibrate import calibration_set, check_enough, fit_frontend_points, fit_points, measure, measure_frontend
+    from nas.board.calibrate import (CALIBRATION_COUNT, calibration_set, check_enough, fit_frontend_points, fit_points,
+                                     measure, measure_frontend)
     from nas.cost import estimate, latency
     from nas.cost.budget import load_board, load_budget
     from nas.export.tflite import untrained_int8
@@ -95,7 +96,7 @@ def calibrate(args) -> int:
         if base is None:
             raise ConfigError(f"--transfer-from {args.transfer_from}: no stored latency model "
                               f"({latency.model_path(args.transfer_from)}); calibrate that board first")
-    count = args.count or (10 if base else 120)
+    count = args.count or (10 if base else CALIBRATION_COUNT)
     if count < 1:
         raise ConfigError(f"--count {count}: expected a positive number of networks")
     large = load_budget("large")

@@ -1,14 +1,14 @@
 """A per-board latency model: network time per inference predicted from the cost model's layers.
 
-Each layer kind has its own term, a linear function of the layer's shape and of the paths the
-firmware's kernels take by it (`FEATURES`): calls, MACs, outputs (requantisation), a convolution's
-input columns (in place, by rows or gathered) and odd channels, the 3×3 depthwise path, a fully
-connected layer's blocks of four units and depth tails, a recurrent cell's per-gate matrix products
-and per-step element-wise work... The coefficients are fitted by least squares on measured whole networks (relative
-error, non-negative coefficients: every term is work the kernels do) by ``kws-nas board calibrate``,
-and stored beside the board's profile as ``constraints/<board>.latency.json``: the profile holds the
-clock that turns the model's unit ("instructions" on the emulator, "us" on a real board) into
-milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
+Each layer kind has its own term, a linear function of how often each loop of the firmware's kernel
+runs for the layer's shape (`nas.cost.latency_features.FEATURES`): calls, a convolution's position
+pairs, columns by path and 2×2 blocks in assembly or C, the depthwise plane fills and 3×3 output-pair
+passes or weight pairs, a fully connected layer's blocks of four units and depth tails, a recurrent
+cell's per-gate matrix products and per-step element-wise work... The coefficients are fitted by
+least squares on measured whole networks (relative error, non-negative coefficients: every term is
+work the kernels do) by ``kws-nas board calibrate``, and stored beside the board's profile as
+``constraints/<board>.latency.json``: the profile holds the clock that turns the model's unit
+("instructions" on the emulator, "us" on a real board) into milliseconds. A model calibrated on one board moves to another from a few measurements by refitting
 one scale per layer kind (`LatencyModel.transfer`).
 
 The front end (MFCC features on the board) has its own term, linear in the feature frames an
@@ -37,7 +37,7 @@ from nas.errors import ConfigError
 if TYPE_CHECKING:
     from nas.cost.budget import BoardProfile
 
-FORMAT = 1
+FORMAT = 2  # 2: the conv / depthwise features follow the kernels' loops; format 1 held other features
 FRONTEND_TERMS = ("per_inference", "per_frame")
 # how strongly a transfer's per-kind scales are pulled towards their common scale (relative squared
 # error of one network weighs 1)

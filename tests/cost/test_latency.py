@@ -27,8 +27,8 @@ def _truth(layers, scale: dict[str, float] | None = None) -> float:
     """A synthetic board: per-kind linear costs of the layers' shapes (what the model can represent)."""
     scale = scale or {}
     total = 5000.0 * scale.get(latency.NETWORK, 1.0)
-    per_kind = {"conv2d": {"calls": 300, "macs": 1.3, "outputs": 9, "columns_by_rows": 2, "columns_gathered": 6},
-                "depthwise_conv2d": {"calls": 250, "macs_3x3": 2.2, "macs_paired": 3.1, "outputs": 11},
+    per_kind = {"conv2d": {"calls": 300, "macs": 1.3, "blocks": 36, "columns_by_rows": 2, "columns_gathered": 6},
+                "depthwise_conv2d": {"calls": 250, "pair_passes_3x3": 60, "weight_pairs": 4.5, "outputs": 11},
                 "dense": {"calls": 150, "macs_blocked": 1.1, "macs_single": 2.3, "outputs": 14},
                 "lstm": {"calls": 400, "macs_blocked": 1.2, "step_cells": 40, "steps": 900},
                 "gru": {"calls": 350, "macs_blocked": 1.25, "step_cells": 35, "steps": 800},
@@ -36,7 +36,7 @@ def _truth(layers, scale: dict[str, float] | None = None) -> float:
                 "add": {"calls": 80, "inputs": 6}}
     for layer in layers:
         features = latency.layer_features(layer)
-        total += scale.get(layer.kind, 1.0) * sum(c * features[name] for name, c in per_kind[layer.kind].items())
+        total += scale.get(layer.kind, 1.0) * sum(c * features.get(name, 0.0) for name, c in per_kind[layer.kind].items())
     return total
 
 
@@ -91,8 +91,12 @@ def test_save_and_load_round_trip_and_a_malformed_file_is_one_error(networks, tm
     loaded = latency.load("synthetic", tmp_path)
     assert loaded == model
     assert latency.load("uncalibrated", tmp_path) is None
-    path.write_text(json.dumps({"format": 1, "board": "synthetic"}))
+    path.write_text(json.dumps({"format": latency.FORMAT, "board": "synthetic"}))
     with pytest.raises(ConfigError, match=r"synthetic\.latency\.json: malformed latency model"):
+        latency.load("synthetic", tmp_path)
+    # coefficients of an older feature set are refused, not silently mispredicted
+    path.write_text(json.dumps({**model.to_dict(), "format": latency.FORMAT - 1}))
+    with pytest.raises(ConfigError, match=f"expected a latency model of format {latency.FORMAT}"):
         latency.load("synthetic", tmp_path)
     path.write_text("{")
     with pytest.raises(ConfigError, match="unreadable latency model"):
