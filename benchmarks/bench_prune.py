@@ -59,6 +59,9 @@ def main() -> None:
                         help="also train the half-channel architecture and the unpruned one from scratch with the "
                              "retraining recipe for --epochs + --retrain-epochs epochs, seeds 0..N-1: the accuracy "
                              "a half-width model reaches at all, whatever pruning method made it")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="repeat the baseline's and the pruned model's extra training with seeds 0..N-1 "
+                             "(one 360-clip split moves ~1.6 points per run: compare means)")
     parser.add_argument("--board", default="mps2_an500")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "kws_bench_prune")
     args = parser.parse_args()
@@ -85,31 +88,48 @@ def main() -> None:
         return " / ".join(f"{100 * evaluate(m, sets[split])['accuracy']:.2f} %" for split in ("test", "validation"))
 
     def tuned(m, teacher=None, steps=steps, seed=0):
-        start = time.perf_counter()
         if args.retrain_epochs:
             recipe = dataclasses.replace(RETRAIN_TRAINING, epochs=args.retrain_epochs, seed=seed)
             m.load_state_dict(train(m, sets["train"], sets["validation"], recipe, teacher=teacher).best_state_dict)
             m.eval()
         else:
             finetune(m, sets["train"], steps, lr=args.finetune_lr, teacher=teacher, seed=seed)
-        return f"{accuracy(m)} ({time.perf_counter() - start:.0f} s)"
+        return {split: 100 * evaluate(m, sets[split])["accuracy"] for split in ("test", "validation")}
+
+    def mean_std(runs) -> str:
+        return " / ".join(f"{statistics.mean(r[s] for r in runs):.2f}"
+                          + (f" ± {statistics.stdev(r[s] for r in runs):.2f}" if len(runs) > 1 else "") + " %"
+                          for s in ("test", "validation"))
 
     extra = f"{args.retrain_epochs} epochs of the retraining recipe" if args.retrain_epochs else f"{steps} steps"
-
-    print(f"accuracy, test ({len(sets['test'].labels)} clips) / validation ({len(sets['validation'].labels)} clips):")
+    seeds = range(args.seeds)
+    print(f"accuracy, test ({len(sets['test'].labels)} clips) / validation ({len(sets['validation'].labels)} clips)"
+          f", seeds {seeds.start}-{seeds.stop - 1} (mean ± std over seeds):")
     print(f"  unpruned as trained: {accuracy(model)}")
-    baseline = copy.deepcopy(model)
-    baseline_steps = steps if args.baseline_steps is None else args.baseline_steps
-    if baseline_steps:
-        print(f"  unpruned + {extra if args.retrain_epochs else f'{baseline_steps} steps'} (the baseline): "
-              f"{tuned(baseline, steps=baseline_steps)}")
     small, smaller = prune_channels(candidate, model, 0.5, "l1", "layer")
     print(f"  half channels, just pruned: {accuracy(small)}")
+    baseline_steps = steps if args.baseline_steps is None else args.baseline_steps
+    arms = {"baseline": [], "labels": [], "distilled": []}
+    for seed in seeds:
+        start = time.perf_counter()
+        baseline = copy.deepcopy(model)
+        arms["baseline"].append(tuned(baseline, steps=baseline_steps, seed=seed) if baseline_steps
+                                else {s: 100 * evaluate(baseline, sets[s])["accuracy"] for s in ("test", "validation")})
+        if args.compare_labels_only:
+            arms["labels"].append(tuned(copy.deepcopy(small), seed=seed))
+        pruned = copy.deepcopy(small)
+        arms["distilled"].append(tuned(pruned, teacher=baseline, seed=seed))
+        print(f"  seed {seed}: " + "; ".join(f"{name} {mean_std(runs[-1:])}" for name, runs in arms.items() if runs)
+              + f" ({time.perf_counter() - start:.0f} s)")
+    if baseline_steps:
+        print(f"  unpruned + {extra if args.retrain_epochs else f'{baseline_steps} steps'} (the baseline): "
+              f"{mean_std(arms['baseline'])}")
     if args.compare_labels_only:
-        print(f"  half channels + {extra} on the labels: {tuned(copy.deepcopy(small))}")
-    print(f"  half channels + {extra} distilled from the baseline: {tuned(small, teacher=baseline)}")
-    loss = {split: 100 * (evaluate(baseline, sets[split])["accuracy"] - evaluate(small, sets[split])["accuracy"])
-            for split in ("test", "validation")}
+        print(f"  half channels + {extra} on the labels: {mean_std(arms['labels'])}")
+    print(f"  half channels + {extra} distilled from the baseline: {mean_std(arms['distilled'])}")
+    loss = {s: statistics.mean(r[s] for r in arms["baseline"]) - statistics.mean(r[s] for r in arms["distilled"])
+            for s in ("test", "validation")}
+    small = pruned
     print(f"{candidate.describe()} → {smaller.describe()}")
     if args.scratch_seeds:
         epochs = args.epochs + args.retrain_epochs
@@ -120,8 +140,7 @@ def main() -> None:
                 train(m, sets["train"], sets["validation"], dataclasses.replace(RETRAIN_TRAINING, epochs=epochs, seed=seed))
                 runs.append({split: 100 * evaluate(m.eval(), sets[split])["accuracy"] for split in ("test", "validation")})
             print(f"  {name} from scratch, {epochs} epochs of the retraining recipe, seeds 0-{args.scratch_seeds - 1}: "
-                  + " / ".join(f"{statistics.mean(r[s] for r in runs):.2f} ± {statistics.stdev(r[s] for r in runs) if len(runs) > 1 else 0.0:.2f} %"
-                               for s in ("test", "validation")))
+                  f"{mean_std(runs)}")
     print(f"MACs {estimate(candidate).macs} → {estimate(smaller).macs}; params {estimate(candidate).params} → "
           f"{estimate(smaller).params}; int8 flash (cost model) {estimate(candidate).flash_bytes} → "
           f"{estimate(smaller).flash_bytes} bytes")
