@@ -270,18 +270,19 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
     float mel[KWS_FE_N_MELS];
     unsigned b = 0;
     for (unsigned s = 0; s <= KWS_FE_N_MELS; s++) {
-        float rises = 0.0f, falls = 0.0f;
+        float rises = 0.0f, total = 0.0f;
         for (unsigned end = kws_fe_mel_segment_end[s]; b < end; b++) {
             cpx zk = z[kws_fe_split_pos[2 * b]], zm = z[kws_fe_split_pos[2 * b + 1]];
             cpx tw = kws_fe_split_tw[b];
             float er = zk.re + zm.re, ei = zk.im - zm.im, dr = zk.re - zm.re, di = zk.im + zm.im;
             float xr = er + tw.re * di + tw.im * dr;
             float xi = ei + tw.im * di - tw.re * dr;
-            float power = xr * xr + xi * xi, weighted = power * kws_fe_mel_rising[b];
-            rises += weighted;
-            falls += power - weighted;
+            float power = xr * xr + xi * xi;
+            rises += power * kws_fe_mel_rising[b];
+            total += power;
         }
-        if (s > 0) mel[s - 1] += falls;
+        /* the falling band's share, sum (1 - w) power, without a subtraction per bin */
+        if (s > 0) mel[s - 1] += total - rises;
         if (s < KWS_FE_N_MELS) mel[s] = rises;
     }
     float log_mel[KWS_FE_N_MELS];
