@@ -24,12 +24,13 @@ static inline cpx cmul(float re, float im, cpx w)
     return (cpx){re * w.re - im * w.im, re * w.im + im * w.re};
 }
 
-/* Packed complex sample n of the windowed frame: real sample 2n as re, 2n + 1 as im (the window
- * table is 0 past the window). */
-static inline cpx windowed(const int16_t *x, unsigned n)
+/* Input q of the first stage's butterfly n, packed complex sample m = n + q S of the windowed frame:
+ * real sample 2m as re, 2m + 1 as im (the window table is 0 past the window). */
+static inline cpx windowed(const int16_t *x, unsigned n, unsigned q)
 {
-    const float *w = kws_fe_window_q16;
-    return (cpx){(float)x[2 * n] * w[2 * n], (float)x[2 * n + 1] * w[2 * n + 1]};
+    const unsigned m = n + q * KWS_FE_FFT_FIRST_SPAN;
+    const float *w = &kws_fe_first_window[2 * (n * KWS_FE_FFT_FIRST_INPUTS + q)];
+    return (cpx){(float)x[2 * m] * w[0], (float)x[2 * m + 1] * w[1]};
 }
 
 /* The 4-point DFT y_q = sum_m v_m (-i)^(mq). */
@@ -125,7 +126,7 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
 /* The first stage reads the windowed samples itself (no pass to window them); its inputs n + q S
  * with q >= KWS_FE_FFT_FIRST_INPUTS are zero padding, left out at compile time. */
 #define S KWS_FE_FFT_FIRST_SPAN
-#define INPUT(q) ((q) < KWS_FE_FFT_FIRST_INPUTS ? windowed(x, n + (q) * S) : (cpx){0.0f, 0.0f})
+#define INPUT(q) ((q) < KWS_FE_FFT_FIRST_INPUTS ? windowed(x, n, q) : (cpx){0.0f, 0.0f})
 
 #if KWS_FE_FFT_FIRST_RADIX == 8
 /* a_m ± a_(m+4), when a_(m+4) is not zero padding */
@@ -137,6 +138,122 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
     }
 
 /* Radix-8: even outputs are the DFT4 of a_m + a_(m+4), odd ones that of (a_m - a_(m+4)) W8^m. */
+#if defined(KWS_FE_ASM) && KWS_FE_FFT_FIRST_INPUTS == 5
+/* Assembly for 5 inputs (the default 640-sample window): a butterfly's 10 window weights and 7
+ * twiddles each come in one or two vldm; 132 instructions per butterfly instead of 168. */
+#define LOAD(q, lo, hi) /* sample pair q as ints to floats in s<lo>, s<hi> */ \
+    "ldrsh r4, [%[x], #" #q "*4*" S_STR "]\n\t"                            \
+    "ldrsh r5, [%[x], #" #q "*4*" S_STR "+2]\n\t"                          \
+    "vmov s" #lo ", s" #hi ", r4, r5\n\t"                                    \
+    "vcvt.f32.s32 s" #lo ", s" #lo "\n\t"                                    \
+    "vcvt.f32.s32 s" #hi ", s" #hi "\n\t"
+/* z[n + q S] = (s<re>, s<im>) · (s<wr>, s<wi>), via s30 and s16; base register and its byte offset */
+#define CMUL_STORE(re, im, wr, wi, base, off)               \
+    "vmul.f32 s30, s" #re ", s" #wr "\n\t"                  \
+    "vfms.f32 s30, s" #im ", s" #wi "\n\t"                  \
+    "vmul.f32 s16, s" #re ", s" #wi "\n\t"                  \
+    "vfma.f32 s16, s" #im ", s" #wr "\n\t"                  \
+    "vstr s30, [%[" #base "], #" off "]\n\t"                \
+    "vstr s16, [%[" #base "], #" off "+4]\n\t"
+#define S_STR "64"
+_Static_assert(KWS_FE_FFT_FIRST_SPAN == 64, "the assembly's offsets assume span 64");
+static void window_fft_first_stage(const int16_t *x)
+{
+    const float *w = kws_fe_first_window;
+    const cpx *tw = kws_fe_first_tw;
+    /* three store bases, at outputs 1, 4 and 7 (vstr reaches +-1020 bytes) */
+    cpx *b1 = z + S, *b4 = z + 4 * S, *b7 = z + 7 * S;
+    const int16_t *end = x + 2 * S;
+    const float r = 0.70710678118654752f; /* sqrt(1/2) */
+    __asm__ volatile(
+        "1:\n\t"
+        LOAD(0, 0, 1) LOAD(1, 2, 3) LOAD(2, 4, 5) LOAD(3, 6, 7) LOAD(4, 8, 9)
+        "vldmia %[w]!, {s10-s19}\n\t"
+        "vmul.f32 s0, s0, s10\n\t"
+        "vmul.f32 s1, s1, s11\n\t"
+        "vmul.f32 s2, s2, s12\n\t"
+        "vmul.f32 s3, s3, s13\n\t"
+        "vmul.f32 s4, s4, s14\n\t"
+        "vmul.f32 s5, s5, s15\n\t"
+        "vmul.f32 s6, s6, s16\n\t"
+        "vmul.f32 s7, s7, s17\n\t"
+        "vmul.f32 s8, s8, s18\n\t"
+        "vmul.f32 s9, s9, s19\n\t"
+        /* a0..a4 in s0..s9; sum0 = a0 + a4 (s10, s11), diff0 = a0 - a4 (s12, s13) */
+        "vadd.f32 s10, s0, s8\n\t"
+        "vadd.f32 s11, s1, s9\n\t"
+        "vsub.f32 s12, s0, s8\n\t"
+        "vsub.f32 s13, s1, s9\n\t"
+        /* d1 = a1 (1 - i) r (s14, s15), d3 = a3 (-1 - i) r (s16, s17), d2 = -i a2 = (s5, -s4) */
+        "vadd.f32 s14, s2, s3\n\t"
+        "vsub.f32 s15, s3, s2\n\t"
+        "vmul.f32 s14, s14, %[r]\n\t"
+        "vmul.f32 s15, s15, %[r]\n\t"
+        "vsub.f32 s16, s7, s6\n\t"
+        "vadd.f32 s17, s6, s7\n\t"
+        "vmul.f32 s16, s16, %[r]\n\t"
+        "vnmul.f32 s17, s17, %[r]\n\t"
+        /* odd = DFT4(diff0, d1, d2, d3): t0 (s0, s1), t1 (s8, s9), t2 (s18, s19), t3 (s20, s21) */
+        "vadd.f32 s0, s12, s5\n\t"
+        "vsub.f32 s1, s13, s4\n\t"
+        "vsub.f32 s8, s12, s5\n\t"
+        "vadd.f32 s9, s13, s4\n\t"
+        "vadd.f32 s18, s14, s16\n\t"
+        "vadd.f32 s19, s15, s17\n\t"
+        "vsub.f32 s20, s14, s16\n\t"
+        "vsub.f32 s21, s15, s17\n\t"
+        "vadd.f32 s22, s0, s18\n\t" /* odd0 */
+        "vadd.f32 s23, s1, s19\n\t"
+        "vadd.f32 s24, s8, s21\n\t" /* odd1 = t1 - i t3 */
+        "vsub.f32 s25, s9, s20\n\t"
+        "vsub.f32 s26, s0, s18\n\t" /* odd2 */
+        "vsub.f32 s27, s1, s19\n\t"
+        "vsub.f32 s28, s8, s21\n\t" /* odd3 = t1 + i t3 */
+        "vadd.f32 s29, s9, s20\n\t"
+        /* even = DFT4(sum0, a1, a2, a3): t0 (s0, s1), t1 (s8, s9), t2 (s12, s13), t3 (s14, s15) */
+        "vadd.f32 s0, s10, s4\n\t"
+        "vadd.f32 s1, s11, s5\n\t"
+        "vsub.f32 s8, s10, s4\n\t"
+        "vsub.f32 s9, s11, s5\n\t"
+        "vadd.f32 s12, s2, s6\n\t"
+        "vadd.f32 s13, s3, s7\n\t"
+        "vsub.f32 s14, s2, s6\n\t"
+        "vsub.f32 s15, s3, s7\n\t"
+        "vadd.f32 s16, s0, s12\n\t" /* even0 = z[n] */
+        "vadd.f32 s17, s1, s13\n\t"
+        "vstr s16, [%[b1], #-512]\n\t"
+        "vstr s17, [%[b1], #-508]\n\t"
+        "vadd.f32 s18, s8, s15\n\t" /* even1 */
+        "vsub.f32 s19, s9, s14\n\t"
+        "vsub.f32 s20, s0, s12\n\t" /* even2 */
+        "vsub.f32 s21, s1, s13\n\t"
+        "vsub.f32 s2, s8, s15\n\t" /* even3 */
+        "vadd.f32 s3, s9, s14\n\t"
+        /* twiddles 1..6 in s4..s15, 7 in s0, s1 */
+        "vldmia %[tw]!, {s4-s15}\n\t"
+        "vldmia %[tw]!, {s0-s1}\n\t"
+        CMUL_STORE(22, 23, 4, 5, b1, "0")
+        CMUL_STORE(18, 19, 6, 7, b1, "512")
+        CMUL_STORE(24, 25, 8, 9, b4, "-512")
+        CMUL_STORE(20, 21, 10, 11, b4, "0")
+        CMUL_STORE(26, 27, 12, 13, b4, "512")
+        CMUL_STORE(2, 3, 14, 15, b7, "-512")
+        CMUL_STORE(28, 29, 0, 1, b7, "0")
+        "adds %[x], %[x], #4\n\t"
+        "adds %[b1], %[b1], #8\n\t"
+        "adds %[b4], %[b4], #8\n\t"
+        "adds %[b7], %[b7], #8\n\t"
+        "cmp %[x], %[end]\n\t"
+        "blo 1b"
+        : [x] "+r"(x), [w] "+r"(w), [tw] "+r"(tw), [b1] "+r"(b1), [b4] "+r"(b4), [b7] "+r"(b7)
+        : [end] "r"(end), [r] "t"(r)
+        : FFT_CLOBBERS, "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27",
+          "s28", "s29", "s30", "r4", "r5");
+}
+#undef LOAD
+#undef CMUL_STORE
+#undef S_STR
+#else
 static void window_fft_first_stage(const int16_t *x)
 {
     const float r = 0.70710678118654752f; /* sqrt(1/2) */
@@ -164,6 +281,7 @@ static void window_fft_first_stage(const int16_t *x)
         z[n + 7 * S] = cmul(odd[3].re, odd[3].im, tw[6]);
     }
 }
+#endif
 #undef PAIR
 #else
 static void window_fft_first_stage(const int16_t *x)
