@@ -386,19 +386,52 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
     /* |X[k]|^2 from Z[k] and Z[HALF - k] (the split's 1/2 is in the window), straight into the mel
      * bands: in segment s, band s rises with weight w and band s - 1 falls with 1 - w. */
     float mel[KWS_FE_N_MELS];
-    unsigned b = 0;
+    const uint16_t *offset = kws_fe_split_offset;
+    const float *coef = kws_fe_bin_coef;
     for (unsigned s = 0; s <= KWS_FE_N_MELS; s++) {
         float rises = 0.0f, total = 0.0f;
-        for (unsigned end = kws_fe_mel_segment_end[s]; b < end; b++) {
-            cpx zk = z[kws_fe_split_pos[2 * b]], zm = z[kws_fe_split_pos[2 * b + 1]];
-            cpx tw = kws_fe_split_tw[b];
+        const uint16_t *end = &kws_fe_split_offset[2 * kws_fe_mel_segment_end[s]];
+#ifdef KWS_FE_ASM
+        /* 21 instructions per bin: both offsets in one load, a bin's twiddle and weight in one vldm */
+        if (offset < end)
+            __asm__ volatile(
+                "1:\n\t"
+                "ldr r4, [%[off]], #4\n\t"
+                "uxth r5, r4\n\t"
+                "add r5, %[z], r5\n\t"
+                "add r4, %[z], r4, lsr #16\n\t"
+                "vldmia r5, {s0-s1}\n\t"   /* Z[k] */
+                "vldmia r4, {s2-s3}\n\t"   /* Z[half - k] */
+                "vldmia %[coef]!, {s4-s6}\n\t" /* twiddle, w */
+                "vadd.f32 s7, s0, s2\n\t"  /* er */
+                "vsub.f32 s8, s1, s3\n\t"  /* ei */
+                "vsub.f32 s9, s0, s2\n\t"  /* dr */
+                "vadd.f32 s10, s1, s3\n\t" /* di */
+                "vfma.f32 s7, s4, s10\n\t" /* xr = er + tw.re di + tw.im dr */
+                "vfma.f32 s7, s5, s9\n\t"
+                "vfma.f32 s8, s5, s10\n\t" /* xi = ei + tw.im di - tw.re dr */
+                "vfms.f32 s8, s4, s9\n\t"
+                "vmul.f32 s11, s7, s7\n\t"
+                "vfma.f32 s11, s8, s8\n\t" /* power */
+                "vfma.f32 %[rises], s11, s6\n\t"
+                "vadd.f32 %[total], %[total], s11\n\t"
+                "cmp %[off], %[end]\n\t"
+                "blo 1b"
+                : [off] "+r"(offset), [coef] "+r"(coef), [rises] "+t"(rises), [total] "+t"(total)
+                : [z] "r"(z), [end] "r"(end)
+                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "r4", "r5", "memory",
+                  "cc");
+#else
+        for (; offset < end; offset += 2, coef += 3) {
+            cpx zk = *(const cpx *)((const char *)z + offset[0]), zm = *(const cpx *)((const char *)z + offset[1]);
             float er = zk.re + zm.re, ei = zk.im - zm.im, dr = zk.re - zm.re, di = zk.im + zm.im;
-            float xr = er + tw.re * di + tw.im * dr;
-            float xi = ei + tw.im * di - tw.re * dr;
+            float xr = er + coef[0] * di + coef[1] * dr;
+            float xi = ei + coef[1] * di - coef[0] * dr;
             float power = xr * xr + xi * xi;
-            rises += power * kws_fe_mel_rising[b];
+            rises += power * coef[2];
             total += power;
         }
+#endif
         /* the falling band's share, sum (1 - w) power, without a subtraction per bin */
         if (s > 0) mel[s - 1] += total - rises;
         if (s < KWS_FE_N_MELS) mel[s] = rises;

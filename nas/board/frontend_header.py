@@ -185,22 +185,21 @@ static const kws_fe_cpx_t kws_fe_radix4_tw[] = {{
 {_c_complex(np.asarray(radix4_tw) if radix4_tw else np.ones(1))}
 }};
 
-/* bin k = KWS_FE_FIRST_BIN + i: the FFT buffer positions of Z[k] and Z[half - k] at [2i], [2i + 1]; and exp(-2 pi i k / N_FFT) */
-static const unsigned short kws_fe_split_pos[2 * (KWS_FE_END_BIN - KWS_FE_FIRST_BIN)] = {{
-{_c_ints(split_pos.ravel())}
-}};
-static const kws_fe_cpx_t kws_fe_split_tw[KWS_FE_END_BIN - KWS_FE_FIRST_BIN] = {{
-{_c_complex(split_tw)}
+/* bin k = KWS_FE_FIRST_BIN + i: the byte offsets in the FFT buffer of Z[k] and Z[half - k] at [2i], [2i + 1]
+ * (one 32-bit load on the board) */
+static const unsigned short kws_fe_split_offset[2 * (KWS_FE_END_BIN - KWS_FE_FIRST_BIN)] = {{
+{_c_ints(8 * split_pos.ravel())}
 }};
 
 /* The triangles overlap pairwise: segment s (bins up to KWS_FE_FIRST_BIN + kws_fe_mel_segment_end[s])
  * lies between band edges s and s + 1, where band s rises with weight w and band s - 1 falls with
- * 1 - w; kws_fe_mel_rising[i] is w of bin KWS_FE_FIRST_BIN + i. */
+ * 1 - w; kws_fe_bin_coef[3 i + 2] is w of bin KWS_FE_FIRST_BIN + i. */
 static const unsigned short kws_fe_mel_segment_end[KWS_FE_N_MELS + 1] = {{
 {_c_ints(segment_end)}
 }};
-static const float kws_fe_mel_rising[KWS_FE_END_BIN - KWS_FE_FIRST_BIN] = {{
-{_c_floats(rising)}
+/* Per bin, as the loop reads them (one vldm): exp(-2 pi i k / N_FFT) (re, im), then w. */
+static const float kws_fe_bin_coef[3 * (KWS_FE_END_BIN - KWS_FE_FIRST_BIN)] = {{
+{_c_floats(np.stack([split_tw.real, split_tw.imag, rising], axis=1))}
 }};
 
 /* ln(m) for m in [1, 2) as a polynomial in (m - 1.5), lowest power first */
