@@ -77,14 +77,7 @@ int main(void)
 
     t0 = port_ticks();
     for (unsigned f = 0; f < FRAMES; f++) {
-        float mfcc[KWS_FE_N_MFCC] = {0};
-        for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
-            const float *d = &kws_fe_dct[m * KWS_FE_N_MFCC];
-            const float v = mel_in[f][m];
-#pragma GCC unroll 16
-            for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) mfcc[c] += v * d[c];
-        }
-        for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) features[c] = to_int8(mfcc[c]);
+        dct_to_int8(mel_in[f], features);
         sink = features[0];
     }
     t1 = port_ticks();

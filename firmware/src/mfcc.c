@@ -6,9 +6,12 @@
  * → power at the bins the filterbank uses, straight into the mel bands (one pass: neighbouring
  * triangles share their bins, with weights w and 1 - w) → ln without
  * libm (exponent bits + a polynomial) → DCT → int8 with round-half-away and clamping.
+ * On Cortex-M4F/M7 the first FFT stage, the radix-4 butterflies, the power into the mel bands and
+ * the DCT run as assembly (mfcc_asm.h); the C beside each call is the portable path.
  * Every table comes from nas/board/frontend_header.py; float32 throughout, within one int8 step
  * of the Python front end (tests/firmware/test_mfcc_c.py). */
 #include "mfcc.h"
+#include "mfcc_asm.h" /* KWS_FE_ASM: the inner loops in assembly on Cortex-M4F/M7 */
 
 #include <math.h>
 #include <string.h>
@@ -24,12 +27,13 @@ static inline cpx cmul(float re, float im, cpx w)
     return (cpx){re * w.re - im * w.im, re * w.im + im * w.re};
 }
 
-/* Packed complex sample n of the windowed frame: real sample 2n as re, 2n + 1 as im (the window
- * table is 0 past the window). */
-static inline cpx windowed(const int16_t *x, unsigned n)
+/* Input q of the first stage's butterfly n, packed complex sample m = n + q S of the windowed frame:
+ * real sample 2m as re, 2m + 1 as im (the window table is 0 past the window). */
+static inline cpx windowed(const int16_t *x, unsigned n, unsigned q)
 {
-    const float *w = kws_fe_window_q16;
-    return (cpx){(float)x[2 * n] * w[2 * n], (float)x[2 * n + 1] * w[2 * n + 1]};
+    const unsigned m = n + q * KWS_FE_FFT_FIRST_SPAN;
+    const float *w = &kws_fe_first_window[2 * (n * KWS_FE_FFT_FIRST_INPUTS + q)];
+    return (cpx){(float)x[2 * m] * w[0], (float)x[2 * m + 1] * w[1]};
 }
 
 /* The 4-point DFT y_q = sum_m v_m (-i)^(mq). */
@@ -43,15 +47,6 @@ static inline void dft4(cpx a, cpx b, cpx c, cpx d, cpx y[4])
     y[3] = (cpx){t1r - t3i, t1i + t3r};
 }
 
-/* ARMv7E-M with an FPU that fuses multiply-adds (Cortex-M4F, M7): the radix-4 butterflies in
- * assembly, each complex value moved with one vldm/vstm (GCC loads and stores floats one by one):
- * 42 instructions per butterfly instead of 48, 20 instead of 35 in the last stage. */
-#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FEATURE_FMA) && !defined(KWS_FE_PORTABLE_C)
-#define KWS_FE_ASM 1
-#define FFT_CLOBBERS "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", \
-                     "s13", "s14", "s15", "memory", "cc"
-#endif
-
 /* One radix-4 stage of span L: sub-DFTs of 4L points; y_q = DFT4(a, b, c, d)[q] · W^(q j). */
 static inline __attribute__((always_inline)) void radix4_stage(unsigned span, const cpx *tw)
 {
@@ -59,55 +54,7 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
     for (unsigned j = 0; j < L; j++, tw += 3) {
         const cpx w1 = tw[0], w2 = tw[1], w3 = tw[2];
 #ifdef KWS_FE_ASM
-        cpx *p = z + j, *p1, *p2, *p3;
-        __asm__ volatile(
-            "1:\n\t"
-            "add %[p1], %[p], %[l8]\n\t"
-            "add %[p2], %[p1], %[l8]\n\t"
-            "add %[p3], %[p2], %[l8]\n\t"
-            "vldmia %[p], {s0-s1}\n\t"
-            "vldmia %[p1], {s2-s3}\n\t"
-            "vldmia %[p2], {s4-s5}\n\t"
-            "vldmia %[p3], {s6-s7}\n\t"
-            "vadd.f32 s8, s0, s4\n\t"   /* t0 = a + c */
-            "vadd.f32 s9, s1, s5\n\t"
-            "vsub.f32 s10, s0, s4\n\t"  /* t1 = a - c */
-            "vsub.f32 s11, s1, s5\n\t"
-            "vadd.f32 s12, s2, s6\n\t"  /* t2 = b + d */
-            "vadd.f32 s13, s3, s7\n\t"
-            "vsub.f32 s14, s2, s6\n\t"  /* t3 = b - d */
-            "vsub.f32 s15, s3, s7\n\t"
-            "vadd.f32 s0, s8, s12\n\t"  /* y0 = t0 + t2 */
-            "vadd.f32 s1, s9, s13\n\t"
-            "vsub.f32 s2, s8, s12\n\t"  /* y2 = t0 - t2 */
-            "vsub.f32 s3, s9, s13\n\t"
-            "vadd.f32 s4, s10, s15\n\t" /* y1 = t1 - i t3 */
-            "vsub.f32 s5, s11, s14\n\t"
-            "vsub.f32 s6, s10, s15\n\t" /* y3 = t1 + i t3 */
-            "vadd.f32 s7, s11, s14\n\t"
-            "vstmia %[p], {s0-s1}\n\t"
-            "vmul.f32 s8, s4, %[w1r]\n\t"
-            "vmul.f32 s9, s4, %[w1i]\n\t"
-            "vfms.f32 s8, s5, %[w1i]\n\t"
-            "vfma.f32 s9, s5, %[w1r]\n\t"
-            "vstmia %[p1], {s8-s9}\n\t"
-            "vmul.f32 s10, s2, %[w2r]\n\t"
-            "vmul.f32 s11, s2, %[w2i]\n\t"
-            "vfms.f32 s10, s3, %[w2i]\n\t"
-            "vfma.f32 s11, s3, %[w2r]\n\t"
-            "vstmia %[p2], {s10-s11}\n\t"
-            "vmul.f32 s12, s6, %[w3r]\n\t"
-            "vmul.f32 s13, s6, %[w3i]\n\t"
-            "vfms.f32 s12, s7, %[w3i]\n\t"
-            "vfma.f32 s13, s7, %[w3r]\n\t"
-            "vstmia %[p3], {s12-s13}\n\t"
-            "add %[p], %[p], %[step]\n\t"
-            "cmp %[p], %[end]\n\t"
-            "blo 1b"
-            : [p] "+r"(p), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3)
-            : [l8] "r"(8 * L), [step] "r"(32 * L), [end] "r"(z + HALF), [w1r] "t"(w1.re), [w1i] "t"(w1.im),
-              [w2r] "t"(w2.re), [w2i] "t"(w2.im), [w3r] "t"(w3.re), [w3i] "t"(w3.im)
-            : FFT_CLOBBERS);
+        asm_radix4_butterflies(z + j, z + HALF, L, w1, w2, w3);
 #else
         for (cpx *p = z + j; p < z + HALF; p += 4 * L) {
             cpx a = p[0], b = p[L], c = p[2 * L], d = p[3 * L];
@@ -125,7 +72,7 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
 /* The first stage reads the windowed samples itself (no pass to window them); its inputs n + q S
  * with q >= KWS_FE_FFT_FIRST_INPUTS are zero padding, left out at compile time. */
 #define S KWS_FE_FFT_FIRST_SPAN
-#define INPUT(q) ((q) < KWS_FE_FFT_FIRST_INPUTS ? windowed(x, n + (q) * S) : (cpx){0.0f, 0.0f})
+#define INPUT(q) ((q) < KWS_FE_FFT_FIRST_INPUTS ? windowed(x, n, q) : (cpx){0.0f, 0.0f})
 
 #if KWS_FE_FFT_FIRST_RADIX == 8
 /* a_m ± a_(m+4), when a_(m+4) is not zero padding */
@@ -137,6 +84,12 @@ static inline __attribute__((always_inline)) void radix4_stage(unsigned span, co
     }
 
 /* Radix-8: even outputs are the DFT4 of a_m + a_(m+4), odd ones that of (a_m - a_(m+4)) W8^m. */
+#ifdef KWS_FE_ASM_FIRST_8X5
+static void window_fft_first_stage(const int16_t *x)
+{
+    asm_first_stage_8x5(x, z);
+}
+#else
 static void window_fft_first_stage(const int16_t *x)
 {
     const float r = 0.70710678118654752f; /* sqrt(1/2) */
@@ -164,6 +117,7 @@ static void window_fft_first_stage(const int16_t *x)
         z[n + 7 * S] = cmul(odd[3].re, odd[3].im, tw[6]);
     }
 }
+#endif
 #undef PAIR
 #else
 static void window_fft_first_stage(const int16_t *x)
@@ -186,32 +140,7 @@ static void window_fft_first_stage(const int16_t *x)
 static void radix4_last(void)
 {
 #ifdef KWS_FE_ASM
-    cpx *p = z;
-    __asm__ volatile(
-        "1:\n\t"
-        "vldmia %[p], {s0-s7}\n\t" /* a, b, c, d */
-        "vadd.f32 s8, s0, s4\n\t"
-        "vadd.f32 s9, s1, s5\n\t"
-        "vsub.f32 s10, s0, s4\n\t"
-        "vsub.f32 s11, s1, s5\n\t"
-        "vadd.f32 s12, s2, s6\n\t"
-        "vadd.f32 s13, s3, s7\n\t"
-        "vsub.f32 s14, s2, s6\n\t"
-        "vsub.f32 s15, s3, s7\n\t"
-        "vadd.f32 s0, s8, s12\n\t"
-        "vadd.f32 s1, s9, s13\n\t"
-        "vadd.f32 s2, s10, s15\n\t"
-        "vsub.f32 s3, s11, s14\n\t"
-        "vsub.f32 s4, s8, s12\n\t"
-        "vsub.f32 s5, s9, s13\n\t"
-        "vsub.f32 s6, s10, s15\n\t"
-        "vadd.f32 s7, s11, s14\n\t"
-        "vstmia %[p]!, {s0-s7}\n\t"
-        "cmp %[p], %[end]\n\t"
-        "blo 1b"
-        : [p] "+r"(p)
-        : [end] "r"(z + HALF)
-        : FFT_CLOBBERS);
+    asm_radix4_last(z, z + HALF);
 #else
     for (cpx *p = z; p < z + HALF; p += 4) {
         cpx y[4];
@@ -261,6 +190,23 @@ static inline int8_t to_int8(float value)
     return (int8_t)(q > 127.0f ? 127.0f : q < -128.0f ? -128.0f : q);
 }
 
+static void dct_to_int8(const float *log_mel, int8_t *features)
+{
+    /* Row by row, the N_MFCC sums stay in registers. */
+    float mfcc[KWS_FE_N_MFCC] = {0};
+#if defined(KWS_FE_ASM) && KWS_FE_N_MFCC == 10
+    asm_dct10(log_mel, kws_fe_dct, mfcc);
+#else
+    for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
+        const float *d = &kws_fe_dct[m * KWS_FE_N_MFCC];
+        const float v = log_mel[m];
+#pragma GCC unroll 16
+        for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) mfcc[c] += v * d[c];
+    }
+#endif
+    for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) features[c] = to_int8(mfcc[c]);
+}
+
 void kws_mfcc_frame(const int16_t *x, int8_t *features)
 {
     fft(x);
@@ -268,34 +214,32 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
     /* |X[k]|^2 from Z[k] and Z[HALF - k] (the split's 1/2 is in the window), straight into the mel
      * bands: in segment s, band s rises with weight w and band s - 1 falls with 1 - w. */
     float mel[KWS_FE_N_MELS];
-    unsigned b = 0;
+    const uint16_t *offset = kws_fe_split_offset;
+    const float *coef = kws_fe_bin_coef;
     for (unsigned s = 0; s <= KWS_FE_N_MELS; s++) {
-        float rises = 0.0f, falls = 0.0f;
-        for (unsigned end = kws_fe_mel_segment_end[s]; b < end; b++) {
-            cpx zk = z[kws_fe_split_pos[2 * b]], zm = z[kws_fe_split_pos[2 * b + 1]];
-            cpx tw = kws_fe_split_tw[b];
+        float rises = 0.0f, total = 0.0f;
+        const uint16_t *end = &kws_fe_split_offset[2 * kws_fe_mel_segment_end[s]];
+#ifdef KWS_FE_ASM
+        if (offset < end) asm_mel_segment(&offset, end, &coef, z, &rises, &total);
+#else
+        for (; offset < end; offset += 2, coef += 3) {
+            cpx zk = *(const cpx *)((const char *)z + offset[0]), zm = *(const cpx *)((const char *)z + offset[1]);
             float er = zk.re + zm.re, ei = zk.im - zm.im, dr = zk.re - zm.re, di = zk.im + zm.im;
-            float xr = er + tw.re * di + tw.im * dr;
-            float xi = ei + tw.im * di - tw.re * dr;
-            float power = xr * xr + xi * xi, weighted = power * kws_fe_mel_rising[b];
-            rises += weighted;
-            falls += power - weighted;
+            float xr = er + coef[0] * di + coef[1] * dr;
+            float xi = ei + coef[1] * di - coef[0] * dr;
+            float power = xr * xr + xi * xi;
+            rises += power * coef[2];
+            total += power;
         }
-        if (s > 0) mel[s - 1] += falls;
+#endif
+        /* the falling band's share, sum (1 - w) power, without a subtraction per bin */
+        if (s > 0) mel[s - 1] += total - rises;
         if (s < KWS_FE_N_MELS) mel[s] = rises;
     }
     float log_mel[KWS_FE_N_MELS];
     for (unsigned m = 0; m < KWS_FE_N_MELS; m++) log_mel[m] = ln_no_libm(mel[m] + KWS_FE_LOG_FLOOR);
 
-    /* Row by row, the N_MFCC sums stay in registers. */
-    float mfcc[KWS_FE_N_MFCC] = {0};
-    for (unsigned m = 0; m < KWS_FE_N_MELS; m++) {
-        const float *d = &kws_fe_dct[m * KWS_FE_N_MFCC];
-        const float v = log_mel[m];
-#pragma GCC unroll 16
-        for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) mfcc[c] += v * d[c];
-    }
-    for (unsigned c = 0; c < KWS_FE_N_MFCC; c++) features[c] = to_int8(mfcc[c]);
+    dct_to_int8(log_mel, features);
 }
 
 void kws_mfcc_compute(const int16_t *audio, int8_t *features)

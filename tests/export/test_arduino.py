@@ -19,7 +19,7 @@ from nas.export import c_array
 # class → (arch, model_size_info): a convolutional and a recurrent model cover different op sets
 CLASSES = {"small": ("ds_cnn", [2, 8, 3, 4, 2, 2, 8, 3, 3, 1, 1]), "medium": ("gru", [1, 16])}
 SKETCH_FILES = {"model_data.h", "model_data.cpp", "labels.h", "frontend_config.h", "frontend_tables.h",
-                "mfcc.c", "mfcc.h", "audio_provider.h", "audio_provider.cpp"}
+                "mfcc.c", "mfcc.h", "mfcc_asm.h", "audio_provider.h", "audio_provider.cpp"}
 
 
 @pytest.fixture(scope="module")
