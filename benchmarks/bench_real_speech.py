@@ -82,13 +82,14 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--augment-copies", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--data", type=Path, help="a generated set (kws-nas data synth --out) instead of the default")
     p.add_argument("--no-held-out-engines", action="store_true", help="skip the held-out-engine runs")
     args = p.parse_args()
 
     started = time.perf_counter()
     candidate, origin = best_candidate(args.results, args.budget_class)
     print(f"model: {candidate.describe()}  ({origin})")
-    generated = ensure_default_dataset()
+    generated = args.data or ensure_default_dataset()
     front_end = candidate.frontend
     splits = {s: load_features(generated, front_end, s, augment_copies=args.augment_copies if s == "train" else 0,
                                seed=args.seeds[0], progress=False) for s in ("train", "validation", "test")}
