@@ -88,7 +88,7 @@ class SynthSettings:
     testing_percent: float = 10.0
     noise_seconds: float = 30.0  # length of each `_background_noise_` file
     use_flite: bool = True
-    speaker_share: float = 0.0  # share of clips given a new speaker after synthesis (nas.data.voice_fx)
+    speaker_share: float = 0.8  # share of clips given a new speaker after synthesis (nas.data.voice_fx)
     room_share: float = 0.0  # share of clips heard in a reverberant room (nas.data.voice_fx)
     workers: int = 2
 
