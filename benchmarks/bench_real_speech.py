@@ -2,25 +2,32 @@
 
 Takes the best feasible candidate of a search (``--results results/ds_cnn_small``, the demo's study),
 or Hello Edge's small DS-CNN when no search has run, retrains it from scratch on the default generated
-dataset (longer than a search trial), and prints its accuracy on the generated test split and on the
-real Speech Commands v0.02 test clips beside the repository (``../shared/data/``, or
-``KWS_NAS_REAL_DATA``). Those real clips exist on development and CI machines only.
+dataset once per ``--seeds`` seed, and prints the mean ± std over seeds of its accuracy on the generated
+test split and on the real Speech Commands v0.02 test clips beside the repository
+(``../shared/data/speech_commands_test_v2_half_a``, or ``KWS_NAS_REAL_DATA``; development and CI machines
+only), the real clips' per-class recall (mean over seeds) and their confusion matrix (summed over seeds).
 
-    .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30]
+Then, with the first seed, the same recipe per synthesizer engine of the generated set: trained on the
+voices of every other engine, scored on every clip of that engine's voices (*held out by engine*).
+Generated-speech figures rank recipes; only the real clips say how a model does on people.
+
+    .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-
-from nas.data.cache import load_features
+from nas.data.cache import FeatureSet, load_features
 from nas.data.frontend_config import FrontEndConfig
-from nas.data.synth import ensure_default_dataset
+from nas.data.speech_commands import LABELS
+from nas.data.synth import MANIFEST, ensure_default_dataset
 from nas.spaces import Candidate, build_model, candidate_from_model_size_info
 from nas.train import TrainConfig, evaluate, train
 
@@ -39,41 +46,121 @@ def best_candidate(results: Path | None, budget_class: str) -> tuple[Candidate, 
             "Hello Edge small DS-CNN (no search results given)")
 
 
+def recipe(epochs: int, seed: int) -> TrainConfig:
+    """The default recipe of this benchmark (the one every screened generator variant is trained with)."""
+    return TrainConfig(epochs=epochs, schedule="cosine", lr_phases=(3e-3, 1e-4), seed=seed,
+                       early_stopping_patience=None, label_smoothing=0.1,
+                       time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2)
+
+
+def subset(features: FeatureSet, keep) -> FeatureSet:
+    """The rows of ``features`` whose file ``keep(file)`` accepts."""
+    import torch
+
+    rows = torch.tensor([i for i, f in enumerate(features.files) if keep(f)], dtype=torch.int64)
+    return replace(features, features=features.features[rows], labels=features.labels[rows],
+                   files=[features.files[i] for i in rows.tolist()])
+
+
+def fit(candidate: Candidate, train_set: FeatureSet, val_set: FeatureSet, epochs: int, seed: int):
+    model = build_model(candidate, seed=seed)
+    train(model, train_set, val_set, recipe(epochs, seed))
+    return model
+
+
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
 def main() -> int:
+    import pandas as pd
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=REPO / "results/ds_cnn_small")
     p.add_argument("--budget-class", default="small")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--augment-copies", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--data", type=Path, help="a generated set (kws-nas data synth --out) instead of the default")
+    p.add_argument("--no-held-out-engines", action="store_true", help="skip the held-out-engine runs")
     args = p.parse_args()
 
+    started = time.perf_counter()
     candidate, origin = best_candidate(args.results, args.budget_class)
     print(f"model: {candidate.describe()}  ({origin})")
-    generated = ensure_default_dataset()
+    generated = args.data or ensure_default_dataset()
     front_end = candidate.frontend
-    train_set = load_features(generated, front_end, "train", augment_copies=args.augment_copies, seed=args.seed)
-    val_set = load_features(generated, front_end, "validation")
-    test_set = load_features(generated, front_end, "test")
+    splits = {s: load_features(generated, front_end, s, augment_copies=args.augment_copies if s == "train" else 0,
+                               seed=args.seeds[0], progress=False) for s in ("train", "validation", "test")}
+    real = load_features(REAL_DATA, front_end, "test", progress=False) if REAL_DATA.is_dir() else None
+    print(f"generated set {generated}: {len(splits['train'].labels):,} train rows ({args.augment_copies} "
+          f"augmented copies), {len(splits['validation'].labels)} validation, {len(splits['test'].labels)} test clips")
 
-    model = build_model(candidate, seed=args.seed)
-    config = TrainConfig(epochs=args.epochs, schedule="cosine", lr_phases=(3e-3, 1e-4), seed=args.seed,
-                         early_stopping_patience=None, label_smoothing=0.1,
-                         time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2)
-    started = time.perf_counter()
-    result = train(model, train_set, val_set, config)
-    print(f"trained {args.epochs} epochs on {len(train_set.labels):,} generated clips in "
-          f"{time.perf_counter() - started:.0f} s; best validation accuracy {result.best_val_acc:.3f}")
-    print(f"generated speech, test split ({len(test_set.labels)} clips, voices unseen in training): "
-          f"{evaluate(model, test_set)['accuracy']:.3f}")
-    if not REAL_DATA.is_dir():
+    generated_acc, real_acc, recalls, confusion = [], [], [], None
+    for seed in args.seeds:
+        t0 = time.perf_counter()
+        model = fit(candidate, splits["train"], splits["validation"], args.epochs, seed)
+        generated_acc.append(evaluate(model, splits["test"])["accuracy"])
+        line = f"seed {seed}: generated test {generated_acc[-1]:.3f}"
+        if real is not None:
+            scored = evaluate(model, real)
+            real_acc.append(scored["accuracy"])
+            recalls.append(scored["per_class"])
+            confusion = scored["confusion"] if confusion is None else [
+                [a + b for a, b in zip(r1, r2)] for r1, r2 in zip(confusion, scored["confusion"])]
+            line += f", REAL {real_acc[-1]:.3f}"
+        print(f"{line}  ({args.epochs} epochs, {time.perf_counter() - t0:.0f} s)", flush=True)
+
+    print(f"generated speech, test split (voices unseen in training), {len(args.seeds)} seeds: "
+          f"{mean_std(generated_acc)}  [ranks recipes; says little about people]")
+    if real is None:
         print(f"real clips not found at {REAL_DATA} (set KWS_NAS_REAL_DATA): no real-speech figure")
-        return 0
-    real = evaluate(model, load_features(REAL_DATA, front_end, "test"))
-    print(f"REAL speech, Speech Commands v0.02 test half ({sum(map(sum, real['confusion'])):,} clips, "
-          f"120 speakers): accuracy {real['accuracy']:.3f} (chance 1/12 = 0.083)")
-    print("per class: " + ", ".join(f"{k} {v:.2f}" for k, v in real["per_class"].items() if v is not None))
+    else:
+        print(f"REAL speech, Speech Commands v0.02 test half ({len(real.labels):,} clips, 120 speakers), "
+              f"{len(args.seeds)} seeds: accuracy {mean_std(real_acc)} (chance 1/12 = 0.083)")
+        recall = {label: statistics.mean(r[label] for r in recalls) for label in LABELS}
+        print("per-class recall (mean over seeds): " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()))
+        print("confusion on the real clips, summed over seeds (rows: true class, columns: predicted):")
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(pd.DataFrame(confusion, index=LABELS, columns=[c.strip("_")[:5] for c in LABELS]))
+
+    if not args.no_held_out_engines:
+        held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end)
+    print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def held_out_engines(generated: Path, splits: dict, candidate: Candidate, epochs: int, seed: int,
+                     front_end: FrontEndConfig) -> None:
+    """Accuracy on each engine's voices (all their clips) after training on the other engines' voices."""
+    import torch
+
+    voices = json.loads((generated / MANIFEST).read_text())["voices"]
+    engine_of = {v["hash"]: v["engine"] for v in voices}
+    engines = sorted(set(engine_of.values()))
+    if len(engines) < 2:
+        print(f"held out by engine: the generated set has one engine ({engines}), nothing to hold out")
+        return
+    clean_train = load_features(generated, front_end, "train", progress=False)
+    every_clip = replace(clean_train, features=torch.cat([clean_train.features, splits["validation"].features,
+                                                          splits["test"].features]),
+                         labels=torch.cat([clean_train.labels, splits["validation"].labels, splits["test"].labels]),
+                         files=clean_train.files + splits["validation"].files + splits["test"].files)
+
+    def engine(file: str) -> str | None:
+        """The engine of a voice's clip; None for a `_silence_` row (noise, no voice: trained on always)."""
+        return engine_of.get(Path(file).name.split("_nohash_")[0])
+
+    for held in engines:
+        t0 = time.perf_counter()
+        model = fit(candidate, subset(splits["train"], lambda f: engine(f) != held),
+                    subset(splits["validation"], lambda f: engine(f) != held), epochs, seed)
+        test = subset(every_clip, lambda f: engine(f) == held)
+        voices_held = sum(1 for v in voices if v["engine"] == held)
+        print(f"held out by engine: {held} ({voices_held} voices, {len(test.labels)} clips), trained on "
+              f"{', '.join(e for e in engines if e != held)}: accuracy {evaluate(model, test)['accuracy']:.3f} "
+              f"(seed {seed}, {time.perf_counter() - t0:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "bench": ("nas.board.bench_cli", "measure one .tflite on a board and print the latency breakdown"),
     "board": ("nas.board.cli", "serve the emulated board, calibrate a board's latency model, flash a board"),
     "stream": ("nas.stream.cli", "detect keywords in a long recording (or a folder of them) and score them against labels"),
+    "listen": ("nas.stream.listen", "detect keywords live from a microphone (or a wav played as one)"),
 }
 PASSTHROUGH_VERBS = {"search"}
 

@@ -36,14 +36,9 @@ GENERATED_NOTE = "on generated speech these figures say whether the pipeline wor
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from nas.stream.metrics import MATCH_MS
-    from nas.stream.postprocess import PostprocessConfig
 
-    d = PostprocessConfig()
     parser.add_argument("audio", type=Path, help="a .wav of any length, or a folder of .wav files")
     parser.add_argument("--model", type=Path, required=True, help="int8 .tflite (kws-nas export's model.tflite)")
-    parser.add_argument("--frontend", type=Path,
-                        help="checkpoint (.pt) or model_card.json whose front end feeds the model "
-                             "(default: model.pt or model_card.json beside it)")
     parser.add_argument("--labels", type=Path,
                         help="label CSV time_s,end_s,label (for a folder of wavs: a folder of <stem>.csv)")
     parser.add_argument("--board", help="run on this board: mps2_an500 or mps2_an386 (emulated), or any board "
@@ -51,6 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", help="serial port or pyserial URL of a real board (with --board)")
     parser.add_argument("--json", action="store_true", help='print {"detections": [...], "metrics": {...}}')
     parser.add_argument("--out", type=Path, help="folder for detections.csv, metrics.json and the posterior figures")
+    add_pipeline_arguments(parser)
+    parser.add_argument("--match-ms", type=int, default=MATCH_MS,
+                        help=f"a detection this long after a labelled word's end still finds it (default {MATCH_MS})")
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The front end, stride and post-processing flags `kws-nas stream` and `kws-nas listen` share."""
+    from nas.stream.postprocess import PostprocessConfig
+
+    d = PostprocessConfig()
+    parser.add_argument("--frontend", type=Path,
+                        help="checkpoint (.pt) or model_card.json whose front end feeds the model "
+                             "(default: model.pt or model_card.json beside it)")
     parser.add_argument("--stride-ms", type=int, default=100, help="time between inferences (default 100 ms)")
     parser.add_argument("--average-ms", type=int, default=d.average_window_ms,
                         help=f"score averaging window (default {d.average_window_ms})")
@@ -60,8 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"no repeat of a word this soon after its detection (default {d.suppression_ms})")
     parser.add_argument("--minimum-count", type=int, default=d.minimum_count,
                         help=f"results the window must hold before deciding (default {d.minimum_count})")
-    parser.add_argument("--match-ms", type=int, default=MATCH_MS,
-                        help=f"a detection this long after a labelled word's end still finds it (default {MATCH_MS})")
 
 
 def _wavs(audio: Path) -> list[Path]:
@@ -85,7 +91,13 @@ def _label_file(labels: Path | None, audio: Path, wav: Path) -> Path | None:
     return labels
 
 
-def _class_names(model_path: Path, n_classes: int) -> list[str]:
+def postprocess_config(args: argparse.Namespace) -> PostprocessConfig:
+    from nas.stream.postprocess import PostprocessConfig
+
+    return PostprocessConfig(args.average_ms, args.threshold, args.suppression_ms, args.minimum_count)
+
+
+def class_names(model_path: Path, n_classes: int) -> list[str]:
     """labels.txt beside the model (an export bundle), else the 12 Speech Commands classes."""
     from nas.data.speech_commands import LABELS
 
@@ -100,11 +112,11 @@ def _class_names(model_path: Path, n_classes: int) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from nas.data.streaming import new_frames_per_inference
     from nas.stream.metrics import read_labels, score
-    from nas.stream.postprocess import PostprocessConfig, softmax_table
+    from nas.stream.postprocess import softmax_table
     from nas.stream.runner import TflmHostRunner
     from nas.train.evaluate_cli import tflite_candidate
 
-    config = PostprocessConfig(args.average_ms, args.threshold, args.suppression_ms, args.minimum_count)
+    config = postprocess_config(args)
     if args.match_ms < 0:
         raise ConfigError(f"--match-ms must be >= 0, got {args.match_ms}")
     wavs = _wavs(args.audio)
@@ -116,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if args.port and not args.board:
         raise ConfigError("--port needs --board (the board's profile name)")
     runner = TflmHostRunner(model)
-    names = _class_names(args.model, runner.output.n_classes)
+    names = class_names(args.model, runner.output.n_classes)
     keywords = [n for n in names if not n.startswith("_")]
     table = None if runner.output.is_softmax else softmax_table(runner.output.scale)
 
