@@ -32,8 +32,8 @@ pip_quietly() {
     exit 1
   fi
 }
-# An older venv lacking a later dependency (submitit, optuna_dashboard) is completed the same way.
-if ! "$PY" -c "import nas, torch, tensorflow, optuna, submitit, optuna_dashboard" 2>/dev/null; then
+# An older venv lacking a later dependency (submitit, optuna_dashboard, sounddevice) is completed the same way.
+if ! "$PY" -c "import nas, torch, tensorflow, optuna, submitit, optuna_dashboard, sounddevice" 2>/dev/null; then
   echo "[bootstrap] installing Python packages (first run: a few minutes; log in $PIP_LOG)"
   : >"$PIP_LOG"
   pip_quietly --upgrade pip
