@@ -3,8 +3,7 @@
 Each *voice* is one synthesizer setting (espeak-ng accent × variant × pitch × speed, or a flite voice ×
 pitch × tempo when flite is installed). A voice says the 10 keywords and a few other words once each;
 its clips are resampled to 16 kHz, on a share of them given a new speaker (speed and vocal-tract length
-perturbation, ``speaker_share``), trimmed, on a share heard in a reverberant room (``room_share``; both
-in `nas.data.voice_fx`), coloured like a random microphone, placed at a random offset inside one
+perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone, placed at a random offset inside one
 second at a random level and mixed with a noise bed. The split is by voice, written to the list files,
 so the real loader reads the result unchanged and no voice is in two splits.
 
@@ -31,7 +30,7 @@ import numpy as np
 from nas.data.noise import make_noise_beds
 from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
 from nas.data.splits import LIST_FILES, hash_split
-from nas.data.voice_fx import room, speaker_variation
+from nas.data.voice_fx import speaker_variation
 from nas.data.wav import decode_wav, resample, write_wav
 from nas.errors import DataError
 from nas.paths import data_home
@@ -89,7 +88,6 @@ class SynthSettings:
     noise_seconds: float = 30.0  # length of each `_background_noise_` file
     use_flite: bool = True
     speaker_share: float = 0.8  # share of clips given a new speaker after synthesis (nas.data.voice_fx)
-    room_share: float = 0.0  # share of clips heard in a reverberant room (nas.data.voice_fx)
     workers: int = 2
 
     def identity(self) -> dict:
@@ -194,7 +192,7 @@ def render_clip(speech: np.ndarray, rate: int, rng: np.random.Generator, beds: d
                 fx_rng: np.random.Generator | None = None, settings: SynthSettings = SynthSettings()) -> np.ndarray:
     """Turns synthesizer output into one Speech Commands-like second of 16 kHz audio.
 
-    ``fx_rng`` draws the speaker and room variation (its own generator, so that the other draws stay
+    ``fx_rng`` draws the speaker variation (its own generator, so that the other draws stay
     those of a set without them)."""
     from scipy.signal import butter, resample as fft_resample, sosfilt
 
@@ -202,8 +200,6 @@ def render_clip(speech: np.ndarray, rate: int, rng: np.random.Generator, beds: d
     if fx_rng is not None and fx_rng.random() < settings.speaker_share:
         x = speaker_variation(x, fx_rng)
     x = _trim(x)
-    if fx_rng is not None and fx_rng.random() < settings.room_share:
-        x = room(x, fx_rng, SAMPLE_RATE)
     longest = int(0.9 * SAMPLE_RATE)
     if len(x) > longest:  # a slow voice on a long word: speed it up to fit, as a speaker would
         x = fft_resample(x, longest).astype(np.float32)

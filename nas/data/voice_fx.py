@@ -1,11 +1,11 @@
-"""Speaker and room variation applied after synthesis: what a synthesizer's few voices lack.
+"""Speaker variation applied after synthesis: what a synthesizer's few voices lack.
 
 A synthesizer has a handful of vocal tracts; people have many. `speaker_variation` resamples the
 speech (speed perturbation, as in Ko et al., "Audio augmentation for speech recognition", Interspeech
 2015: tempo, pitch and formants move together) and then warps its spectrum's frequency axis (vocal-tract
 length perturbation, Jaitly & Hinton, ICML workshop 2013: formants move, pitch and tempo stay).
-`room` convolves with an exponentially decaying noise impulse response of a random reverberation time
-(Sabine's RT60: the level falls 60 dB in RT60 seconds), a cheap stand-in for a simulated room.
+A decaying-noise room (RT60 0.1-0.7 s on half the clips) was screened by bench_real_speech and did not
+help on real speech (README), so it is not here.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import numpy as np
 
 SPEED_RANGE = (0.85, 1.15)  # speed factors of Ko et al. are 0.9, 1.0, 1.1; a little wider for more speakers
 WARP_RANGE = (0.88, 1.12)  # vocal-tract length warp factors (Jaitly & Hinton use 0.9..1.1)
-RT60_RANGE = (0.1, 0.7)  # seconds: a small furnished room to a bare living room
 
 
 def speed(x: np.ndarray, factor: float) -> np.ndarray:
@@ -46,16 +45,3 @@ def speaker_variation(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One random new speaker from one synthesized utterance: a speed factor and a warp factor."""
     return vtl_warp(speed(x, rng.uniform(*SPEED_RANGE)), rng.uniform(*WARP_RANGE))
 
-
-def room(x: np.ndarray, rng: np.random.Generator, rate: int) -> np.ndarray:
-    """``x`` heard in a room: convolved with a decaying-noise impulse response, direct sound first."""
-    from scipy.signal import fftconvolve
-
-    rt60 = rng.uniform(*RT60_RANGE)
-    t = np.arange(int(rt60 * rate)) / rate
-    tail = rng.standard_normal(len(t)) * 10 ** (-3 * t / rt60)  # -60 dB at t = rt60
-    tail[0] = 0.0
-    direct_to_reverb = 10 ** (rng.uniform(0, 12) / 20)  # near-field speech: the direct path dominates
-    response = tail / np.sqrt(np.sum(tail**2)) / direct_to_reverb
-    response[0] = 1.0
-    return fftconvolve(x, response)[: len(x) + len(t) // 4].astype(np.float32)

@@ -1,9 +1,9 @@
-"""Speaker and room variation after synthesis: each moves what it should and nothing else."""
+"""Speaker variation after synthesis: each moves what it should and nothing else."""
 from __future__ import annotations
 
 import numpy as np
 
-from nas.data.voice_fx import room, speaker_variation, speed, vtl_warp
+from nas.data.voice_fx import speaker_variation, speed, vtl_warp
 
 RATE = 16000
 
@@ -30,16 +30,6 @@ def test_vtl_warp_moves_the_spectrum_and_keeps_the_length():
     # bins are 31.25 Hz wide: the peak lands within a bin of 1,100 Hz
     assert abs(peak_hz(y[2000:-2000]) - 1100) <= 32
     assert abs(peak_hz(vtl_warp(x, 0.9)[2000:-2000]) - 900) <= 32
-
-
-def test_room_keeps_the_direct_sound_and_adds_a_decaying_tail():
-    x = np.zeros(RATE // 2, np.float32)
-    x[100] = 1.0
-    y = room(x, np.random.default_rng(3), RATE)
-    assert len(y) > len(x) and abs(y[100] - 1.0) < 1e-5 and np.all(np.abs(y[:100]) < 1e-5)
-    tail = y[101:]
-    early, late = np.sum(tail[:800] ** 2), np.sum(tail[800:1600] ** 2)
-    assert 0 < late < early
 
 
 def test_speaker_variation_is_reproducible_from_the_generator():
