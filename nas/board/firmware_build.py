@@ -1,9 +1,10 @@
 """Build the firmware for one board port with its Makefile, and read flash/RAM from the ELF.
 
-A flash-mode image (``model=``: a model description compiled into flash) is one build per model,
-cached under the model's hash as well. Builds are cached per (board, front-end fingerprint) under ``firmware/build/`` (or the user's cache
-folder when the package is installed read-only) and serialised by a
-file lock, so parallel search workers share one build.
+Builds are cached per (board, front-end fingerprint) under ``firmware/build/`` (or the user's cache
+folder when the package is installed read-only) and serialised by a file lock, so parallel search
+workers share one build. A flash-mode image (``model=``: a model description compiled into flash) is
+one build per model, cached under the model's hash as well; only the ``FLASH_IMAGES_KEPT`` most recently
+used ones per board and front end stay, since a search would otherwise leave one (~1.7 MB) per trial.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from pathlib import Path
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import BoardError, ConfigError
 from nas.paths import FIRMWARE_DIR, firmware_build_root
+
+
+FLASH_IMAGES_KEPT = 16
 
 
 def ports() -> list[str]:
@@ -114,4 +118,25 @@ def build_firmware(board: str = "mps2_an500", frontend: FrontEndConfig | None = 
         tail = "\n".join(output.splitlines()[-25:])
         raise BoardError(f"firmware build for {board} failed:\n{tail}")
     elf = build / "kws.elf"
-    return FirmwareImage(board, elf, *elf_sizes(elf), model_in_flash=model is not None)
+    image = FirmwareImage(board, elf, *elf_sizes(elf), model_in_flash=model is not None)
+    if model is not None:
+        elf.touch()  # its mtime says when it was last used, for prune_flash_images
+        prune_flash_images(root, f"{board}-{frontend.fingerprint()}-flash-", FLASH_IMAGES_KEPT)
+    return image
+
+
+def prune_flash_images(root: Path, prefix: str, keep: int) -> list[Path]:
+    """Removes all but the ``keep`` most recently used flash-mode builds ``root/prefix*``; returns the
+    removed ones. A build another process holds locked (building it) stays."""
+    builds = [b for b in root.glob(prefix + "*") if (b / "kws.elf").is_file()]
+    builds.sort(key=lambda b: (b / "kws.elf").stat().st_mtime, reverse=True)
+    removed = []
+    for old in builds[keep:]:
+        with open(old / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(old)
+            removed.append(old)
+    return removed

@@ -140,9 +140,13 @@ def test_emulated_flash_image_gives_the_outputs_of_serial_upload(tflite_models, 
 
 
 @pytest.mark.firmware
-def test_emulated_flash_image_of_the_large_ds_cnn_matches_the_ram_buffer(large_ds_cnn, firmware_image, build_root):
+def test_emulated_flash_image_of_the_large_ds_cnn_matches_the_ram_buffer(large_ds_cnn, firmware_image, build_root,
+                                                                        monkeypatch):
+    monkeypatch.setattr("nas.board.firmware_build.FLASH_IMAGES_KEPT", 1)
     profile = dataclasses.replace(load_board("mps2_an500"), model_storage="flash")
     image = build_board_image(large_ds_cnn, profile, build_root=build_root)
+    # the previous test's flash image of the same board was the least recently used: removed
+    assert [b.name for b in build_root.glob("mps2_an500-*-flash-*")] == [image.image.elf.parent.name]
     features = _features(2, seed=1)
     with EmulatedBoard(image=firmware_image, model=large_ds_cnn, timeout_s=120) as ram:
         in_ram = [ram.infer(x) for x in features]
