@@ -18,6 +18,7 @@ from nas.board.emulated import EmulatedBoard, free_tcp_port
 from nas.board.serial_board import SerialBoard
 from nas.errors import BoardError
 from nas.cli import main
+from .serve_client import client as _client, command as _command, serve as _serve
 from .tf_models import run_tflm
 
 pytestmark = pytest.mark.firmware
@@ -93,25 +94,6 @@ def test_board_serve_is_ready_then_answers_an_outside_client_with_no_unprompted_
     finally:
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=60) == 0
-
-
-def _serve(model, port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "nas", "board", "serve", str(model), "--listen", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _client(port: int) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def _command(link: socket.socket, data: bytes) -> list[str]:
-    link.sendall(data)
-    reply = b""
-    while not reply.endswith(b"m-ready\r\n"):
-        chunk = link.recv(4096)
-        assert chunk, f"connection closed after {reply!r}"
-        reply += chunk
-    return reply.decode().splitlines()[:-1]
 
 
 @pytest.fixture(scope="module")
