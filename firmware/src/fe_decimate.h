@@ -1,0 +1,19 @@
+/* The front end's 2:1 decimator (KWS_FE_DECIMATION 2): a half-band FIR in Q15 over int16 samples,
+ * bit for bit the integer function of nas/data/decimate.py. */
+#ifndef KWS_FE_DECIMATE_H
+#define KWS_FE_DECIMATE_H
+
+#include <stdint.h>
+
+#include "mfcc.h"
+
+#if KWS_FE_DECIMATION == 2
+/* n_out outputs, y[i] = y2[i] = sat16((sum_k h[k] x[2i - k] + 2^14) >> 15): x must be readable from
+ * x[-(KWS_FE_DEC_TAPS - 1)] (the inputs before it) up to x[2 (n_out - 1)]. y2 may equal y. */
+void kws_decimate(const int16_t *x, uint32_t n_out, int16_t *y, int16_t *y2);
+
+/* The whole recording from its start (zeros before it): ceil(n / 2) outputs into y. */
+void kws_decimate_from_start(const int16_t *x, uint32_t n, int16_t *y);
+#endif
+
+#endif
