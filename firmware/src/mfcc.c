@@ -246,8 +246,9 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
 void kws_mfcc_compute(const int16_t *audio, int8_t *features)
 {
 #if KWS_FE_DECIMATION == 2
-    /* The clip at the FFT's rate; zero past it, where the first stage reads beyond the last window. */
-    static int16_t decimated[KWS_FE_FFT_CLIP_SAMPLES + KWS_FE_FRAME_READ_SAMPLES];
+    /* The clip at the FFT's rate; past it, where the first stage reads beyond the last window (weight
+     * 0), the decimator's scratch. */
+    static int16_t decimated[KWS_FE_FFT_CLIP_SAMPLES + KWS_FE_N_FFT];
     kws_decimate_from_start(audio, KWS_FE_CLIP_SAMPLES, decimated);
     audio = decimated;
 #endif
