@@ -51,17 +51,17 @@ void kws_fe_stream_reset(kws_fe_stream_t *s)
 {
     memset(s, 0, sizeof *s);
 #if KWS_FE_DECIMATION == 2
-    s->dec_fill = DEC_HISTORY; /* zeros before the first sample */
+    s->dec_fill = KWS_FE_DEC_HISTORY; /* zeros before the first sample */
 #endif
 }
 
 #if KWS_FE_DECIMATION == 2
-/* Decimates the staged inputs into the ring: outputs at staging positions DEC_HISTORY, + 2, ... (each
- * reads DEC_HISTORY inputs back), then the inputs the next output needs move to the front. */
+/* Decimates the staged inputs into the ring: outputs at staging positions KWS_FE_DEC_HISTORY, + 2, ... (each
+ * reads KWS_FE_DEC_HISTORY inputs back), then the inputs the next output needs move to the front. */
 static void decimate_staged(kws_fe_stream_t *s)
 {
-    uint32_t n_out = (s->dec_fill - DEC_HISTORY + 1) / 2;
-    const int16_t *x = &s->dec_in[DEC_HISTORY];
+    uint32_t n_out = (s->dec_fill - KWS_FE_DEC_HISTORY + 1) / 2;
+    const int16_t *x = &s->dec_in[KWS_FE_DEC_HISTORY];
     for (uint32_t left = n_out; left;) {
         uint32_t at = s->decimated & (RING - 1);
         uint32_t run = RING - at < left ? RING - at : left;
@@ -86,7 +86,7 @@ uint32_t kws_fe_stream_push(kws_fe_stream_t *s, const int16_t *pcm, uint32_t n)
         uint32_t room = RING - (kept > 0 ? (uint32_t)kept : 0u);
 #if KWS_FE_DECIMATION == 2
         /* t inputs from an odd count pushed give floor(t / 2) + 1 outputs, from an even one ceil(t / 2) */
-        uint32_t fits = 2 * room + (s->pushed & 1u), staged = DEC_STAGING - s->dec_fill;
+        uint32_t fits = 2 * room + (s->pushed & 1u), staged = KWS_FE_DEC_STAGING - s->dec_fill;
         uint32_t take = n < fits ? n : fits;
         take = take < staged ? take : staged;
         copy_words((uint8_t *)&s->dec_in[s->dec_fill], 0, (const uint8_t *)pcm, 2 * take);

@@ -14,8 +14,8 @@
 #if KWS_FE_DECIMATION == 2
 /* Inputs staged for the decimator: the TAPS - 1 before the next output's, then up to a ring's worth
  * of outputs' inputs (and one more when the count pushed is odd). */
-#define DEC_HISTORY (KWS_FE_DEC_TAPS - 1)
-#define DEC_STAGING (DEC_HISTORY + 2 * KWS_FE_N_FFT + 2)
+#define KWS_FE_DEC_HISTORY (KWS_FE_DEC_TAPS - 1)
+#define KWS_FE_DEC_STAGING (KWS_FE_DEC_HISTORY + 2 * KWS_FE_N_FFT + 2)
 #endif
 
 typedef struct {
@@ -29,8 +29,8 @@ typedef struct {
     uint32_t next_slot;  /* where the next frame goes, oldest first after it */
     uint32_t frames_done; /* frames computed since the reset, saturating at KWS_FE_NUM_FRAMES */
 #if KWS_FE_DECIMATION == 2
-    int16_t dec_in[DEC_STAGING] __attribute__((aligned(4)));
-    uint32_t dec_fill; /* inputs staged, DEC_HISTORY of them before the next output's */
+    int16_t dec_in[KWS_FE_DEC_STAGING] __attribute__((aligned(4)));
+    uint32_t dec_fill; /* inputs staged, KWS_FE_DEC_HISTORY of them before the next output's */
 #endif
 } kws_fe_stream_t;
 
