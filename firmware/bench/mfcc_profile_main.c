@@ -48,7 +48,7 @@ int main(void)
     /* a stride's new inputs into the ring's two halves, as the stream does */
     t0 = port_ticks();
     for (unsigned f = 0; f < FRAMES; f++)
-        kws_decimate(audio + KWS_FE_DEC_TAPS + 1 + f * KWS_FE_FFT_STRIDE_SAMPLES, KWS_FE_FFT_STRIDE_SAMPLES, decimated,
+        kws_decimate(audio + KWS_FE_DEC_BACK + f * KWS_FE_FFT_STRIDE_SAMPLES, KWS_FE_FFT_STRIDE_SAMPLES, decimated,
                      decimated + KWS_FE_N_FFT);
     t1 = port_ticks();
     row("decimator (a stride's inputs)", t1 - t0);

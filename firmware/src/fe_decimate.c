@@ -20,7 +20,8 @@ static inline int16_t sat16(int32_t v)
  * (g_-1 = g_12 = 0). The taps are symmetric (g_p = g_11-p), so the words past the middle are the
  * first ones swapped (smladx): taps[] = t0 t1 t2 u0 u1 u2 u3 with t_q = (g_2q+1, g_2q), u_q = (g_2q, g_2q-1).
  * The centre tap 2^14 is also the rounding constant: acc = 2^14 + O · 2^14 in one smlatb.
- * x (word aligned) is the first output's newest input; the pair goes to y and y + KWS_FE_N_FFT. */
+ * x (word aligned) is the first output's newest input, readable from x[-KWS_FE_DEC_BACK]; the pair goes
+ * to y and y + KWS_FE_N_FFT. */
 void kws_decimate_pairs(const int16_t *x, uint32_t n_pairs, int16_t *y, const int32_t *taps);
 #define STR_(v) #v
 #define STR(v) STR_(v)
@@ -112,12 +113,12 @@ void kws_decimate(const int16_t *x, uint32_t n_out, int16_t *y, int16_t *y2)
 
 void kws_decimate_from_start(const int16_t *x, uint32_t n, int16_t *y)
 {
-    /* The first outputs reach back before x: from a copy behind TAPS - 1 zeros. */
-    int16_t head[2 * (TAPS - 1)] __attribute__((aligned(4))) = {0};
-    uint32_t head_in = n < TAPS - 1 ? n : TAPS - 1;
-    memcpy(head + TAPS - 1, x, head_in * sizeof *x);
+    /* The first outputs reach back before x: from a copy behind zeros. */
+    int16_t head[2 * KWS_FE_DEC_BACK] __attribute__((aligned(4))) = {0};
+    uint32_t head_in = n < KWS_FE_DEC_BACK ? n : KWS_FE_DEC_BACK;
+    memcpy(head + KWS_FE_DEC_BACK, x, head_in * sizeof *x);
     uint32_t head_out = (head_in + 1) / 2;
-    kws_decimate(head + TAPS - 1, head_out, y, y);
+    kws_decimate(head + KWS_FE_DEC_BACK, head_out, y, y);
     kws_decimate(x + 2 * head_out, (n + 1) / 2 - head_out, y + head_out, y + head_out);
 }
 #endif

@@ -12,9 +12,9 @@
 #include "mfcc.h"
 
 #if KWS_FE_DECIMATION == 2
-/* Inputs staged for the decimator: the TAPS - 1 before the next output's, then up to a ring's worth
- * of outputs' inputs (and one more when the count pushed is odd). */
-#define KWS_FE_DEC_HISTORY (KWS_FE_DEC_TAPS - 1)
+/* Inputs staged for the decimator: those it reads before the next output's, then up to a ring's
+ * worth of outputs' inputs (and one more when the count pushed is odd). */
+#define KWS_FE_DEC_HISTORY KWS_FE_DEC_BACK
 #define KWS_FE_DEC_STAGING (KWS_FE_DEC_HISTORY + 2 * KWS_FE_N_FFT + 2)
 #endif
 
