@@ -150,7 +150,8 @@ class Candidate:
         """Short label, e.g. ``ds_cnn [5 64 10 4 2 2 ...] mfcc=10 win=40ms stride=20ms``."""
         sizes = " ".join(str(v) for v in self.spec.to_model_size_info())
         fe = self.frontend
-        return f"{self.arch} [{sizes}] mfcc={fe.n_mfcc} win={fe.window_ms:g}ms stride={fe.stride_ms:g}ms"
+        decimated = f" decimation={fe.decimation}" if fe.decimation != 1 else ""
+        return f"{self.arch} [{sizes}] mfcc={fe.n_mfcc} win={fe.window_ms:g}ms stride={fe.stride_ms:g}ms{decimated}"
 
 
 def build_model(candidate: Candidate, num_classes: int = NUM_CLASSES, seed: int | None = None) -> "torch.nn.Module":
