@@ -9,7 +9,8 @@ the board profile's clock, instructions per MAC of the network, and the ELF's fl
 Then always-on, as a deployed spotter runs (``stages N W F%``): at ``--rate`` inferences per second
 each inference computes only the F = stride-aligned new frames (5 at 10/s and a 20 ms stride);
 printed per frame and per inference, with the CPU duty cycle at the board's clock beside the
-whole-clip figures (an ESTIMATE: the emulator counts instructions, not cycles).
+whole-clip figures (an ESTIMATE: the emulator counts instructions, not cycles). Both front ends run side
+by side: the default and ``decimation=2`` (the 2:1 integer decimator, then the FFT at 8 kHz).
 
 Usage: .venv/bin/python benchmarks/bench_board.py [--board mps2_an500] [--count 3] [--rate 10]
 """
@@ -80,29 +81,44 @@ def main() -> int:
     started = time.monotonic()
     tflite = _int8_model(candidate)
     blob = tflite_to_blob(tflite, "ds_cnn_small")
-    image = build_firmware(args.board, frontend)
     profile = load_board(args.board)
     print(f"model: Hello Edge small DS-CNN, {cost.macs:,} MACs, {cost.params_deployed:,} deployed params; "
           f"int8 .tflite {len(tflite):,} B, model description {len(blob):,} B (prepared in "
           f"{time.monotonic() - started:.1f} s)")
     new_frames = new_frames_per_inference(frontend, rate_hop_ms(args.rate))  # 5 at 10/s and a 20 ms stride
-    with EmulatedBoard(args.board, image=image, frontend=frontend, model=blob, timeout_s=120) as board:
-        summary = board.preloaded
-        clip = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)
-        streaming = board.stages(None, count=args.count, warmup=args.warmup, new_frames=new_frames)
     mhz = f"{profile.clock_hz / 1e6:.0f} MHz"
-    print(f"\nper inference on {args.board} (QEMU -icount shift=0; ms = instructions × "
-          f"{profile.cycles_per_instruction} cycles / {mhz}, an ESTIMATE):")
-    print(stage_table(profile, {f"whole clip ({frontend.num_frames} frames)": clip,
-                                f"streaming ({new_frames} new frames)": streaming})
-          .to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
-    print(f"front end per frame: {clip.stages['features'] / frontend.num_frames:,.0f} instructions (whole clip), "
-          f"{streaming.stages['features'] / new_frames:,.0f} (streaming, incl. the ring buffers; goal <= 25,000)")
-    print(f"streaming total per inference: {streaming.total / 1e6:.3f} M instructions (goal <= 4.0 M); duty cycle at "
-          f"{args.rate:g} inferences/s and {mhz}: {streaming.duty_cycle(profile, args.rate):.1%} "
-          f"(whole clip each time: {clip.duty_cycle(profile, args.rate):.1%})")
+    # The same model (its input, 49 x 10 int8, does not depend on the decimation) with each front end.
+    summary_rows = []
+    for decimation in (1, 2):
+        frontend = FrontEndConfig(decimation=decimation)
+        image = build_firmware(args.board, frontend)
+        with EmulatedBoard(args.board, image=image, frontend=frontend, model=blob, timeout_s=120) as board:
+            summary = board.preloaded
+            clip = board.stages(synthetic_clip(frontend.clip_samples), count=args.count, warmup=args.warmup)
+            streaming = board.stages(None, count=args.count, warmup=args.warmup, new_frames=new_frames)
+        if decimation == 1:  # the footprint below is the default image's
+            default_image, default_summary = image, summary
+        name = "default front end" if decimation == 1 else "decimation=2 (2:1 decimator, FFT at 8 kHz)"
+        print(f"\n{name}: per inference on {args.board} (QEMU -icount shift=0; ms = instructions × "
+              f"{profile.cycles_per_instruction} cycles / {mhz}, an ESTIMATE):")
+        print(stage_table(profile, {f"whole clip ({frontend.num_frames} frames)": clip,
+                                    f"streaming ({new_frames} new frames)": streaming})
+              .to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+        summary_rows.append({
+            "front end": f"decimation {decimation}",
+            "per frame, whole clip": round(clip.stages["features"] / frontend.num_frames),
+            "per frame, streaming": round(streaming.stages["features"] / new_frames),
+            "always-on total (M)": round(streaming.total / 1e6, 3),
+            f"duty cycle at {args.rate:g}/s": f"{streaming.duty_cycle(profile, args.rate):.1%}",
+            "firmware RAM (B)": image.ram_bytes,
+        })
+    print(f"\nfront end per frame (instructions; streaming includes the ring buffers and the decimator; goal "
+          f"<= 25,000) and the always-on total per inference (goal <= 4.0 M) at {args.rate:g} inferences/s:")
+    print(pd.DataFrame(summary_rows).to_string(index=False, formatters={
+        "per frame, whole clip": "{:,}".format, "per frame, streaming": "{:,}".format, "firmware RAM (B)": "{:,}".format}))
     print(f"network: {clip.stages['network'] / cost.macs:.3f} instructions per MAC ({cost.macs:,} MACs)")
 
+    image, summary = default_image, default_summary
     model_ram = summary["arena_bytes"] + summary["blob_bytes"]
     footprint = pd.DataFrame([
         {"what": "firmware ELF (arm-none-eabi-size)", "flash_bytes": image.flash_bytes, "ram_bytes": image.ram_bytes,

@@ -11,7 +11,7 @@ Then, with the first seed, the same recipe per synthesizer engine of the generat
 voices of every other engine, scored on every clip of that engine's voices (*held out by engine*).
 Generated-speech figures rank recipes; only the real clips say how a model does on people.
 
-    .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2]
+    .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2] [--decimation 2]
 """
 from __future__ import annotations
 
@@ -84,10 +84,14 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--data", type=Path, help="a generated set (kws-nas data synth --out) instead of the default")
     p.add_argument("--no-held-out-engines", action="store_true", help="skip the held-out-engine runs")
+    p.add_argument("--decimation", type=int, choices=[1, 2],
+                   help="the front end's decimation (FrontEndConfig.decimation), instead of the candidate's")
     args = p.parse_args()
 
     started = time.perf_counter()
     candidate, origin = best_candidate(args.results, args.budget_class)
+    if args.decimation is not None:
+        candidate = replace(candidate, frontend=replace(candidate.frontend, decimation=args.decimation))
     print(f"model: {candidate.describe()}  ({origin})")
     generated = args.data or ensure_default_dataset()
     front_end = candidate.frontend

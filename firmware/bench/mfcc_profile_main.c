@@ -1,17 +1,22 @@
 /*
  * Where the front end's instructions go, per frame: the C front end (src/mfcc.c, included so that its
  * static stages can be timed one by one) on the 49 frames of a synthetic clip, each stage run over
- * all frames between two SysTick readings. Prints
+ * all frames between two SysTick readings (with decimation 2 the frames are read from the clip as if
+ * it were decimated; the decimator is timed on its own, a stride's inputs per frame). Prints
  *   profile,<stage>,<instructions per frame>
  * then "profile-done". Under QEMU -icount shift=0 one tick is 40 instructions.
  * benchmarks/bench_fe_profile.py builds and runs it.
  */
+#include "../src/fe_decimate.c"
 #include "../src/mfcc.c"
 
 #include "bench_print.h"
 
 #define FRAMES KWS_FE_NUM_FRAMES
-static int16_t audio[KWS_FE_CLIP_SAMPLES + KWS_FE_FRAME_READ_SAMPLES];
+static int16_t audio[KWS_FE_CLIP_SAMPLES + KWS_FE_FRAME_READ_SAMPLES] __attribute__((aligned(4)));
+#if KWS_FE_DECIMATION == 2
+static int16_t decimated[2 * KWS_FE_N_FFT]; /* a ring and its mirror */
+#endif
 static float mel_in[FRAMES][KWS_FE_N_MELS];
 static volatile float sink;
 
@@ -36,12 +41,21 @@ int main(void)
         for (unsigned m = 0; m < KWS_FE_N_MELS; m++) mel_in[f][m] = 1.0f + (float)(f * 40 + m);
     int8_t features[KWS_FE_N_MFCC];
     uint64_t t0 = port_ticks();
-    for (unsigned f = 0; f < FRAMES; f++) kws_mfcc_frame(audio + f * KWS_FE_STRIDE_SAMPLES, features);
+    for (unsigned f = 0; f < FRAMES; f++) kws_mfcc_frame(audio + f * KWS_FE_FFT_STRIDE_SAMPLES, features);
     uint64_t t1 = port_ticks();
     row("whole frame", t1 - t0);
+#if KWS_FE_DECIMATION == 2
+    /* a stride's new inputs into the ring's two halves, as the stream does */
+    t0 = port_ticks();
+    for (unsigned f = 0; f < FRAMES; f++)
+        kws_decimate(audio + KWS_FE_DEC_BACK + f * KWS_FE_FFT_STRIDE_SAMPLES, KWS_FE_FFT_STRIDE_SAMPLES, decimated,
+                     decimated + KWS_FE_N_FFT);
+    t1 = port_ticks();
+    row("decimator (a stride's inputs)", t1 - t0);
+#endif
 
     t0 = port_ticks();
-    for (unsigned f = 0; f < FRAMES; f++) window_fft_first_stage(audio + f * KWS_FE_STRIDE_SAMPLES);
+    for (unsigned f = 0; f < FRAMES; f++) window_fft_first_stage(audio + f * KWS_FE_FFT_STRIDE_SAMPLES);
     t1 = port_ticks();
     row("window + first FFT stage", t1 - t0);
 #if KWS_FE_FFT_FIRST_SPAN >= 4
@@ -62,7 +76,7 @@ int main(void)
     row("last radix-4 stage", t1 - t0);
 #endif
     t0 = port_ticks();
-    for (unsigned f = 0; f < FRAMES; f++) fft(audio + f * KWS_FE_STRIDE_SAMPLES);
+    for (unsigned f = 0; f < FRAMES; f++) fft(audio + f * KWS_FE_FFT_STRIDE_SAMPLES);
     t1 = port_ticks();
     row("FFT (all stages)", t1 - t0);
 

@@ -8,17 +8,30 @@
 
 #include <stdint.h>
 
+#include "fe_decimate.h"
 #include "mfcc.h"
 
+#if KWS_FE_DECIMATION == 2
+/* Inputs staged for the decimator: those it reads before the next output's, then up to a ring's
+ * worth of outputs' inputs (and one more when the count pushed is odd). */
+#define KWS_FE_DEC_HISTORY KWS_FE_DEC_BACK
+#define KWS_FE_DEC_STAGING (KWS_FE_DEC_HISTORY + 2 * KWS_FE_N_FFT + 2)
+#endif
+
 typedef struct {
-    /* sample i at [i mod N_FFT] and [i mod N_FFT + N_FFT], so that every window (at most N_FFT
-     * samples) is contiguous wherever the ring wraps */
+    /* sample i (at the FFT's rate) at [i mod N_FFT] and [i mod N_FFT + N_FFT], so that every window
+     * (at most N_FFT samples) is contiguous wherever the ring wraps */
     int16_t audio[2 * KWS_FE_N_FFT];
-    uint32_t pushed;     /* samples pushed since the reset (mod 2^32: 74 hours at 16 kHz) */
-    uint32_t next_start; /* first sample of the next frame */
+    uint32_t pushed;     /* input samples pushed since the reset (mod 2^32: 74 hours at 16 kHz) */
+    uint32_t decimated;  /* samples at the FFT's rate stored (= pushed without decimation) */
+    uint32_t next_start; /* first input sample of the next frame */
     int8_t frames[KWS_MFCC_FEATURES]; /* ring of KWS_FE_NUM_FRAMES frames */
     uint32_t next_slot;  /* where the next frame goes, oldest first after it */
     uint32_t frames_done; /* frames computed since the reset, saturating at KWS_FE_NUM_FRAMES */
+#if KWS_FE_DECIMATION == 2
+    int16_t dec_in[KWS_FE_DEC_STAGING] __attribute__((aligned(4)));
+    uint32_t dec_fill; /* inputs staged, KWS_FE_DEC_HISTORY of them before the next output's */
+#endif
 } kws_fe_stream_t;
 
 void kws_fe_stream_reset(kws_fe_stream_t *s);

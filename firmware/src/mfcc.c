@@ -1,5 +1,5 @@
 /* MFCC on the board, the function nas/data/frontend.py computes, organised for a small core:
- * window (int16 → float folded into the table and into the first FFT stage) → one complex FFT of
+ * (with KWS_FE_DECIMATION 2, the 2:1 decimator of fe_decimate.c first; all below at its rate) window (int16 → float folded into the table and into the first FFT stage) → one complex FFT of
  * the N_FFT/2 packed samples (a radix-8 or radix-4 first stage that reads the windowed samples and
  * leaves out the zero padding, then radix-4 stages, in place, decimation in frequency; its
  * scrambled output is read through a precomputed position table, never permuted)
@@ -11,6 +11,7 @@
  * Every table comes from nas/board/frontend_header.py; float32 throughout, within one int8 step
  * of the Python front end (tests/firmware/test_mfcc_c.py). */
 #include "mfcc.h"
+#include "fe_decimate.h"
 #include "mfcc_asm.h" /* KWS_FE_ASM: the inner loops in assembly on Cortex-M4F/M7 */
 
 #include <math.h>
@@ -244,9 +245,16 @@ void kws_mfcc_frame(const int16_t *x, int8_t *features)
 
 void kws_mfcc_compute(const int16_t *audio, int8_t *features)
 {
+#if KWS_FE_DECIMATION == 2
+    /* The clip at the FFT's rate; past it, where the first stage reads beyond the last window (weight
+     * 0), the decimator's scratch. */
+    static int16_t decimated[KWS_FE_FFT_CLIP_SAMPLES + KWS_FE_N_FFT];
+    kws_decimate_from_start(audio, KWS_FE_CLIP_SAMPLES, decimated);
+    audio = decimated;
+#endif
     for (unsigned f = 0; f < KWS_FE_NUM_FRAMES; f++) {
-        const int16_t *x = audio + f * KWS_FE_STRIDE_SAMPLES;
-#if KWS_FE_FRAME_READ_SAMPLES > KWS_FE_WINDOW_SAMPLES
+        const int16_t *x = audio + f * KWS_FE_FFT_STRIDE_SAMPLES;
+#if KWS_FE_FRAME_READ_SAMPLES > KWS_FE_FFT_WINDOW_SAMPLES && KWS_FE_DECIMATION == 1
         /* The first stage reads past the window: near the clip's end, from a padded copy. */
         static int16_t padded[KWS_FE_FRAME_READ_SAMPLES];
         if (f * KWS_FE_STRIDE_SAMPLES + KWS_FE_FRAME_READ_SAMPLES > KWS_FE_CLIP_SAMPLES) {

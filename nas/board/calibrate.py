@@ -141,17 +141,19 @@ FRONTEND_FRAMES = (1, 2, 5, 10, 25)
 
 
 def measure_frontend(board_name: str, to_tflite: Callable, port: str | None = None,
-                     frames: Sequence[int] = FRONTEND_FRAMES, timeout_s: float = 120.0) -> list[tuple[int, float, str]]:
+                     frames: Sequence[int] = FRONTEND_FRAMES, timeout_s: float = 120.0,
+                     decimation: int = 1) -> list[tuple[int, float, str]]:
     """The board's front end per inference, ``(frames, time, unit)``: the whole clip (all its frames,
     the batch path), then streaming inferences computing only ``frames`` new frames each (the
-    board's ``stages`` command, with Hello Edge's small DNN on the firmware's default front end
-    behind it, whose time does not matter). CalibrationError when the board fails."""
+    board's ``stages`` command, with Hello Edge's small DNN on the firmware's default front end, or
+    the one with ``decimation`` 2 on an emulated board, behind it, whose time does not matter).
+    CalibrationError when the board fails."""
     from nas.board.base import synthetic_clip
     from nas.data.frontend_config import FrontEndConfig
     from nas.spaces import Candidate, hello_edge_candidates
 
     _, dnn = hello_edge_candidates("dnn")[0]
-    candidate = Candidate(dnn.arch, dnn.spec, FrontEndConfig())
+    candidate = Candidate(dnn.arch, dnn.spec, FrontEndConfig(decimation=decimation))
     graph = read_model(to_tflite(candidate))
     clip_frames = candidate.input_shape[0]
     points = []
@@ -161,8 +163,11 @@ def measure_frontend(board_name: str, to_tflite: Callable, port: str | None = No
         if emulated:  # preloaded: no serial upload
             from nas.board.emulated import EmulatedBoard
 
-            board = EmulatedBoard(board_name, model=blob, timeout_s=timeout_s)
+            board = EmulatedBoard(board_name, frontend=candidate.frontend, model=blob, timeout_s=timeout_s)
         else:
+            if decimation != 1:
+                raise ConfigError(f"board {board_name}: the decimation-{decimation} front end is measured on the "
+                                  "emulated boards only (a real board's firmware has one front end)")
             board = open_board(board_name, port)
         with board:
             if not emulated:

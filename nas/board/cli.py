@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="start from BOARD's stored model and refit only its per-kind scales")
     calibrate.add_argument("--seed", type=int, default=0, help="seed of the random calibration networks")
     calibrate.add_argument("--out", type=Path, help="where to write the model (default constraints/<board>.latency.json)")
+    calibrate.add_argument("--frontend-only", action="store_true",
+                           help="refit only the front-end terms of the stored model (its network terms are kept)")
     flash = sub.add_parser("flash", help="build the board's image for a model, check its size, flash it")
     flash.add_argument("model", type=Path, help="int8 .tflite (or a model description .bin)")
     flash.add_argument("--board", required=True, help="board profile (constraints/<board>.yaml)")
@@ -83,13 +85,18 @@ def flash(args) -> int:
 
 
 def calibrate(args) -> int:
-    from nas.board.calibrate import (CALIBRATION_COUNT, calibration_set, check_enough, fit_frontend_points, fit_points,
-                                     measure, measure_frontend)
+    from nas.board.calibrate import CALIBRATION_COUNT, calibration_set, check_enough, fit_points, measure
     from nas.cost import estimate, latency
     from nas.cost.budget import load_board, load_budget
     from nas.export.tflite import untrained_int8
 
     profile = load_board(args.board)
+    if args.frontend_only:
+        model = latency.load(args.board)
+        if model is None:
+            raise ConfigError(f"--frontend-only: {args.board} has no stored latency model to keep the network terms of "
+                              f"({latency.model_path(args.board)}); calibrate it fully first")
+        return _calibrate_frontend(args, profile, model)
     base = None
     if args.transfer_from:
         base = latency.load(args.transfer_from)
@@ -115,15 +122,32 @@ def calibrate(args) -> int:
                                                  f"{p.value:>14,.0f} {p.unit}", flush=True),
                      on_skip=lambda i, why: print(f"  {i + 1}/{count} skipped: {why}", flush=True))
     model = fit_points(points, args.board, base=base)
-    frontend = fit_frontend_points(measure_frontend(args.board, untrained_int8, port=args.port))
-    model = model.with_frontend(frontend.terms)
-    out = latency.save(model, args.out or latency.model_path(args.board))
     e = model.fit_error
     print(f"fit error |predicted/measured - 1| on {model.points} networks: median {100 * e['median']:.2f} %, "
           f"p95 {100 * e['p95']:.2f} %, max {100 * e['max']:.2f} %")
+    return _calibrate_frontend(args, profile, model)
+
+
+def _calibrate_frontend(args, profile, model) -> int:
+    """The front-end terms (and, on the emulator, the decimation-2 front end's) into ``model``, saved."""
+    from nas.board.calibrate import fit_frontend_points, measure_frontend
+    from nas.board.connect import EMULATED
+    from nas.cost import latency
+    from nas.export.tflite import untrained_int8
+
+    frontend = fit_frontend_points(measure_frontend(args.board, untrained_int8, port=args.port))
+    model = model.with_frontend(frontend.terms)
+    halved = None
+    if args.port is None and args.board in EMULATED:  # the decimation-2 front end needs its own image
+        halved = fit_frontend_points(measure_frontend(args.board, untrained_int8, decimation=2))
+        model = model.with_frontend(halved.terms, decimation=2)
+    out = latency.save(model, args.out or latency.model_path(args.board))
     print(f"front end: {frontend.terms['per_inference']:,.0f} + {frontend.terms['per_frame']:,.0f} × frames "
           f"{model.unit} per inference; |error| max {100 * frontend.max_error:.2f} % over {len(frontend.frames)} "
           f"runs ({', '.join(map(str, frontend.frames))} frames)")
+    if halved is not None:
+        print(f"front end with decimation 2: {halved.terms['per_inference']:,.0f} + {halved.terms['per_frame']:,.0f} "
+              f"× frames {model.unit} per inference; |error| max {100 * halved.max_error:.2f} %")
     print(f"latency model written to {out} (ms at {profile.clock_hz / 1e6:g} MHz from constraints/{args.board}.yaml)")
     return 0
 

@@ -45,7 +45,7 @@ def first_stage_reads(config: FrontEndConfig) -> int:
     holds some windowed sample; past the window the (zero-extended) window table gives 0."""
     first_radix, _ = fft_plan(config)
     span = config.n_fft // 2 // first_radix
-    nonzero = (config.window_samples + 1) // 2
+    nonzero = (config.fft_window_samples + 1) // 2
     return 2 * span * -(-nonzero // span)
 
 
@@ -87,7 +87,7 @@ def mel_segments(config: FrontEndConfig, first_bin: int, end_bin: int) -> tuple[
     filterbank = frontend_tables(config, np.float64)["mel_filterbank"]
     edges = np.linspace(hz_to_mel(config.fmin_hz), hz_to_mel(config.fmax_hz), config.n_mels + 2)
     bins = np.arange(first_bin, end_bin)
-    bin_mel = hz_to_mel(np.linspace(0.0, config.sample_rate / 2, config.n_fft // 2 + 1))[bins]
+    bin_mel = hz_to_mel(np.linspace(0.0, config.fft_sample_rate / 2, config.n_fft // 2 + 1))[bins]
     segment = np.clip(np.searchsorted(edges, bin_mel, side="right") - 1, 0, config.n_mels)
     # Below the first centre and above the last, the partner band is a virtual one, discarded.
     rising = (bin_mel - edges[segment]) / (edges[segment + 1] - edges[segment])
@@ -104,6 +104,26 @@ def _c_complex(values: np.ndarray) -> str:
     values = np.asarray(values, dtype=np.complex128).ravel()
     items = [f"{{{float(np.float32(v.real))!r}f, {float(np.float32(v.imag))!r}f}}" for v in values]
     return ",\n".join("    " + ", ".join(items[i : i + 3]) for i in range(0, len(items), 3))
+
+
+def _decimator_c(config: FrontEndConfig) -> str:
+    """The decimator's Q15 taps (nas/data/decimate.py) for firmware/src/fe_decimate.c, when it is used."""
+    if config.decimation == 1:
+        return ""
+    from nas.data.decimate import TAPS, halfband_taps
+
+    taps = halfband_taps()
+    centre = TAPS // 2
+    return f"""/* The 2:1 decimator: a half band of {TAPS} Q15 taps h[k] (nas/data/decimate.py), output n =
+ * sat16((sum_k h[k] x[2n - k] + 2^14) >> 15). h[k] = h[{TAPS - 1} - k]; the nonzero ones are the centre
+ * h[{centre}] and the pairs h[2p] = h[{TAPS - 1} - 2p], p < KWS_FE_DEC_PAIRS. */
+#define KWS_FE_DEC_TAPS {TAPS}
+#define KWS_FE_DEC_PAIRS {(centre + 1) // 2}
+#define KWS_FE_DEC_CENTRE_TAP {int(taps[centre])}
+static const int16_t kws_fe_dec_pair_taps[KWS_FE_DEC_PAIRS] = {{
+{_c_ints(taps[0:centre:2])}
+}};
+"""
 
 
 def render_header(config: FrontEndConfig) -> str:
@@ -133,7 +153,7 @@ def render_header(config: FrontEndConfig) -> str:
     # real transform is half the sum of two packed ones) both go into the window.
     # Zero past the window, up to the samples the first stage reads.
     window_q16 = np.zeros(reads, np.float32)
-    window_q16[: config.window_samples] = tables["window"].astype(np.float32) * np.float32(2.0**-16)
+    window_q16[: config.fft_window_samples] = tables["window"].astype(np.float32) * np.float32(2.0**-16)
     # In the first stage's read order, [n][q][re, im] for sample 2 (n + q S) (+ 1): one butterfly's
     # weights are contiguous, one vldm on the board.
     window_q16 = window_q16.reshape(-1, first_span, 2).transpose(1, 0, 2).ravel()
@@ -144,9 +164,14 @@ def render_header(config: FrontEndConfig) -> str:
 
 #define KWS_FE_FINGERPRINT "{config.fingerprint()}"
 #define KWS_FE_SAMPLE_RATE {config.sample_rate}
+/* clip, window and stride in input samples; the FFT_ ones at the FFT's rate (after the decimator) */
 #define KWS_FE_CLIP_SAMPLES {config.clip_samples}
 #define KWS_FE_WINDOW_SAMPLES {config.window_samples}
 #define KWS_FE_STRIDE_SAMPLES {config.stride_samples}
+#define KWS_FE_DECIMATION {config.decimation}
+#define KWS_FE_FFT_CLIP_SAMPLES {-(-config.clip_samples // config.decimation)}
+#define KWS_FE_FFT_WINDOW_SAMPLES {config.fft_window_samples}
+#define KWS_FE_FFT_STRIDE_SAMPLES {config.fft_stride_samples}
 #define KWS_FE_N_FFT {config.n_fft}
 #define KWS_FE_NUM_FRAMES {config.num_frames}
 #define KWS_FE_N_MELS {config.n_mels}
@@ -202,6 +227,7 @@ static const float kws_fe_bin_coef[3 * (KWS_FE_END_BIN - KWS_FE_FIRST_BIN)] = {{
 {_c_floats(np.stack([split_tw.real, split_tw.imag, rising], axis=1))}
 }};
 
+{_decimator_c(config)}
 /* ln(m) for m in [1, 2) as a polynomial in (m - 1.5), lowest power first */
 static const float kws_fe_ln_poly[] = {{
 {_c_floats(ln_mantissa_poly())}

@@ -83,7 +83,8 @@ def estimate(candidate: Costable, num_classes: int = 12, latency: BoardLatency |
     rows = layer_rows(layers)
     predicted = {}
     if latency is not None:
-        predicted = {**latency.network(layers), **latency.frontend(new_frames or candidate.input_shape[0])}
+        predicted = {**latency.network(layers), **latency.frontend(new_frames or candidate.input_shape[0],
+                                                                     candidate.frontend.decimation)}
         for row, extra in zip(rows, latency.layer_rows(layers)):
             row.update(extra)
     return CostReport(

@@ -14,7 +14,9 @@ one scale per layer kind (`LatencyModel.transfer`).
 The front end (MFCC features on the board) has its own term, linear in the feature frames an
 inference computes: all of them for a whole clip, only the new ones when streaming
 (``frontend``: ``per_inference`` + ``per_frame`` × frames, fitted by `fit_frontend` from the board's
-``stages`` timings; empty when the board's front end was not measured).
+``stages`` timings; empty when the board's front end was not measured). A front end with
+``decimation`` 2 (the 2:1 decimator, FFT at 8 kHz) has its own terms, ``frontend["decimation2"]``:
+its prediction is None on a board where that front end was not measured.
 
 Limits: the firmware runs LOGISTIC / TANH through a 256-entry table per op (constant time per
 element) when its arena has room for the tables, else it computes each element, whose time follows
@@ -117,7 +119,8 @@ class LatencyModel:
     fit_error: dict[str, float] = field(default_factory=dict)
     points: int = 0
     calibrated_from: str = ""  # the board a transferred model started from
-    frontend: dict[str, float] = field(default_factory=dict)  # per_inference, per_frame (see the module)
+    # per_inference, per_frame, and optionally "decimation2": the same two for that front end (see the module)
+    frontend: dict = field(default_factory=dict)
 
     def layer_value(self, layer: Layer) -> float:
         terms = self.coefficients.get(layer.kind, {})
@@ -133,15 +136,18 @@ class LatencyModel:
     def predict(self, layers: Sequence[Layer]) -> float:
         return self.overhead() + sum(self.per_layer(layers))
 
-    def frontend_value(self, frames: int) -> float | None:
+    def frontend_value(self, frames: int, decimation: int = 1) -> float | None:
         """The front end's time for an inference that computes ``frames`` feature frames; None
-        when the board's front end was not measured."""
-        if not self.frontend:
+        when the board's front end (with this decimation) was not measured."""
+        terms = self.frontend if decimation == 1 else self.frontend.get(f"decimation{decimation}")
+        if not terms:
             return None
-        return self.frontend["per_inference"] + self.frontend["per_frame"] * frames
+        return terms["per_inference"] + terms["per_frame"] * frames
 
-    def with_frontend(self, frontend: dict[str, float]) -> "LatencyModel":
-        return replace(self, frontend=dict(frontend))
+    def with_frontend(self, frontend: dict[str, float], decimation: int = 1) -> "LatencyModel":
+        if decimation == 1:
+            return replace(self, frontend={**dict(frontend), **{k: v for k, v in self.frontend.items() if k.startswith("decimation")}})
+        return replace(self, frontend={**self.frontend, f"decimation{decimation}": dict(frontend)})
 
     def transfer(self, layer_lists: Sequence[Sequence[Layer]], values: Sequence[float], board: str,
                  unit: str | None = None) -> "LatencyModel":
@@ -187,7 +193,10 @@ class LatencyModel:
         try:
             coefficients = {kind: {name: float(v) for name, v in terms.items()}
                             for kind, terms in data["coefficients"].items()}
-            frontend = {name: float(data["frontend"][name]) for name in FRONTEND_TERMS} if data.get("frontend") else {}
+            stored = data.get("frontend") or {}
+            frontend = {name: float(stored[name]) for name in FRONTEND_TERMS} if stored else {}
+            if stored.get("decimation2"):
+                frontend["decimation2"] = {name: float(stored["decimation2"][name]) for name in FRONTEND_TERMS}
             return cls(str(data["board"]), str(data["unit"]), coefficients, dict(data.get("fit_error", {})),
                        int(data.get("points", 0)), str(data.get("calibrated_from", "")), frontend)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -261,10 +270,10 @@ class BoardLatency:
         return {f"latency_{self.model.unit}": value, "latency_ms": self.profile.to_ms(value, self.model.unit),
                 "latency_board": self.profile.name}
 
-    def frontend(self, frames: int) -> dict:
+    def frontend(self, frames: int, decimation: int = 1) -> dict:
         """The front end per inference computing ``frames`` feature frames: ``frontend_frames``,
         ``frontend_latency_<unit>`` and ``frontend_latency_ms``; empty when it was not measured."""
-        value = self.model.frontend_value(frames)
+        value = self.model.frontend_value(frames, decimation)
         if value is None:
             return {}
         return {"frontend_frames": frames, f"frontend_latency_{self.model.unit}": value,

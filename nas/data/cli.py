@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     features.add_argument("--window-ms", type=float, default=40.0)
     features.add_argument("--stride-ms", type=float, default=20.0)
     features.add_argument("--n-mfcc", type=int, default=10)
+    features.add_argument("--decimation", type=int, default=1,
+                          help="2: the 2:1 decimator first, the FFT at 8 kHz (FrontEndConfig.decimation)")
     features.add_argument("--augment-copies", type=int, default=0, help="augmented copies of the train split")
     features.add_argument("--seed", type=int, default=0)
     features.add_argument("--cache-dir", type=Path, default=None,
@@ -173,7 +175,8 @@ def _features(args: argparse.Namespace) -> int:
     from nas.data.splits import SPLITS
     from nas.data.synth import ensure_default_dataset
 
-    frontend = FrontEndConfig(window_ms=args.window_ms, stride_ms=args.stride_ms, n_mfcc=args.n_mfcc)
+    frontend = FrontEndConfig(window_ms=args.window_ms, stride_ms=args.stride_ms, n_mfcc=args.n_mfcc,
+                              decimation=args.decimation)
     root = args.dir if args.dir is not None else ensure_default_dataset()
     dataset = SpeechCommands(root, seed=args.seed)
     for split in SPLITS:

@@ -4,7 +4,9 @@ One clip goes through: frames of ``window_samples`` every ``stride_samples`` wit
 (``center=False``; 49 frames for the defaults) → periodic Hann window, zero-padded to ``n_fft`` →
 power spectrum ``|rfft|²`` → triangular mel filterbank (HTK mel scale, the construction of
 TensorFlow's ``linear_to_mel_weight_matrix`` that Hello Edge used) → ``ln(mel + log_floor)`` →
-orthonormal DCT-II, keeping ``n_mfcc`` coefficients.
+orthonormal DCT-II, keeping ``n_mfcc`` coefficients. With ``decimation`` 2 the clip first goes
+through the integer 2:1 decimator (:mod:`nas.data.decimate`) and all of the above runs at half the
+rate (window, stride and n_fft halved: the same bins).
 
 The firmware's C MFCC is generated from :func:`frontend_tables` (float32) and computes the same
 function; this module computes it in float64 up to the log, so it equals the specification to
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from nas.data.decimate import decimate as decimate_float
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import DataError
 
@@ -39,7 +42,7 @@ def mel_filterbank(config: FrontEndConfig) -> np.ndarray:
     DC bin (mel 0, never above the lowest edge) gets no weight, as TF's ``bands_to_zero=1`` says.
     """
     n_bins = config.n_fft // 2 + 1
-    bin_mel = hz_to_mel(np.linspace(0.0, config.sample_rate / 2, n_bins))
+    bin_mel = hz_to_mel(np.linspace(0.0, config.fft_sample_rate / 2, n_bins))
     edges = np.linspace(hz_to_mel(config.fmin_hz), hz_to_mel(config.fmax_hz), config.n_mels + 2)
     lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
     rising = (bin_mel[:, None] - lower) / (center - lower)
@@ -60,11 +63,11 @@ def frontend_tables(config: FrontEndConfig, dtype: type = np.float32) -> dict[st
     """The tables that define the front end; the firmware's C MFCC is generated from the float32 ones.
 
     Returns:
-        ``window`` [window_samples] (periodic Hann), ``mel_filterbank`` [n_fft//2 + 1, n_mels],
+        ``window`` [fft_window_samples] (periodic Hann), ``mel_filterbank`` [n_fft//2 + 1, n_mels],
         ``dct`` [n_mels, n_mfcc].
     """
-    n = np.arange(config.window_samples)
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / config.window_samples)
+    n = np.arange(config.fft_window_samples)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / config.fft_window_samples)
     return {
         "window": window.astype(dtype),
         "mel_filterbank": mel_filterbank(config).astype(dtype),
@@ -117,7 +120,15 @@ class MfccFrontEnd(torch.nn.Module):
                 f"got shape {tuple(waveforms.shape)}"
             )
         num_frames = 1 + (waveforms.shape[1] - cfg.window_samples) // cfg.stride_samples
-        out = torch.empty(waveforms.shape[0], num_frames, cfg.n_mfcc, device=waveforms.device)
+        return self._run(waveforms, num_frames, cfg.decimation == 2)
+
+    def at_fft_rate(self, samples: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """The first ``num_frames`` frames of float samples [B, N] already at ``fft_sample_rate`` (the
+        decimator's output, from the recording's start): what the streaming front end computes."""
+        return self._run(samples, num_frames, False)
+
+    def _run(self, waveforms: torch.Tensor, num_frames: int, decimate: bool) -> torch.Tensor:
+        out = torch.empty(waveforms.shape[0], num_frames, self.config.n_mfcc, device=waveforms.device)
         # One Python thread per core, each running single-threaded-sized ops on its own slice:
         # measured ~10x faster than torch's OpenMP threads on the shared 2-core machine, where
         # OpenMP's spinning threads thrash (torch ops release the GIL).
@@ -126,13 +137,13 @@ class MfccFrontEnd(torch.nn.Module):
         bounds = np.linspace(0, num_chunks, workers + 1).astype(int) * _CHUNK_CLIPS
         parts = [(waveforms[a:b], out[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
         if workers == 1:
-            self._mfcc_into(*parts[0])
+            self._mfcc_into(*parts[0], decimate)
         else:
             with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(lambda part: self._mfcc_into(*part), parts))
+                list(pool.map(lambda part: self._mfcc_into(*part, decimate), parts))
         return out
 
-    def _mfcc_into(self, waveforms: torch.Tensor, out: torch.Tensor) -> None:
+    def _mfcc_into(self, waveforms: torch.Tensor, out: torch.Tensor, decimate: bool) -> None:
         # Windowed frames go into a zeroed n_fft buffer whose tail stays zero: rfft on a contiguous,
         # pre-padded input is measured ~3x faster than letting rfft(n=n_fft) pad a strided view.
         shape = (min(_CHUNK_CLIPS, len(waveforms)), out.shape[1], self.config.n_fft)
@@ -141,12 +152,15 @@ class MfccFrontEnd(torch.nn.Module):
         with torch.inference_mode():
             for start in range(0, len(waveforms), _CHUNK_CLIPS):
                 chunk = waveforms[start : start + _CHUNK_CLIPS]
+                if decimate:  # chunk by chunk: int64 copies of whole-dataset batches would not fit
+                    chunk = decimate_float(chunk)
                 out[start : start + len(chunk)] = self._mfcc(chunk, padded[: len(chunk)])
 
     def _mfcc(self, waveforms: torch.Tensor, padded: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        frames = waveforms.unfold(1, cfg.window_samples, cfg.stride_samples)
-        torch.mul(frames, self.window, out=padded[..., : cfg.window_samples])
+        # At most the frames asked for: a decimated odd-length input can hold one more.
+        frames = waveforms.unfold(1, cfg.fft_window_samples, cfg.fft_stride_samples)[:, : padded.shape[1]]
+        torch.mul(frames, self.window, out=padded[..., : cfg.fft_window_samples])
         spectrum = torch.fft.rfft(padded)[..., self._first_bin : self._end_bin]
         power = spectrum.real.square() + spectrum.imag.square()
         log_mel = torch.log(power @ self.filterbank + cfg.log_floor)

@@ -27,6 +27,10 @@ class FrontEndConfig:
     # 0, measured on 2,351 real Speech Commands clips: c0 spans [-87.4, 37.9] (-87.4 = sqrt(40)·ln(1e-6),
     # the floor of a silent frame), so nothing saturates; 1 saturated 12 % of c0 values (1.3 % of all).
     int8_frac_bits: int = 0
+    # 2: a 2:1 integer low-pass decimator (nas/data/decimate.py) first, so the STFT runs at
+    # sample_rate / 2 with half the FFT (the filterbank stops at fmax <= a quarter of the rate); the
+    # bins keep their spacing. 1: the STFT at sample_rate (Hello Edge's front end).
+    decimation: int = 1
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_mels", "n_mfcc"):
@@ -44,6 +48,16 @@ class FrontEndConfig:
                 f"front end: need 0 <= fmin_hz < fmax_hz <= sample_rate/2, got {self.fmin_hz}, {self.fmax_hz}"
             )
 
+        if self.decimation not in (1, 2):
+            raise ConfigError(f"front end: decimation must be 1 or 2, got {self.decimation!r}")
+        if self.decimation == 2:
+            if self.fmax_hz > self.sample_rate / 4:
+                raise ConfigError(f"front end: decimation 2 needs fmax_hz <= sample_rate/4 = {self.sample_rate / 4:g}, "
+                                  f"got {self.fmax_hz:g}")
+            if self.window_samples % 2 or self.stride_samples % 2:
+                raise ConfigError(f"front end: decimation 2 needs an even window and stride in samples, got "
+                                  f"{self.window_samples} and {self.stride_samples}")
+
     @property
     def clip_samples(self) -> int:
         return round(self.sample_rate * self.clip_ms / 1000)
@@ -57,9 +71,24 @@ class FrontEndConfig:
         return round(self.sample_rate * self.stride_ms / 1000)
 
     @property
+    def fft_sample_rate(self) -> int:
+        """The rate the STFT runs at: sample_rate / decimation."""
+        return self.sample_rate // self.decimation
+
+    @property
+    def fft_window_samples(self) -> int:
+        """One window in samples at fft_sample_rate (640, or 320 with decimation 2)."""
+        return self.window_samples // self.decimation
+
+    @property
+    def fft_stride_samples(self) -> int:
+        return self.stride_samples // self.decimation
+
+    @property
     def n_fft(self) -> int:
-        """The smallest power of two holding one window (640 samples → 1024)."""
-        return 1 << (self.window_samples - 1).bit_length()
+        """The smallest power of two holding one window at fft_sample_rate (640 samples → 1024;
+        320 → 512 with decimation 2: the same 15.625 Hz bins)."""
+        return 1 << (self.fft_window_samples - 1).bit_length()
 
     @property
     def num_frames(self) -> int:
@@ -72,7 +101,12 @@ class FrontEndConfig:
         return (self.num_frames, self.n_mfcc)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields; decimation only when it is not 1, so the default front end keeps its fingerprint
+        (feature caches, firmware builds, model metadata made before the field existed)."""
+        data = asdict(self)
+        if self.decimation == 1:
+            del data["decimation"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "FrontEndConfig":

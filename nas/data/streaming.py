@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nas.data.decimate import StreamDecimator, to_pcm
 from nas.data.frontend import MfccFrontEnd
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import ConfigError, DataError
@@ -63,18 +64,25 @@ def pcm_to_float(samples: np.ndarray) -> np.ndarray:
 
 
 class StreamingFrontEnd:
-    """Ring buffers of audio and of int8 frames; ``push`` returns the frames a chunk completes."""
+    """Ring buffers of audio and of int8 frames; ``push`` returns the frames a chunk completes.
+
+    With ``decimation`` 2 the audio goes through the decimator as it arrives (state carried from
+    chunk to chunk), and the buffer holds the decimated samples, as on the board.
+    """
 
     def __init__(self, config: FrontEndConfig | None = None) -> None:
         self.front_end = MfccFrontEnd(config)
         self.config = self.front_end.config
+        self._decimator = StreamDecimator() if self.config.decimation == 2 else None
         self.reset()
 
     def reset(self) -> None:
-        # Samples from the next frame's first one on (a stride longer than the window skips some:
-        # _skip counts those still to drop).
+        # Input samples pushed, the first input sample of the next frame, and the audio at the FFT
+        # rate from its index _audio_start on.
+        self._pushed = self._next_start = self._audio_start = 0
         self._audio = np.zeros(0, np.float32)
-        self._skip = 0
+        if self._decimator is not None:
+            self._decimator.reset()
         self._frames = np.zeros((self.config.num_frames, self.config.n_mfcc), np.int8)
         self._next_slot = 0
         self.frames_done = 0
@@ -83,18 +91,24 @@ class StreamingFrontEnd:
         """Appends a chunk; returns the new frames [n_new, n_mfcc] int8, oldest first."""
         cfg = self.config
         chunk = pcm_to_float(samples)
-        dropped = min(self._skip, len(chunk))
-        self._skip -= dropped
-        self._audio = np.concatenate([self._audio, chunk[dropped:]])
-        if len(self._audio) < cfg.window_samples:
+        self._pushed += len(chunk)
+        if self._decimator is not None:
+            chunk = (self._decimator.push(to_pcm(torch.from_numpy(chunk))).numpy() / 32768.0).astype(np.float32)
+        self._audio = np.concatenate([self._audio, chunk])
+        # Frames complete by input samples, as in batch: frame f needs inputs up to f·stride + window.
+        ready = self._pushed - self._next_start - cfg.window_samples
+        if ready < 0:
             return np.zeros((0, cfg.n_mfcc), np.int8)
-        n_new = 1 + (len(self._audio) - cfg.window_samples) // cfg.stride_samples
-        span = (n_new - 1) * cfg.stride_samples + cfg.window_samples
-        waveform = torch.from_numpy(self._audio[:span].copy())[None]
-        new = self.front_end.quantize_int8(self.front_end(waveform))[0].numpy()
-        consumed = n_new * cfg.stride_samples
-        self._skip = max(0, consumed - len(self._audio))
-        self._audio = self._audio[consumed:]
+        n_new = 1 + ready // cfg.stride_samples
+        first = self._next_start // cfg.decimation - self._audio_start
+        span = (n_new - 1) * cfg.fft_stride_samples + cfg.fft_window_samples
+        waveform = torch.from_numpy(self._audio[first : first + span].copy())[None]
+        new = self.front_end.quantize_int8(self.front_end.at_fft_rate(waveform, n_new))[0].numpy()
+        self._next_start += n_new * cfg.stride_samples
+        # Everything before the next frame (past a long stride's gap, samples not yet here stay).
+        drop = min(self._next_start // cfg.decimation - self._audio_start, len(self._audio))
+        self._audio = self._audio[drop:]
+        self._audio_start += drop
         self._store(new)
         return new
 

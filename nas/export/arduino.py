@@ -5,7 +5,8 @@
 ``kws_<class>.ino`` (setup/loop: audio → int8 MFCC → TFLite Micro → argmax → Serial),
 ``model_data.h/.cpp`` (the C array; ``.cpp`` because the Arduino sketch specification compiles ``.c``,
 ``.cpp`` and ``.S`` only), ``labels.h``, ``frontend_config.h`` (the bundle's), the firmware's C MFCC
-(``mfcc.c/.h``, ``mfcc_asm.h``: its Cortex-M4F assembly) with ``frontend_tables.h`` generated for this model's front end, and
+(``mfcc.c/.h``, ``mfcc_asm.h``: its Cortex-M4F assembly; ``fe_decimate.c/.h``: the 2:1 decimator of a
+``decimation=2`` front end) with ``frontend_tables.h`` generated for this model's front end, and
 ``audio_provider.h/.cpp`` (the one part a user replaces; default: the Nano 33 BLE's PDM microphone).
 The op resolver registers exactly the builtin ops in the .tflite.
 """
@@ -22,7 +23,8 @@ from nas.export import c_array, tflite
 from nas.paths import FIRMWARE_DIR
 
 TEMPLATES = Path(__file__).parent / "templates" / "arduino"
-MFCC_SOURCES = ("mfcc.c", "mfcc.h", "mfcc_asm.h")  # copied unchanged from firmware/src
+# copied unchanged from firmware/src (fe_decimate.c compiles to nothing unless the front end decimates)
+MFCC_SOURCES = ("mfcc.c", "mfcc.h", "mfcc_asm.h", "fe_decimate.c", "fe_decimate.h")
 ARENA_HEADROOM = 1.25  # the library's TFLite Micro may book-keep more than the host one measured
 
 # TFLite builtin op → MicroMutableOpResolver method (tensorflow/lite/micro/micro_mutable_op_resolver.h).

@@ -50,7 +50,7 @@ def frontend_header(frontend: FrontEndConfig, io: dict) -> str:
     rows = [
         ("KWS_SAMPLE_RATE_HZ", frontend.sample_rate), ("KWS_CLIP_SAMPLES", frontend.clip_samples),
         ("KWS_WINDOW_SAMPLES", frontend.window_samples), ("KWS_STRIDE_SAMPLES", frontend.stride_samples),
-        ("KWS_FFT_SIZE", frontend.n_fft), ("KWS_MEL_BINS", frontend.n_mels),
+        ("KWS_DECIMATION", frontend.decimation), ("KWS_FFT_SIZE", frontend.n_fft), ("KWS_MEL_BINS", frontend.n_mels),
         ("KWS_MEL_FMIN_HZ", f"{frontend.fmin_hz!r}f"), ("KWS_MEL_FMAX_HZ", f"{frontend.fmax_hz!r}f"),
         ("KWS_LOG_FLOOR", f"{frontend.log_floor!r}f"), ("KWS_MFCC_COUNT", frontend.n_mfcc),
         ("KWS_NUM_FRAMES", frontend.num_frames), ("KWS_MFCC_INT8_FRAC_BITS", frontend.int8_frac_bits),

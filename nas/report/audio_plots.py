@@ -35,7 +35,13 @@ def analyse_clip(waveform: np.ndarray, config: FrontEndConfig) -> dict[str, np.n
     from nas.data.frontend import MfccFrontEnd, frontend_tables, hz_to_mel
 
     tables = frontend_tables(config)
-    frames = np.lib.stride_tricks.sliding_window_view(waveform, config.window_samples)[:: config.stride_samples]
+    signal, rate = waveform, config.sample_rate
+    if config.decimation == 2:  # the spectrogram the model sees: after the decimator, at half the rate
+        from nas.data.decimate import decimate
+
+        signal = decimate(torch.from_numpy(waveform[None].astype(np.float32)))[0].numpy()
+        rate = config.fft_sample_rate
+    frames = np.lib.stride_tricks.sliding_window_view(signal, config.fft_window_samples)[:: config.fft_stride_samples]
     power = np.abs(np.fft.rfft(frames * tables["window"], config.n_fft)) ** 2  # [T, bins]
     log_mel = np.log(power @ tables["mel_filterbank"] + config.log_floor)
     mfcc = MfccFrontEnd(config)(torch.from_numpy(waveform[None].astype(np.float32)))[0].numpy()
@@ -46,7 +52,7 @@ def analyse_clip(waveform: np.ndarray, config: FrontEndConfig) -> dict[str, np.n
         "time_s": np.arange(len(waveform)) / config.sample_rate,
         "spectrum_hz": np.fft.rfftfreq(len(waveform), 1 / config.sample_rate),
         "spectrum_db": 20 * np.log10(whole + 1e-9),
-        "bin_hz": np.fft.rfftfreq(config.n_fft, 1 / config.sample_rate),
+        "bin_hz": np.fft.rfftfreq(config.n_fft, 1 / rate),
         "frame_s": (np.arange(len(frames)) * config.stride_samples + config.window_samples / 2) / config.sample_rate,
         "spectrogram_db": 10 * np.log10(power.T + 1e-12),
         "mel_center_hz": 700.0 * np.expm1(mel_edges[1:-1] / 1127.0),

@@ -265,7 +265,7 @@ def build_parts(cfg: DictConfig) -> SearchParts:
         preflight.check_budget_reachable(space, budget, _choice(cfg, "search_space"), _choice(cfg, "constraints"),
                                          estimate)
         source = SpaceSource(space)
-        first_frontend = FrontEndConfig()  # Hello Edge's: the enqueued first trial's
+        first_frontend = FrontEndConfig(decimation=space.decimation)  # Hello Edge's: the enqueued first trial's
     probe = None
     if cfg.board.name != "none":
         if cfg.board.probe is None:

@@ -150,7 +150,8 @@ class Candidate:
         """Short label, e.g. ``ds_cnn [5 64 10 4 2 2 ...] mfcc=10 win=40ms stride=20ms``."""
         sizes = " ".join(str(v) for v in self.spec.to_model_size_info())
         fe = self.frontend
-        return f"{self.arch} [{sizes}] mfcc={fe.n_mfcc} win={fe.window_ms:g}ms stride={fe.stride_ms:g}ms"
+        decimated = f" decimation={fe.decimation}" if fe.decimation != 1 else ""
+        return f"{self.arch} [{sizes}] mfcc={fe.n_mfcc} win={fe.window_ms:g}ms stride={fe.stride_ms:g}ms{decimated}"
 
 
 def build_model(candidate: Candidate, num_classes: int = NUM_CLASSES, seed: int | None = None) -> "torch.nn.Module":
@@ -196,9 +197,14 @@ class SearchSpace(ABC):
     arch: ClassVar[str]
 
     def __init__(self, frontend: dict) -> None:
-        unknown = set(frontend) - set(FRONTEND_PARAMS)
+        unknown = set(frontend) - set(FRONTEND_PARAMS) - {"decimation"}
         if unknown:
             raise ConfigError(f"search space {self.arch}: frontend has unknown keys {sorted(unknown)}")
+        # One value for every candidate, not searched (search_space.frontend.decimation=2 on the command line).
+        self.decimation = frontend.get("decimation", 1)
+        if self.decimation not in (1, 2) or isinstance(self.decimation, bool):
+            raise ConfigError(f"search space {self.arch}: frontend.decimation must be 1 or 2 (one value, not a list "
+                              f"of choices), got {self.decimation!r}")
         # Every front-end parameter is a list of choices: T and F must be known before the spec.
         self.frontend_choices = {name: parse_choices(f"{self.arch}.frontend.{name}", frontend.get(name))
                                  for name in FRONTEND_PARAMS}
@@ -214,7 +220,7 @@ class SearchSpace(ABC):
     def sample(self, trial: Any) -> Candidate:
         draw = Draw(trial)
         frontend = FrontEndConfig(**{name: draw.choice(name, choices)
-                                     for name, choices in self.frontend_choices.items()})
+                                     for name, choices in self.frontend_choices.items()}, decimation=self.decimation)
         spec = self.sample_spec(draw, frontend.input_shape)
         return Candidate(self.arch, spec, frontend)
 
@@ -240,7 +246,8 @@ class SearchSpace(ABC):
         import itertools
 
         n_mfcc = min(self.frontend_choices["n_mfcc"])
-        frontends = [FrontEndConfig(n_mfcc=n_mfcc, window_ms=window, stride_ms=stride) for window, stride in
+        frontends = [FrontEndConfig(n_mfcc=n_mfcc, window_ms=window, stride_ms=stride, decimation=self.decimation)
+                     for window, stride in
                      itertools.product(self.frontend_choices["window_ms"], self.frontend_choices["stride_ms"])]
         return min(frontends, key=lambda fe: fe.num_frames)
 

@@ -183,3 +183,23 @@ def test_the_stored_emulator_models_predict_the_hello_edge_ds_cnn():
     m4 = latency.for_board(load_board("mps2_an386"))
     assert m4 is not None and m4.model.calibrated_from == "mps2_an500"
     assert np.isfinite(estimate(he, latency=m4).latency_ms)
+
+
+def test_a_decimation_2_front_end_has_its_own_term(networks, tmp_path):
+    import dataclasses
+
+    from nas.data.frontend_config import FrontEndConfig
+
+    model = latency.fit(networks, [_truth(layers) for layers in networks], board="synthetic")
+    model = model.with_frontend({"per_inference": 1000, "per_frame": 30000})
+    assert model.frontend_value(5, decimation=2) is None  # not measured: no prediction rather than the default's
+    model = model.with_frontend({"per_inference": 900, "per_frame": 23000}, decimation=2)
+    model = model.with_frontend({"per_inference": 1100, "per_frame": 31000})  # a refit default keeps the other
+    assert model.frontend_value(5) == pytest.approx(1100 + 5 * 31000)
+    assert model.frontend_value(5, decimation=2) == pytest.approx(900 + 5 * 23000)
+    assert latency.load("synthetic", latency.save(model, latency.model_path("synthetic", tmp_path)).parent) == model
+    candidate = candidate_from_model_size_info("ds_cnn", [3, 8, 10, 4, 2, 2, 8, 3, 3, 1, 1, 8, 3, 3, 2, 2])
+    halved = dataclasses.replace(candidate, frontend=FrontEndConfig(decimation=2))
+    board = latency.BoardLatency(_profile(), model)
+    assert estimate(halved, latency=board, new_frames=5).frontend_latency_instructions == pytest.approx(900 + 5 * 23000)
+    assert estimate(candidate, latency=board, new_frames=5).frontend_latency_instructions == pytest.approx(1100 + 5 * 31000)

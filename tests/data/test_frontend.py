@@ -11,7 +11,7 @@ import scipy.io.wavfile
 import scipy.signal
 import torch
 
-from nas.data.frontend import MfccFrontEnd, frontend_tables, round_half_away
+from nas.data.frontend import MfccFrontEnd, frontend_tables, mel_filterbank, round_half_away
 from nas.data.frontend_config import FrontEndConfig
 from nas.errors import DataError
 
@@ -193,3 +193,34 @@ def test_default_scaling_does_not_saturate_real_speech():
     q = fe.quantize_int8(fe(clips))
     saturated = ((q == 127) | (q == -128)).float().mean().item()
     assert saturated < 1e-3, f"{saturated:.2%} of int8 features saturate with the default scaling"
+
+
+def test_decimation_config_errors_name_the_field():
+    from nas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="decimation must be 1 or 2, got 3"):
+        FrontEndConfig(decimation=3)
+    with pytest.raises(ConfigError, match=r"decimation 2 needs fmax_hz <= sample_rate/4 = 4000, got 5000"):
+        FrontEndConfig(decimation=2, fmax_hz=5000)
+    with pytest.raises(ConfigError, match="decimation 2 needs an even window and stride in samples, got 640 and 161"):
+        FrontEndConfig(decimation=2, stride_ms=10.0625)
+
+
+def test_decimation_1_keeps_the_default_fingerprint_and_2_changes_it():
+    # the default front end's identity (feature caches, firmware builds, model metadata) predates the field
+    assert "decimation" not in FrontEndConfig().to_dict()
+    assert FrontEndConfig().fingerprint() == FrontEndConfig.from_dict(FrontEndConfig().to_dict()).fingerprint()
+    halved = FrontEndConfig(decimation=2)
+    assert halved.to_dict()["decimation"] == 2 and FrontEndConfig.from_dict(halved.to_dict()) == halved
+    assert halved.fingerprint() != FrontEndConfig().fingerprint()
+    assert (halved.n_fft, halved.fft_window_samples, halved.fft_stride_samples) == (512, 320, 160)
+    assert halved.input_shape == FrontEndConfig().input_shape
+
+
+def test_decimation_2_keeps_the_filterbank_bins():
+    # 15.625 Hz bins either way: the half-rate filterbank is the full-rate one's first n_fft/2 + 1 rows
+    full = mel_filterbank(FrontEndConfig())
+    half = mel_filterbank(FrontEndConfig(decimation=2))
+    np.testing.assert_allclose(half, full[: len(half)], atol=1e-12)
+    assert not full[len(half) :].any()
+

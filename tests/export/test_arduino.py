@@ -19,7 +19,8 @@ from nas.export import c_array
 # class → (arch, model_size_info): a convolutional and a recurrent model cover different op sets
 CLASSES = {"small": ("ds_cnn", [2, 8, 3, 4, 2, 2, 8, 3, 3, 1, 1]), "medium": ("gru", [1, 16])}
 SKETCH_FILES = {"model_data.h", "model_data.cpp", "labels.h", "frontend_config.h", "frontend_tables.h",
-                "mfcc.c", "mfcc.h", "mfcc_asm.h", "audio_provider.h", "audio_provider.cpp"}
+                "mfcc.c", "mfcc.h", "mfcc_asm.h", "fe_decimate.c", "fe_decimate.h", "audio_provider.h",
+                "audio_provider.cpp"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def export_dir(tmp_path_factory, tiny_dataset_dir):
     from nas.train import save_checkpoint
 
     folder = tmp_path_factory.mktemp("results")
-    frontend = FrontEndConfig(stride_ms=40.0)  # 24 frames: a short unroll for the GRU
+    # 24 frames: a short unroll for the GRU; decimation 2: the sketch carries the decimator too
+    frontend = FrontEndConfig(stride_ms=40.0, decimation=2)
     rows = []
     for number, (budget_class, (arch, msi)) in enumerate(CLASSES.items()):
         candidate = candidate_from_model_size_info(arch, msi, frontend)
@@ -126,8 +128,9 @@ def test_sketch_mfcc_matches_the_training_front_end(export_dir, compilers, tmp_p
     config = Candidate.from_dict(card["candidate"]).frontend
     sketch = sketch_dir(export_dir, "small")
     lib_path = tmp_path / "libmfcc.so"
-    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", f"-I{sketch}", str(sketch / "mfcc.c"), "-o", str(lib_path),
-                    "-lm"], check=True, capture_output=True)
+    assert config.decimation == 2 and "#define KWS_DECIMATION          2" in (sketch / "frontend_config.h").read_text()
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", f"-I{sketch}", str(sketch / "mfcc.c"), str(sketch / "fe_decimate.c"),
+                    "-o", str(lib_path), "-lm"], check=True, capture_output=True)
     lib = ctypes.CDLL(str(lib_path))
     rng = np.random.default_rng(0)
     t = np.arange(config.clip_samples) / config.sample_rate

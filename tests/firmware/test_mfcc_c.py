@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from nas.board.firmware_build import FIRMWARE_DIR
+from nas.data.decimate import decimate_pcm
 from nas.data.frontend import MfccFrontEnd
 from nas.data.frontend_config import FrontEndConfig
 
@@ -42,8 +43,9 @@ def synthetic_clips(n_samples: int) -> list[np.ndarray]:
     ]
 
 
-@pytest.fixture(scope="module", params=[FrontEndConfig(), FrontEndConfig(window_ms=30, stride_ms=10, n_mfcc=13, int8_frac_bits=2)],
-                ids=["defaults", "30ms-10ms-13mfcc"])
+@pytest.fixture(scope="module", params=[FrontEndConfig(), FrontEndConfig(window_ms=30, stride_ms=10, n_mfcc=13, int8_frac_bits=2),
+                                        FrontEndConfig(decimation=2)],
+                ids=["defaults", "30ms-10ms-13mfcc", "decimation2"])
 def host_mfcc(request, tmp_path_factory):
     if shutil.which("cc") is None or shutil.which("make") is None:
         pytest.skip("host C compiler or make missing")
@@ -70,8 +72,9 @@ def host_mfcc(request, tmp_path_factory):
 def c_stream_frames(lib, config: FrontEndConfig, pcm: np.ndarray, sizes: list[int]) -> np.ndarray:
     """fe_stream.c fed ``pcm`` in chunks of ``sizes`` (cycled): every frame, in order, read back
     from the features after each push (chunks hold at most num_frames frames)."""
-    # kws_fe_stream_t: the mirrored audio ring, the frame ring, four counters; generous, malloc-aligned.
-    state = ctypes.create_string_buffer(4 * config.n_fft + config.num_frames * config.n_mfcc + 64)
+    # kws_fe_stream_t: the mirrored audio ring, the frame ring, counters, the decimator's staging
+    # (2 rings' worth of inputs); generous, malloc-aligned.
+    state = ctypes.create_string_buffer(12 * config.n_fft + config.num_frames * config.n_mfcc + 256)
     lib.kws_fe_stream_reset(state)
     lib.kws_fe_stream_push.restype = ctypes.c_uint32
     features = np.zeros((config.num_frames, config.n_mfcc), np.int8)
@@ -91,10 +94,14 @@ def c_stream_frames(lib, config: FrontEndConfig, pcm: np.ndarray, sizes: list[in
 
 
 def run_prefix(lib, config: FrontEndConfig, pcm: np.ndarray, count: int) -> np.ndarray:
-    """The first ``count`` frames, one kws_mfcc_frame call each."""
+    """The first ``count`` frames, one kws_mfcc_frame call each (on the decimated recording with decimation 2)."""
     out = np.zeros((count, config.n_mfcc), np.int8)
+    if config.decimation == 2:
+        pcm = decimate_pcm(torch.from_numpy(pcm.astype(np.int64))[None])[0].numpy().astype(np.int16)
     for f in range(count):
-        window = np.ascontiguousarray(pcm[f * config.stride_samples :][: config.window_samples])
+        window = np.zeros(config.n_fft, np.int16)  # kws_mfcc_frame reads past the window (weight 0)
+        part = pcm[f * config.fft_stride_samples :][: config.fft_window_samples]
+        window[: len(part)] = part
         lib.kws_mfcc_frame(window.ctypes.data_as(ctypes.c_void_p), out[f].ctypes.data_as(ctypes.c_void_p))
     return out
 
@@ -135,3 +142,16 @@ def test_c_streaming_equals_c_batch_and_python(host_mfcc, sizes):
     fe = MfccFrontEnd(config)
     python = python_int8(fe, pcm).reshape(total, config.n_mfcc)
     assert np.abs(frames.astype(int) - python).max() <= 1
+
+
+def test_c_decimator_equals_python_bit_for_bit(host_mfcc):
+    config, run = host_mfcc
+    if config.decimation != 2:
+        pytest.skip("the decimator is built with decimation 2 only")
+    rng = np.random.default_rng(5)
+    # odd and even lengths, shorter than the filter too; full-scale noise and square waves saturate
+    for pcm in synthetic_clips(16000) + [rng.integers(-32768, 32768, n).astype(np.int16) for n in (1, 8, 21, 22, 23, 1001)]:
+        out = np.zeros((len(pcm) + 1) // 2, np.int16)
+        run.lib.kws_decimate_from_start(pcm.ctypes.data_as(ctypes.c_void_p), ctypes.c_uint32(len(pcm)),
+                                        out.ctypes.data_as(ctypes.c_void_p))
+        np.testing.assert_array_equal(out, decimate_pcm(torch.from_numpy(pcm.astype(np.int64))[None])[0].numpy())

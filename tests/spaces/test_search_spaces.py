@@ -140,3 +140,19 @@ def test_unknown_space_and_bad_ranges_are_one_config_error(tmp_path):
         "n_layers: {low: 1, high: 3}\nwidth: {low: 16, high: 64}\n")
     with pytest.raises(ConfigError, match=r"dnn.frontend.stride_ms must be a non-empty list"):
         get_space("dnn", tmp_path)
+
+
+def test_frontend_decimation_is_one_value_for_every_candidate(tmp_path):
+    (tmp_path / "dnn.yaml").write_text(
+        "_target_: nas.spaces.dnn.DnnSpace\n"
+        "frontend: {n_mfcc: [10, 13], window_ms: [30.0, 40.0], stride_ms: [20.0], decimation: 2}\n"
+        "n_layers: {low: 1, high: 3}\nwidth: {low: 16, high: 64}\n")
+    space = get_space("dnn", tmp_path)
+    candidates = _samples(space, 20)
+    assert {c.frontend.decimation for c in candidates} == {2}
+    assert {c.frontend.n_mfcc for c in candidates} == {10, 13}  # the searched keys still vary
+    assert space.smallest_input().decimation == 2
+    assert get_space("dnn").decimation == 1  # the shipped spaces keep the default front end
+    (tmp_path / "dnn.yaml").write_text((tmp_path / "dnn.yaml").read_text().replace("decimation: 2", "decimation: [1, 2]"))
+    with pytest.raises(ConfigError, match=r"dnn: frontend.decimation must be 1 or 2 \(one value, not a list"):
+        get_space("dnn", tmp_path)
