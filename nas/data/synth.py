@@ -3,9 +3,11 @@
 Each *voice* is one synthesizer setting (espeak-ng accent × variant × pitch × speed, or a flite voice ×
 pitch × tempo when flite is installed). A voice says the 10 keywords and a few other words once each;
 its clips are resampled to 16 kHz, on a share of them given a new speaker (speed and vocal-tract length
-perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone, placed at a random offset inside one
-second at a random level and mixed with a noise bed. The split is by voice, written to the list files,
-so the real loader reads the result unchanged and no voice is in two splits.
+perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone,
+placed at a random offset inside one second at a random level and mixed with a noise bed: on
+``babble_share`` of them speech babble made of other generated voices (`nas.data.babble`, a
+`_background_noise_` bed of its own). The split is by voice, written to the list files, so the real
+loader reads the result unchanged and no voice is in two splits.
 
 Accuracy on generated speech tells whether the pipeline works and how candidates rank; it says little
 about accuracy on people (see design/data.md).
@@ -28,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from nas.data.babble import UTTERANCES, speech_babble
-from nas.data.channel import colour
 from nas.data.noise import make_noise_beds
 from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
 from nas.data.splits import LIST_FILES, hash_split
@@ -94,7 +95,6 @@ class SynthSettings:
     noise_seconds: float = 30.0  # length of each `_background_noise_` file
     use_flite: bool = True
     speaker_share: float = 0.8  # share of clips given a new speaker after synthesis (nas.data.voice_fx)
-    channel: bool = False  # a random microphone per clip (nas.data.channel) instead of a band-pass on 60 %
     babble_share: float = 0.3  # share of clips mixed with speech babble at 5-20 dB SNR (nas.data.babble)
     workers: int = 2
 
@@ -216,9 +216,7 @@ def render_clip(speech: np.ndarray, rate: int, rng: np.random.Generator, beds: d
     longest = int(0.9 * SAMPLE_RATE)
     if len(x) > longest:  # a slow voice on a long word: speed it up to fit, as a speaker would
         x = fft_resample(x, longest).astype(np.float32)
-    if settings.channel and fx_rng is not None:
-        x = colour(x, fx_rng)
-    elif rng.random() < 0.6:  # microphone / room colouring
+    if rng.random() < 0.6:  # microphone / room colouring
         low, high = rng.uniform(60, 300), rng.uniform(3000, 7500)
         x = sosfilt(butter(2, [low, high], btype="band", fs=SAMPLE_RATE, output="sos"), x)
     x = x / max(float(np.abs(x).max()), 1e-6) * 10 ** (rng.uniform(-28, -1) / 20)
