@@ -3,9 +3,11 @@
 Each *voice* is one synthesizer setting (espeak-ng accent × variant × pitch × speed, or a flite voice ×
 pitch × tempo when flite is installed). A voice says the 10 keywords and a few other words once each;
 its clips are resampled to 16 kHz, on a share of them given a new speaker (speed and vocal-tract length
-perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone, placed at a random offset inside one
-second at a random level and mixed with a noise bed. The split is by voice, written to the list files,
-so the real loader reads the result unchanged and no voice is in two splits.
+perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone,
+placed at a random offset inside one second at a random level and mixed with a noise bed: on
+``babble_share`` of them speech babble made of other generated voices (`nas.data.babble`, a
+`_background_noise_` bed of its own). The split is by voice, written to the list files, so the real
+loader reads the result unchanged and no voice is in two splits.
 
 Accuracy on generated speech tells whether the pipeline works and how candidates rank; it says little
 about accuracy on people (see design/data.md).
@@ -27,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.data.babble import UTTERANCES, speech_babble
 from nas.data.noise import make_noise_beds
 from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
 from nas.data.splits import LIST_FILES, hash_split
 from nas.data.voice_fx import speaker_variation
 from nas.data.wav import decode_wav, resample, write_wav
-from nas.errors import DataError
+from nas.errors import ConfigError, DataError
 from nas.paths import data_home
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,10 @@ SAMPLE_RATE = 16000
 MARKER = ".synth_complete"  # written last: a folder without it is an interrupted generation
 IN_PROGRESS = ".synth_in_progress"
 MANIFEST = "synth.json"
+BABBLE = "speech_babble"  # the `_background_noise_` bed made of generated voices (nas.data.babble)
+# Words between the unknown words in a babble phrase (no keyword: babble must not say one).
+BABBLE_FILLERS = ["the", "and", "then", "we", "it", "was", "there", "what", "not", "so", "but", "that",
+                  "you", "have", "with", "about", "would", "could", "time", "people", "really", "okay"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,13 @@ class SynthSettings:
     noise_seconds: float = 30.0  # length of each `_background_noise_` file
     use_flite: bool = True
     speaker_share: float = 0.8  # share of clips given a new speaker after synthesis (nas.data.voice_fx)
+    babble_share: float = 0.3  # share of clips mixed with speech babble at 5-20 dB SNR (nas.data.babble)
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("speaker_share", "babble_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"synth: {name} must be in [0, 1], got {getattr(self, name)}")
 
     def identity(self) -> dict:
         """The settings that decide the files (not how many processes made them)."""
@@ -210,11 +223,16 @@ def render_clip(speech: np.ndarray, rate: int, rng: np.random.Generator, beds: d
     clip = np.zeros(SAMPLE_RATE, dtype=np.float64)
     start = int(rng.integers(0, SAMPLE_RATE - len(x) + 1))
     clip[start : start + len(x)] = x
-    if beds and rng.random() < 0.8:
-        bed = beds[sorted(beds)[rng.integers(len(beds))]]
+    noise, names = None, [name for name in sorted(beds) if name != BABBLE]
+    if names and rng.random() < 0.8:
+        bed = beds[names[rng.integers(len(names))]]
         offset = int(rng.integers(0, len(bed) - SAMPLE_RATE + 1))
         noise = bed[offset : offset + SAMPLE_RATE]
         snr_db = rng.uniform(5, 35)
+    if BABBLE in beds and fx_rng is not None and fx_rng.random() < settings.babble_share:
+        offset = int(fx_rng.integers(0, len(beds[BABBLE]) - SAMPLE_RATE + 1))
+        noise, snr_db = beds[BABBLE][offset : offset + SAMPLE_RATE], fx_rng.uniform(5, 20)
+    if noise is not None:
         gain = np.sqrt(np.mean(x**2) / max(np.mean(noise**2), 1e-12)) * 10 ** (-snr_db / 20)
         clip += gain * noise
     return np.clip(clip, -1.0, 1.0).astype(np.float32)
@@ -238,8 +256,10 @@ _worker: dict = {}
 
 
 def _init_worker(out: str, settings: SynthSettings) -> None:
-    _worker.update(out=Path(out), settings=settings, workdir=tempfile.mkdtemp(prefix="kws-synth-"),
-                   beds=make_noise_beds(settings.seed, settings.noise_seconds, SAMPLE_RATE))
+    beds = make_noise_beds(settings.seed, settings.noise_seconds, SAMPLE_RATE)
+    if settings.babble_share > 0:  # made once by `generate`, read back by every worker
+        beds[BABBLE] = decode_wav((Path(out) / BACKGROUND_DIR / f"{BABBLE}.wav").read_bytes(), BABBLE)[0][:, 0]
+    _worker.update(out=Path(out), settings=settings, workdir=tempfile.mkdtemp(prefix="kws-synth-"), beds=beds)
 
 
 def _voice_words(number: int, settings: SynthSettings) -> list[str]:
@@ -293,6 +313,8 @@ def generate(out: str | Path, settings: SynthSettings = SynthSettings(), progres
     (out / BACKGROUND_DIR).mkdir()
     for name, bed in make_noise_beds(settings.seed, settings.noise_seconds, SAMPLE_RATE).items():
         write_wav(out / BACKGROUND_DIR / f"{name}.wav", bed, SAMPLE_RATE)
+    if settings.babble_share > 0:
+        write_wav(out / BACKGROUND_DIR / f"{BABBLE}.wav", _babble_bed(voice_splits, settings), SAMPLE_RATE)
 
     tasks = list(enumerate(voice for voice, _ in voice_splits))
     clips_per_voice = len(KEYWORDS) + min(settings.unknown_per_voice, len(UNKNOWN_WORDS))
@@ -320,6 +342,23 @@ def generate(out: str | Path, settings: SynthSettings = SynthSettings(), progres
     (out / MARKER).write_text(json.dumps(settings.identity(), sort_keys=True) + "\n")
     (out / IN_PROGRESS).unlink()
     return out
+
+
+def _babble_bed(voice_splits: list[tuple[Voice, str]], settings: SynthSettings) -> np.ndarray:
+    """The speech babble bed: short phrases of training voices (never a keyword), at the beds' RMS."""
+    from nas.data.noise import NOISE_RMS
+
+    rng = np.random.default_rng([settings.seed, 8])
+    voices = [v for v, split in voice_splits if split == "train"] or [v for v, _ in voice_splits]
+    words = UNKNOWN_WORDS + BABBLE_FILLERS
+    utterances = []
+    with tempfile.TemporaryDirectory(prefix="kws-babble-") as workdir:
+        for _ in range(UTTERANCES):
+            phrase = " ".join(words[i] for i in rng.integers(len(words), size=int(rng.integers(3, 7))))
+            speech, rate = speak(voices[rng.integers(len(voices))], phrase, workdir)
+            utterances.append(_trim(resample(speech, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else speech))
+    bed = speech_babble(utterances, settings.noise_seconds, rng, SAMPLE_RATE)
+    return (bed * NOISE_RMS / max(float(np.sqrt(np.mean(bed**2))), 1e-9)).astype(np.float32)
 
 
 def _consume(results, tasks, files: dict[str, list[str]], bar) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def test_synth_writes_a_dataset_the_loader_reads(tmp_path, capsys):
                  "--workers", "1", "--seed", "7"]) == 0
     printed = capsys.readouterr().out
     assert "wrote 33 clips of 3 voices" in printed and "does not predict accuracy on people" in printed
+    assert re.search(r"in [0-9.]+ s \([0-9]+ clips/s, 1 processes\)", printed)
     assert len(list((out / "go").glob("*.wav"))) == 3
     assert (out / ".synth_complete").is_file()
 

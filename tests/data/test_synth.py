@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from nas.data.speech_commands import KEYWORDS, SpeechCommands
-from nas.data.synth import MARKER, UNKNOWN_WORDS, ensure_default_dataset, generate, split_voices, plan_voices
-from nas.errors import DataError
+from nas.data.synth import (BABBLE, MARKER, UNKNOWN_WORDS, SynthSettings, ensure_default_dataset, generate,
+                            plan_voices, split_voices)
+from nas.errors import ConfigError, DataError
 
 
 def _files(root):
@@ -110,3 +111,23 @@ def test_default_dataset_is_made_once_and_redone_when_interrupted(tmp_path, monk
     (folder / "yes" / "leftover_nohash_0.wav").write_bytes(b"half")
     ensure_default_dataset(settings, progress=False)
     assert (folder / MARKER).is_file() and not (folder / "yes" / "leftover_nohash_0.wav").exists()
+
+
+def test_babble_bed_is_written_and_mixed_under_the_words(tiny_dataset_dir, tiny_synth_settings, tmp_path):
+    bed = tiny_dataset_dir / "_background_noise_" / f"{BABBLE}.wav"
+    with wave.open(str(bed)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32768.0
+    assert abs(np.sqrt(np.mean(x**2)) - 0.1) < 0.01  # scaled like the other beds (NOISE_RMS)
+    small = replace(tiny_synth_settings, per_word=3, unknown_per_voice=0)
+    without = generate(tmp_path / "without", replace(small, babble_share=0.0), progress=False)
+    always = generate(tmp_path / "always", replace(small, babble_share=1.0), progress=False)
+    assert not (without / "_background_noise_" / f"{BABBLE}.wav").exists()
+    # the same words, voices and levels: only the noise under them differs
+    quiet, babbled = _files(without), _files(always)
+    clips = [rel for rel in quiet if rel.endswith("_nohash_0.wav")]
+    assert clips and all(quiet[rel] != babbled[rel] for rel in clips)
+
+
+def test_bad_babble_share_is_one_clear_error():
+    with pytest.raises(ConfigError, match=r"^synth: babble_share must be in \[0, 1\], got 1.5$"):
+        SynthSettings(babble_share=1.5)
