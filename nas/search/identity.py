@@ -54,6 +54,9 @@ def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
     }
     if cfg.data.split_test_archive:  # only when set: studies stored before the key existed still resume
         definition["data"]["split_test_archive"] = True
+    frontend = definition["search_space"].get("frontend")
+    if isinstance(frontend, dict) and frontend.get("decimation") == 1:
+        del frontend["decimation"]  # the default, as FrontEndConfig.to_dict leaves it out: older studies resume
     return json.loads(json.dumps(definition))  # tuples → lists, as the storage gives them back
 
 
