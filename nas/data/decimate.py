@@ -17,6 +17,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from nas.data.wav import to_pcm16
+
 TAPS = 23
 PASS_EDGE = 0.2125  # 3.4 kHz at 16 kHz, as a fraction of the rate; the stop band is mirrored about 1/4
 ROUND = 1 << 14
@@ -48,9 +50,9 @@ def response_db(freqs_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
 
 
 def to_pcm(waveforms: torch.Tensor) -> torch.Tensor:
-    """float samples in [-1, 1) → int16 values as int64 (x · 32768 rounded and clamped): exact for
-    samples that came from int16 PCM, the board's input."""
-    return torch.round(waveforms.to(torch.float64) * 32768.0).clamp_(-32768, 32767).to(torch.int64)
+    """float samples in [-1, 1) → int16 values as int64 on the CPU (:func:`nas.data.wav.to_pcm16`): exact
+    for samples that came from int16 PCM, the board's input."""
+    return torch.from_numpy(to_pcm16(waveforms.detach().cpu().numpy()).astype(np.int64))
 
 
 def decimate_pcm(pcm: torch.Tensor, history: torch.Tensor | None = None) -> torch.Tensor:

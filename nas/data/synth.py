@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nas.data.babble import UTTERANCES, speech_babble
-from nas.data.noise import make_noise_beds
+from nas.data.noise import NOISE_RMS, make_noise_beds
 from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
 from nas.data.splits import LIST_FILES, hash_split
 from nas.data.voice_fx import speaker_variation
@@ -346,8 +346,6 @@ def generate(out: str | Path, settings: SynthSettings = SynthSettings(), progres
 
 def _babble_bed(voice_splits: list[tuple[Voice, str]], settings: SynthSettings) -> np.ndarray:
     """The speech babble bed: short phrases of training voices (never a keyword), at the beds' RMS."""
-    from nas.data.noise import NOISE_RMS
-
     rng = np.random.default_rng([settings.seed, 8])
     voices = [v for v, split in voice_splits if split == "train"] or [v for v, _ in voice_splits]
     words = UNKNOWN_WORDS + BABBLE_FILLERS
