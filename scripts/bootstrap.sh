@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng flite chromium postgresql gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev libportaudio2)
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts chromium postgresql gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev libportaudio2)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

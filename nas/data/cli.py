@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--unknown-per-voice", type=int, default=None,
                        help="other words each voice says, for _unknown_ (default 2)")
     synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    synth.add_argument("--no-flite", action="store_true", help="espeak-ng voices only, even if flite is installed")
+    synth.add_argument("--no-flite", action="store_true", help="no flite voices, even if flite is installed")
+    synth.add_argument("--with", dest="with_engines", action="append", default=[], metavar="ENGINE",
+                       choices=["festival", "mbrola", "pico"],
+                       help="add an optional engine's voices (repeatable): festival, mbrola, pico (when installed)")
 
     check = sub.add_parser("check", help="counts per class and split, and the files training refuses")
     check.add_argument("dir", type=Path, help="dataset folder")
@@ -78,7 +81,8 @@ def _synth(args: argparse.Namespace) -> int:
 
     from nas.data.synth import SynthSettings, generate
 
-    settings = SynthSettings(seed=args.seed, workers=args.workers, use_flite=not args.no_flite)
+    settings = SynthSettings(seed=args.seed, workers=args.workers, use_flite=not args.no_flite,
+                             **{f"use_{engine}": True for engine in args.with_engines})
     for field, value in (("per_word", args.per_word), ("unknown_per_voice", args.unknown_per_voice)):
         if value is not None:
             if value < 0 or (field == "per_word" and value < 1):

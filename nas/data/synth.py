@@ -1,7 +1,7 @@
 """A generated Speech Commands dataset: the embedded default, and the data of the tests.
 
-Each *voice* is one synthesizer setting (espeak-ng accent × variant × pitch × speed, or a flite voice ×
-pitch × tempo when flite is installed). A voice says the 10 keywords and a few other words once each;
+Each *voice* is one synthesizer setting (`nas.data.tts`: espeak-ng, and flite and festival voices when
+they are installed). A voice says the 10 keywords and a few other words once each;
 its clips are resampled to 16 kHz, on a share of them given a new speaker (speed and vocal-tract length
 perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone,
 placed at a random offset inside one second at a random level and mixed with a noise bed: on
@@ -15,16 +15,13 @@ about accuracy on people (see design/data.md).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import multiprocessing
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +30,8 @@ from nas.data.babble import UTTERANCES, speech_babble
 from nas.data.noise import NOISE_RMS, make_noise_beds
 from nas.data.speech_commands import BACKGROUND_DIR, KEYWORDS
 from nas.data.splits import LIST_FILES, hash_split
+from nas.data.tts import (ESPEAK_ACCENTS, FESTIVAL_VOICES, FLITE_VOICES, Voice, available_engines,
+                          espeak_variants, installed_voices, speak, speak_words)
 from nas.data.voice_fx import speaker_variation
 from nas.data.wav import decode_wav, resample, write_wav
 from nas.errors import ConfigError, DataError
@@ -44,22 +43,9 @@ logger = logging.getLogger(__name__)
 UNKNOWN_WORDS = ["bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow",
                  "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                  "backward", "forward", "follow", "learn", "visual"]
-# espeak-ng English accents whose `+variant` takes effect (`en-gb+variant` silently ignores it).
-ESPEAK_ACCENTS = ["en", "en-us", "en-us-nyc", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
-                  "en-gb-x-gbcwmd", "en-029"]
-# Human-sounding espeak-ng variants; robotic, whispered and effect voices are left out.
-ESPEAK_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
-                   "adam", "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "antonio", "aunty",
-                   "belinda", "benjamin", "boris", "caleb", "david", "Denis", "Diogo", "ed", "edward",
-                   "edward2", "Gene", "Gene2", "grandma", "grandpa", "gustave", "Henrique", "Hugo", "iven",
-                   "iven2", "iven3", "iven4", "Jacky", "john", "kaukovalta", "klatt", "klatt2", "klatt3",
-                   "klatt4", "klatt5", "klatt6", "Lee", "linda", "marcelo", "Marco", "Mario", "max",
-                   "Michael", "michel", "miguel", "Mike", "Nguyen", "norbert", "pablo", "paul", "pedro",
-                   "quincy", "rob", "robert", "sandro", "shelby", "steph", "steph2", "steph3", "travis",
-                   "victor", "zac", "anika"]
-# flite voices at 16 kHz with their usual pitch range in Hz (kal is 8 kHz and robotic: left out).
-FLITE_VOICES = {"awb": (85, 140), "rms": (80, 130), "slt": (150, 230), "kal16": (85, 135)}
-FLITE_SHARE = 0.2  # share of voices given to flite when it is installed
+# Share of the voices per optional engine (`nas.data.tts`), when it is installed; espeak-ng's own voices take
+# the rest, and the share of an engine that is missing.
+ENGINE_SHARES = {"flite": 0.2, "festival": 0.2, "mbrola": 0.2, "pico": 0.1}
 SAMPLE_RATE = 16000
 MARKER = ".synth_complete"  # written last: a folder without it is an interrupted generation
 IN_PROGRESS = ".synth_in_progress"
@@ -71,21 +57,6 @@ BABBLE_FILLERS = ["the", "and", "then", "we", "it", "was", "there", "what", "not
 
 
 @dataclass(frozen=True)
-class Voice:
-    engine: str  # "espeak-ng" or "flite"
-    name: str  # espeak "accent+variant", or the flite voice
-    pitch: float  # espeak -p 0..99, or flite mean F0 in Hz
-    speed: float  # espeak words/minute, or flite duration stretch
-    salt: int = 0  # varied until the hash rule puts the voice hash in the split it was given
-
-    @property
-    def hash(self) -> str:
-        """The file-name prefix of this voice's clips, as a speaker hash in Speech Commands."""
-        text = f"{self.engine}|{self.name}|{self.pitch}|{self.speed}|{self.salt}"
-        return hashlib.sha1(text.encode()).hexdigest()[:8]
-
-
-@dataclass(frozen=True)
 class SynthSettings:
     seed: int = 0
     per_word: int = 300  # voices, so clips per keyword
@@ -93,7 +64,10 @@ class SynthSettings:
     validation_percent: float = 10.0
     testing_percent: float = 10.0
     noise_seconds: float = 30.0  # length of each `_background_noise_` file
-    use_flite: bool = True
+    use_flite: bool = True  # each optional engine, when installed (`nas.data.tts`); festival, MBROLA and
+    use_festival: bool = False  # Pico are opt-in: screened on real clips, festival's voices did not help
+    use_mbrola: bool = False  # (README), so the default set stays the one its figures were measured on
+    use_pico: bool = False
     speaker_share: float = 0.8  # share of clips given a new speaker after synthesis (nas.data.voice_fx)
     babble_share: float = 0.3  # share of clips mixed with speech babble at 5-20 dB SNR (nas.data.babble)
     workers: int = 2
@@ -110,45 +84,37 @@ class SynthSettings:
         return d
 
 
-@lru_cache(maxsize=None)
-def available_engines() -> dict[str, str]:
-    """Installed synthesizers and their versions (espeak-ng is required, flite optional)."""
-    engines = {}
-    for engine, flag in (("espeak-ng", "--version"), ("flite", "--version")):
-        if shutil.which(engine):
-            out = subprocess.run([engine, flag], capture_output=True, text=True, check=False).stdout
-            lines = [line for line in out.splitlines() if "version" in line or "text-to-speech:" in line]
-            engines[engine] = lines[0].split("Data at:")[0].strip() if lines else "unknown"
-    if "espeak-ng" not in engines:
-        raise DataError("espeak-ng: not found on PATH; expected the Debian package espeak-ng "
-                        "(scripts/bootstrap.sh installs it)")
-    return engines
-
-
-@lru_cache(maxsize=None)
-def _espeak_variants() -> list[str]:
-    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=False).stdout
-    present = {line.split("!v/", 1)[1].strip() for line in out.splitlines() if "!v/" in line}
-    return [v for v in ESPEAK_VARIANTS if v in present]
-
-
-def plan_voices(settings: SynthSettings, flite: bool) -> list[Voice]:
-    """Draws ``per_word`` distinct voices from the seed."""
+def plan_voices(settings: SynthSettings, engines: set[str]) -> list[Voice]:
+    """Draws ``per_word`` distinct voices from the seed; each optional engine of ``engines`` that has a
+    voice installed takes its `ENGINE_SHARES` share of them, espeak-ng the rest."""
     rng = np.random.default_rng([settings.seed, 1])
-    variants = _espeak_variants()
+    variants = espeak_variants()
     voices: dict[str, Voice] = {}
     while len(voices) < settings.per_word:
-        if flite and rng.random() < FLITE_SHARE:
-            name = sorted(FLITE_VOICES)[rng.integers(len(FLITE_VOICES))]
-            low, high = FLITE_VOICES[name]
-            voice = Voice("flite", name, int(rng.integers(low, high + 1)), round(rng.uniform(0.8, 1.3), 2))
-        else:
-            accent = ESPEAK_ACCENTS[rng.integers(len(ESPEAK_ACCENTS))]
-            variant = variants[rng.integers(len(variants))]
-            voice = Voice("espeak-ng", f"{accent}+{variant}", int(rng.integers(15, 86)),
-                          int(rng.integers(120, 241)))
+        draw, engine = rng.random(), "espeak-ng"
+        for name, share in ENGINE_SHARES.items():  # a fixed walk, so one seed draws one set of voices
+            if draw < share:
+                engine = name if name in engines and installed_voices(name) else "espeak-ng"
+                break
+            draw -= share
+        voice = _draw_voice(engine, rng, variants)
         voices.setdefault(voice.hash, voice)
     return list(voices.values())
+
+
+def _draw_voice(engine: str, rng: np.random.Generator, variants: list[str]) -> Voice:
+    if engine == "espeak-ng":
+        accent, variant = ESPEAK_ACCENTS[rng.integers(len(ESPEAK_ACCENTS))], variants[rng.integers(len(variants))]
+        return Voice(engine, f"{accent}+{variant}", int(rng.integers(15, 86)), int(rng.integers(120, 241)))
+    names = installed_voices(engine)
+    name = names[rng.integers(len(names))]
+    if engine == "mbrola":  # espeak-ng's pitch and speed, as for its own voices
+        return Voice(engine, name, int(rng.integers(15, 86)), int(rng.integers(120, 241)))
+    if engine == "pico":  # percent of the voice's own pitch and speed
+        return Voice(engine, name, int(rng.integers(70, 131)), int(rng.integers(80, 131)))
+    pitch_range = (FLITE_VOICES if engine == "flite" else FESTIVAL_VOICES)[name]
+    pitch = int(rng.integers(pitch_range[0], pitch_range[1] + 1)) if pitch_range else 0
+    return Voice(engine, name, pitch, round(rng.uniform(0.8, 1.3), 2))
 
 
 def split_voices(voices: list[Voice], settings: SynthSettings) -> list[tuple[Voice, str]]:
@@ -181,24 +147,6 @@ def _share(n: int, percent: float) -> int:
     """round(n · percent), but at least one voice once there are three, so no split is empty."""
     count = round(n * percent / 100)
     return max(count, 1) if n >= 3 and percent > 0 else count
-
-
-def speak(voice: Voice, word: str, workdir: str) -> tuple[np.ndarray, int]:
-    """Runs the synthesizer; returns mono float32 samples and their rate."""
-    path = os.path.join(workdir, "speech.wav")
-    if voice.engine == "espeak-ng":
-        # -w, not --stdout: --stdout leaves 0x7fff.... in the WAV size fields
-        cmd = ["espeak-ng", "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed), "-w", path, word]
-    else:
-        cmd = ["flite", "-voice", voice.name, "--setf", f"int_f0_target_mean={voice.pitch}",
-               "--setf", f"duration_stretch={voice.speed}", "-t", word, "-o", path]
-    done = subprocess.run(cmd, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise DataError(f"{voice.engine}: failed to say '{word}' with voice {voice.name} (exit "
-                        f"{done.returncode}: {done.stderr.decode(errors='replace').strip()[:200]})")
-    data = Path(path).read_bytes()
-    samples, rate = decode_wav(data, f"{voice.engine} {voice.name} '{word}'")
-    return samples.mean(axis=1), rate
 
 
 def render_clip(speech: np.ndarray, rate: int, rng: np.random.Generator, beds: dict[str, np.ndarray],
@@ -273,9 +221,9 @@ def _render_voice(task: tuple[int, Voice]) -> list[str]:
     """Writes every clip of one voice; returns their relative paths."""
     number, voice = task
     settings = _worker["settings"]
+    words = _voice_words(number, settings)
     written = []
-    for word in _voice_words(number, settings):
-        speech, rate = speak(voice, word, _worker["workdir"])
+    for word, (speech, rate) in zip(words, speak_words(voice, words, _worker["workdir"])):
         rng = np.random.default_rng([settings.seed, 4, number, (KEYWORDS + UNKNOWN_WORDS).index(word)])
         rel = f"{word}/{voice.hash}_nohash_0.wav"
         fx_rng = np.random.default_rng([settings.seed, 6, number, (KEYWORDS + UNKNOWN_WORDS).index(word)])
@@ -305,8 +253,8 @@ def generate(out: str | Path, settings: SynthSettings = SynthSettings(), progres
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out / IN_PROGRESS).write_text("generation started; a folder with this file is incomplete\n")
-    flite = settings.use_flite and "flite" in engines
-    voice_splits = split_voices(plan_voices(settings, flite), settings)
+    used = {e for e in ENGINE_SHARES if e in engines and getattr(settings, f"use_{e}")}
+    voice_splits = split_voices(plan_voices(settings, used), settings)
     splits = {voice.hash: split for voice, split in voice_splits}
     for word in KEYWORDS + UNKNOWN_WORDS:
         (out / word).mkdir()

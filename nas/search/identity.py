@@ -6,7 +6,8 @@ compare every trial as if it were made under one definition:
 - ``search_space`` and ``constraints``: the resolved group configs (architecture, ranges, front-end
   ranges; budget limits or board profile);
 - ``data``: the dataset folder (absolute), its kind and its augmented copies: accuracies on other
-  clips are other numbers;
+  clips are other numbers; for a generated set also its ``generator`` (a hash of its manifest), since a
+  new generator regenerates the default set in the same folder;
 - ``train``: the training recipe, minus its seed and the knobs that only change speed: an accuracy
   after 10 epochs does not compare with one after 40;
 - ``objective`` (float or int8 accuracy) and ``board`` (ops or measured latency as third objective).
@@ -16,6 +17,7 @@ study: they change which candidates are tried and when a run stops, not what a t
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import optuna
 from omegaconf import DictConfig, OmegaConf
 
+from nas.data.synth import MANIFEST
 from nas.errors import ConfigError
 
 log = logging.getLogger("nas.search")
@@ -54,6 +57,9 @@ def study_definition(cfg: DictConfig, dataset_root: str | Path) -> dict:
     }
     if cfg.data.split_test_archive:  # only when set: studies stored before the key existed still resume
         definition["data"]["split_test_archive"] = True
+    manifest = Path(dataset_root) / MANIFEST
+    if manifest.is_file():  # a generated set: which voices and engines made its clips
+        definition["data"]["generator"] = hashlib.sha1(manifest.read_bytes()).hexdigest()[:12]
     frontend = definition["search_space"].get("frontend")
     if isinstance(frontend, dict) and frontend.get("decimation") == 1:
         del frontend["decimation"]  # the default, as FrontEndConfig.to_dict leaves it out: older studies resume
@@ -95,6 +101,10 @@ def check_definition(study: optuna.Study, definition: dict) -> None:
                         "that its search space, budget, dataset and recipe match this run's", study.study_name)
         study.set_user_attr(DEFINITION_ATTR, definition)
         return
+    if "generator" in definition["data"] and "generator" not in stored.get("data", {}):
+        log.warning("study %s records no generator for its generated dataset (made by an older kws-nas): "
+                    "resuming it without checking that the clips were made by the same generator", study.study_name)
+        definition = {**definition, "data": {k: v for k, v in definition["data"].items() if k != "generator"}}
     diffs = differences(stored, definition)
     if diffs:
         raise ConfigError(

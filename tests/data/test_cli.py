@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from nas.cli import main
+from nas.data.tts import available_engines
 from nas.data.wav import write_wav
 from tests.data.bad_wavs import write_long_wav, write_nan_wav, write_wav_claiming_rate
 
@@ -97,6 +98,21 @@ def test_synth_writes_a_dataset_the_loader_reads(tmp_path, capsys):
     assert re.search(r"in [0-9.]+ s \([0-9]+ clips/s, 1 processes\)", printed)
     assert len(list((out / "go").glob("*.wav"))) == 3
     assert (out / ".synth_complete").is_file()
+
+
+def test_synth_uses_the_engines_it_is_told_to(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["data", "synth", "--out", str(out), "--per-word", "12", "--unknown-per-voice", "0",
+                 "--workers", "1", "--no-flite"]) == 0
+    manifest = json.loads((out / "synth.json").read_text())
+    assert {v["engine"] for v in manifest["voices"]} == {"espeak-ng"}  # festival, MBROLA, Pico are opt-in
+    assert manifest["settings"]["use_flite"] is False and manifest["settings"]["use_festival"] is False
+    if "festival" in available_engines():
+        assert main(["data", "synth", "--out", str(out), "--per-word", "20", "--unknown-per-voice", "0",
+                     "--workers", "1", "--with", "festival"]) == 0
+        manifest = json.loads((out / "synth.json").read_text())
+        assert "festival" in {v["engine"] for v in manifest["voices"]}
+        assert manifest["settings"]["use_festival"] is True
 
 
 def test_synth_rejects_a_zero_count(tmp_path, capsys):

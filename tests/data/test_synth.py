@@ -12,6 +12,7 @@ import pytest
 from nas.data.speech_commands import KEYWORDS, SpeechCommands
 from nas.data.synth import (BABBLE, MARKER, UNKNOWN_WORDS, SynthSettings, ensure_default_dataset, generate,
                             plan_voices, split_voices)
+from nas.data.tts import installed_voices
 from nas.errors import ConfigError, DataError
 
 
@@ -69,11 +70,15 @@ def test_the_loader_reads_it_unchanged(tiny_dataset_dir):
 
 def test_voices_are_many_and_distinct(tiny_synth_settings):
     settings = replace(tiny_synth_settings, per_word=200)
-    voices = plan_voices(settings, flite=True)
+    voices = plan_voices(settings, {"flite", "festival", "mbrola", "pico"})
     assert len({v.hash for v in voices}) == 200
     assert len({v.name.split("+")[0] for v in voices if v.engine == "espeak-ng"}) >= 6  # accents
-    assert len({v.name for v in voices}) >= 80
+    assert len({v.name for v in voices}) >= 60
     assert 0.1 < np.mean([v.engine == "flite" for v in voices]) < 0.3
+    assert 0.1 < np.mean([v.engine == "festival" for v in voices]) < 0.3
+    for engine in ("festival", "mbrola", "pico"):  # each installed optional engine, with every voice it has
+        assert {v.name for v in voices if v.engine == engine} == set(installed_voices(engine))
+    assert {v.engine for v in plan_voices(settings, set())} == {"espeak-ng"}  # optional engines left out
     splits = [s for _, s in split_voices(voices, settings)]
     assert 0.05 < splits.count("validation") / 200 < 0.15 and 0.05 < splits.count("test") / 200 < 0.15
 
