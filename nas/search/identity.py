@@ -101,7 +101,7 @@ def check_definition(study: optuna.Study, definition: dict) -> None:
                         "that its search space, budget, dataset and recipe match this run's", study.study_name)
         study.set_user_attr(DEFINITION_ATTR, definition)
         return
-    if "generator" in definition["data"] and "generator" not in stored.get("data", {}):
+    if "generator" in definition.get("data", {}) and "generator" not in stored.get("data", {}):
         log.warning("study %s records no generator for its generated dataset (made by an older kws-nas): "
                     "resuming it without checking that the clips were made by the same generator", study.study_name)
         definition = {**definition, "data": {k: v for k, v in definition["data"].items() if k != "generator"}}
