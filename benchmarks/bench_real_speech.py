@@ -11,7 +11,12 @@ Then, with the first seed, the same recipe per synthesizer engine of the generat
 voices of every other engine, scored on every clip of that engine's voices (*held out by engine*).
 Generated-speech figures rank recipes; only the real clips say how a model does on people.
 
+``--parallel 2`` runs two trainings at a time, each in its own process with one torch thread (how the
+README's screens ran). A thread count changes the order of float sums, so its figures differ from a
+default run's by up to a few points per seed; each is reproducible with the same thread count.
+
     .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2] [--decimation 2]
+        [--parallel 2]
 """
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ import os
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
 
 from nas.data.cache import FeatureSet, load_features
@@ -62,10 +69,22 @@ def subset(features: FeatureSet, keep) -> FeatureSet:
                    files=[features.files[i] for i in rows.tolist()])
 
 
-def fit(candidate: Candidate, train_set: FeatureSet, val_set: FeatureSet, epochs: int, seed: int):
+def scored_run(job: tuple) -> tuple[dict[str, dict], float]:
+    """One training of ``candidate`` and its scores on each named test set, with its run time."""
+    candidate, train_set, val_set, tests, epochs, seed, threads = job
+    started = time.perf_counter()
     model = build_model(candidate, seed=seed)
-    train(model, train_set, val_set, recipe(epochs, seed))
-    return model
+    train(model, train_set, val_set, replace(recipe(epochs, seed), num_threads=threads))
+    return {name: evaluate(model, test) for name, test in tests.items()}, time.perf_counter() - started
+
+
+def scored_runs(jobs: list[tuple], parallel: int):
+    """``scored_run`` of each job, in order; ``parallel`` > 1 runs that many at a time in spawned processes."""
+    if parallel <= 1:
+        yield from map(scored_run, jobs)
+        return
+    with ProcessPoolExecutor(parallel, mp_context=get_context("spawn")) as pool:
+        yield from pool.map(scored_run, jobs)
 
 
 def mean_std(values: list[float]) -> str:
@@ -80,13 +99,15 @@ def main() -> int:
     p.add_argument("--results", type=Path, default=REPO / "results/ds_cnn_small")
     p.add_argument("--budget-class", default="small")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--augment-copies", type=int, default=2)
+    p.add_argument("--augment-copies", type=int, default=0)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--data", type=Path, help="a generated set (kws-nas data synth --out) instead of the default")
     p.add_argument("--no-held-out-engines", action="store_true", help="skip the held-out-engine runs")
     p.add_argument("--decimation", type=int, choices=[1, 2],
                    help="the front end's decimation (FrontEndConfig.decimation), instead of the candidate's")
+    p.add_argument("--parallel", type=int, default=1, help="trainings at a time, one torch thread each")
     args = p.parse_args()
+    threads = 1 if args.parallel > 1 else None
 
     started = time.perf_counter()
     candidate, origin = best_candidate(args.results, args.budget_class)
@@ -102,19 +123,19 @@ def main() -> int:
           f"augmented copies), {len(splits['validation'].labels)} validation, {len(splits['test'].labels)} test clips")
 
     generated_acc, real_acc, recalls, confusion = [], [], [], None
-    for seed in args.seeds:
-        t0 = time.perf_counter()
-        model = fit(candidate, splits["train"], splits["validation"], args.epochs, seed)
-        generated_acc.append(evaluate(model, splits["test"])["accuracy"])
+    tests = {"generated": splits["test"]} | ({"real": real} if real is not None else {})
+    jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed, threads) for seed in args.seeds]
+    for seed, (scores, seconds) in zip(args.seeds, scored_runs(jobs, args.parallel)):
+        generated_acc.append(scores["generated"]["accuracy"])
         line = f"seed {seed}: generated test {generated_acc[-1]:.3f}"
         if real is not None:
-            scored = evaluate(model, real)
+            scored = scores["real"]
             real_acc.append(scored["accuracy"])
             recalls.append(scored["per_class"])
             confusion = scored["confusion"] if confusion is None else [
                 [a + b for a, b in zip(r1, r2)] for r1, r2 in zip(confusion, scored["confusion"])]
             line += f", REAL {real_acc[-1]:.3f}"
-        print(f"{line}  ({args.epochs} epochs, {time.perf_counter() - t0:.0f} s)", flush=True)
+        print(f"{line}  ({args.epochs} epochs, {seconds:.0f} s)", flush=True)
 
     print(f"generated speech, test split (voices unseen in training), {len(args.seeds)} seeds: "
           f"{mean_std(generated_acc)}  [ranks recipes; says little about people]")
@@ -130,13 +151,13 @@ def main() -> int:
             print(pd.DataFrame(confusion, index=LABELS, columns=[c.strip("_")[:5] for c in LABELS]))
 
     if not args.no_held_out_engines:
-        held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end)
+        held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end, args.parallel, threads)
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def held_out_engines(generated: Path, splits: dict, candidate: Candidate, epochs: int, seed: int,
-                     front_end: FrontEndConfig) -> None:
+                     front_end: FrontEndConfig, parallel: int, threads: int | None) -> None:
     """Accuracy on each engine's voices (all their clips) after training on the other engines' voices."""
     import torch
 
@@ -156,15 +177,14 @@ def held_out_engines(generated: Path, splits: dict, candidate: Candidate, epochs
         """The engine of a voice's clip; None for a `_silence_` row (noise, no voice: trained on always)."""
         return engine_of.get(Path(file).name.split("_nohash_")[0])
 
-    for held in engines:
-        t0 = time.perf_counter()
-        model = fit(candidate, subset(splits["train"], lambda f: engine(f) != held),
-                    subset(splits["validation"], lambda f: engine(f) != held), epochs, seed)
-        test = subset(every_clip, lambda f: engine(f) == held)
+    jobs = [(candidate, subset(splits["train"], lambda f: engine(f) != held),
+             subset(splits["validation"], lambda f: engine(f) != held),
+             {"held": subset(every_clip, lambda f: engine(f) == held)}, epochs, seed, threads) for held in engines]
+    for held, job, (scores, seconds) in zip(engines, jobs, scored_runs(jobs, parallel)):
         voices_held = sum(1 for v in voices if v["engine"] == held)
-        print(f"held out by engine: {held} ({voices_held} voices, {len(test.labels)} clips), trained on "
-              f"{', '.join(e for e in engines if e != held)}: accuracy {evaluate(model, test)['accuracy']:.3f} "
-              f"(seed {seed}, {time.perf_counter() - t0:.0f} s)", flush=True)
+        print(f"held out by engine: {held} ({voices_held} voices, {len(job[3]['held'].labels)} clips), trained on "
+              f"{', '.join(e for e in engines if e != held)}: accuracy {scores['held']['accuracy']:.3f} "
+              f"(seed {seed}, {seconds:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

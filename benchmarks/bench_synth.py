@@ -2,7 +2,7 @@
 
 Generates a reduced default dataset (``--voices`` voices, the default's settings otherwise) into a
 temporary folder with the default 2 processes, then loads and featurises its train split, cold and
-from the cache. The default set has 300 voices × 12 clips; scale the synth time by 3,600 / clips.
+from the cache, and scales the synth time to the default set's voices (``SynthSettings.per_word``).
 
     .venv/bin/python benchmarks/bench_synth.py --voices 60
 """
@@ -33,9 +33,10 @@ def main() -> int:
         root = generate(Path(tmp) / "synth", settings, progress=False)
         seconds = time.perf_counter() - start
         clips = sum(1 for _ in root.glob("*/*_nohash_*.wav"))
+        scale = SynthSettings().per_word / args.voices
         print(f"synth: {clips} clips in {seconds:.1f} s = {clips / seconds:.0f} clips/s "
-              f"({args.workers} processes, incl. start-up); default set of 3,600 clips ≈ "
-              f"{3600 / clips * seconds:.0f} s")
+              f"({args.workers} processes, incl. start-up); default set of {round(clips * scale):,} clips ≈ "
+              f"{seconds * scale:.0f} s")
 
         import torch  # noqa: F401  (imported here so that its start-up is not timed below)
 

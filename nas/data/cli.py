@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth = sub.add_parser("synth", help="write a generated dataset in the Speech Commands layout")
     synth.add_argument("--out", required=True, type=Path, help="folder to write (new, empty, or generated before)")
     synth.add_argument("--seed", type=int, default=0, help="same seed, same files (default 0)")
-    synth.add_argument("--per-word", type=int, default=None, help="voices, so clips per keyword (default 300)")
+    synth.add_argument("--per-word", type=int, default=None, help="voices, so clips per keyword (default 900)")
     synth.add_argument("--unknown-per-voice", type=int, default=None,
                        help="other words each voice says, for _unknown_ (default 2)")
     synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
