@@ -1,10 +1,10 @@
 """Generated-dataset throughput: synth clips/s, loader clips/s (decode), feature-cache clips/s.
 
-Generates a reduced default dataset (``--voices`` voices, the default's settings otherwise) into a
-temporary folder with the default 2 processes, then loads and featurises its train split, cold and
-from the cache, and scales the synth time to the default set's voices (``SynthSettings.per_word``).
+Generates the default dataset (or ``--voices`` voices, the default's settings otherwise, its time then
+scaled to the default's ``SynthSettings.per_word``) into a temporary folder with the default 2
+processes, then loads and featurises its train split, cold and from the cache.
 
-    .venv/bin/python benchmarks/bench_synth.py --voices 60
+    .venv/bin/python benchmarks/bench_synth.py [--voices 60]
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--voices", type=int, default=60)
+    p.add_argument("--voices", type=int, help="voices to generate (default: the default set's)")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
 
@@ -26,17 +26,18 @@ def main() -> int:
     from nas.data.speech_commands import SpeechCommands
     from nas.data.synth import SynthSettings, available_engines, generate
 
-    settings = replace(SynthSettings(), per_word=args.voices, workers=args.workers)
+    default_voices = SynthSettings().per_word
+    settings = replace(SynthSettings(), per_word=args.voices or default_voices, workers=args.workers)
     print(f"engines: {available_engines()}")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         root = generate(Path(tmp) / "synth", settings, progress=False)
         seconds = time.perf_counter() - start
         clips = sum(1 for _ in root.glob("*/*_nohash_*.wav"))
-        scale = SynthSettings().per_word / args.voices
-        print(f"synth: {clips} clips in {seconds:.1f} s = {clips / seconds:.0f} clips/s "
-              f"({args.workers} processes, incl. start-up); default set of {round(clips * scale):,} clips ≈ "
-              f"{seconds * scale:.0f} s")
+        scale = default_voices / settings.per_word
+        print(f"synth: {clips:,} clips in {seconds:.1f} s = {clips / seconds:.0f} clips/s ({args.workers} "
+              f"processes, incl. start-up)" + ("" if scale == 1 else f"; the default set of "
+                                                f"{round(clips * scale):,} clips ≈ {seconds * scale:.0f} s"))
 
         import torch  # noqa: F401  (imported here so that its start-up is not timed below)
 
