@@ -28,6 +28,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -69,9 +70,9 @@ def subset(features: FeatureSet, keep) -> FeatureSet:
                    files=[features.files[i] for i in rows.tolist()])
 
 
-def scored_run(job: tuple) -> tuple[dict[str, dict], float]:
+def scored_run(job: tuple, threads: int | None = None) -> tuple[dict[str, dict], float]:
     """One training of ``candidate`` and its scores on each named test set, with its run time."""
-    candidate, train_set, val_set, tests, epochs, seed, threads = job
+    candidate, train_set, val_set, tests, epochs, seed = job
     started = time.perf_counter()
     model = build_model(candidate, seed=seed)
     train(model, train_set, val_set, replace(recipe(epochs, seed), num_threads=threads))
@@ -79,12 +80,13 @@ def scored_run(job: tuple) -> tuple[dict[str, dict], float]:
 
 
 def scored_runs(jobs: list[tuple], parallel: int):
-    """``scored_run`` of each job, in order; ``parallel`` > 1 runs that many at a time in spawned processes."""
+    """``scored_run`` of each job, in order; ``parallel`` > 1 runs that many at a time in spawned processes,
+    one torch thread each."""
     if parallel <= 1:
         yield from map(scored_run, jobs)
         return
     with ProcessPoolExecutor(parallel, mp_context=get_context("spawn")) as pool:
-        yield from pool.map(scored_run, jobs)
+        yield from pool.map(partial(scored_run, threads=1), jobs)
 
 
 def mean_std(values: list[float]) -> str:
@@ -107,7 +109,6 @@ def main() -> int:
                    help="the front end's decimation (FrontEndConfig.decimation), instead of the candidate's")
     p.add_argument("--parallel", type=int, default=1, help="trainings at a time, one torch thread each")
     args = p.parse_args()
-    threads = 1 if args.parallel > 1 else None
 
     started = time.perf_counter()
     candidate, origin = best_candidate(args.results, args.budget_class)
@@ -124,7 +125,7 @@ def main() -> int:
 
     generated_acc, real_acc, recalls, confusion = [], [], [], None
     tests = {"generated": splits["test"]} | ({"real": real} if real is not None else {})
-    jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed, threads) for seed in args.seeds]
+    jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed) for seed in args.seeds]
     for seed, (scores, seconds) in zip(args.seeds, scored_runs(jobs, args.parallel)):
         generated_acc.append(scores["generated"]["accuracy"])
         line = f"seed {seed}: generated test {generated_acc[-1]:.3f}"
@@ -151,13 +152,13 @@ def main() -> int:
             print(pd.DataFrame(confusion, index=LABELS, columns=[c.strip("_")[:5] for c in LABELS]))
 
     if not args.no_held_out_engines:
-        held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end, args.parallel, threads)
+        held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end, args.parallel)
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def held_out_engines(generated: Path, splits: dict, candidate: Candidate, epochs: int, seed: int,
-                     front_end: FrontEndConfig, parallel: int, threads: int | None) -> None:
+                     front_end: FrontEndConfig, parallel: int) -> None:
     """Accuracy on each engine's voices (all their clips) after training on the other engines' voices."""
     import torch
 
@@ -179,7 +180,7 @@ def held_out_engines(generated: Path, splits: dict, candidate: Candidate, epochs
 
     jobs = [(candidate, subset(splits["train"], lambda f: engine(f) != held),
              subset(splits["validation"], lambda f: engine(f) != held),
-             {"held": subset(every_clip, lambda f: engine(f) == held)}, epochs, seed, threads) for held in engines]
+             {"held": subset(every_clip, lambda f: engine(f) == held)}, epochs, seed) for held in engines]
     for held, job, (scores, seconds) in zip(engines, jobs, scored_runs(jobs, parallel)):
         voices_held = sum(1 for v in voices if v["engine"] == held)
         print(f"held out by engine: {held} ({voices_held} voices, {len(job[3]['held'].labels)} clips), trained on "

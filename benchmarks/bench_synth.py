@@ -34,10 +34,11 @@ def main() -> int:
         root = generate(Path(tmp) / "synth", settings, progress=False)
         seconds = time.perf_counter() - start
         clips = sum(1 for _ in root.glob("*/*_nohash_*.wav"))
-        scale = default_voices / settings.per_word
-        print(f"synth: {clips:,} clips in {seconds:.1f} s = {clips / seconds:.0f} clips/s ({args.workers} "
-              f"processes, incl. start-up)" + ("" if scale == 1 else f"; the default set of "
-                                                f"{round(clips * scale):,} clips ≈ {seconds * scale:.0f} s"))
+        line = f"synth: {clips:,} clips in {seconds:.1f} s = {clips / seconds:.0f} clips/s ({args.workers} processes, incl. start-up)"
+        if settings.per_word != default_voices:
+            scale = default_voices / settings.per_word
+            line += f"; the default set of {round(clips * scale):,} clips ≈ {seconds * scale:.0f} s"
+        print(line)
 
         import torch  # noqa: F401  (imported here so that its start-up is not timed below)
 

@@ -85,7 +85,7 @@ class PrunerConf:
     """Dominance-aware median pruning of weak trials (``nas.search.pruning``)."""
 
     enabled: bool = True
-    warmup_epochs: int = 1  # never prune before this many epochs (one of the default set's 900 voices)
+    warmup_epochs: int = 1  # never prune before this many epochs (one epoch: 8,640 rows of the default set)
     min_peers: int = 3  # cheaper finished trials needed before comparing
 
 
