@@ -7,7 +7,11 @@ test split and on the real Speech Commands v0.02 test clips beside the repositor
 (``../shared/data/speech_commands_test_v2_half_a``, or ``KWS_NAS_REAL_DATA``; development and CI machines
 only), the real clips' per-class recall (mean over seeds) and their confusion matrix (summed over seeds).
 
-Then, with the first seed, the same recipe per synthesizer engine of the generated set: trained on the
+Then the recipe's model: one student per seed, distilled (``nas.train.ensemble``) from the ensemble of
+every seed's model above, which is right on people more often than any one of them; the ensemble's own
+accuracy is printed too. ``--no-distill`` skips it.
+
+Then, with the first seed, the same recipe (without distillation) per synthesizer engine of the generated set: trained on the
 voices of every other engine, scored on every clip of that engine's voices (*held out by engine*).
 Generated-speech figures rank recipes; only the real clips say how a model does on people.
 
@@ -16,7 +20,7 @@ README's screens ran). A thread count changes the order of float sums, so its fi
 default run's by up to a few points per seed; each is reproducible with the same thread count.
 
     .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2] [--decimation 2]
-        [--parallel 2]
+        [--parallel 2] [--no-distill]
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ from nas.data.speech_commands import LABELS
 from nas.data.synth import MANIFEST, ensure_default_dataset
 from nas.spaces import Candidate, build_model, candidate_from_model_size_info
 from nas.train import TrainConfig, evaluate, train
+from nas.train.ensemble import Ensemble
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("KWS_NAS_REAL_DATA", REPO.parent / "shared/data/speech_commands_test_v2_half_a"))
@@ -58,7 +63,7 @@ def recipe(epochs: int, seed: int) -> TrainConfig:
     """The default recipe of this benchmark (the one every screened generator variant is trained with)."""
     return TrainConfig(epochs=epochs, schedule="cosine", lr_phases=(3e-3, 1e-4), seed=seed,
                        early_stopping_patience=None, label_smoothing=0.1,
-                       time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2)
+                       time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2, distill_alpha=0.9)
 
 
 def subset(features: FeatureSet, keep) -> FeatureSet:
@@ -70,13 +75,23 @@ def subset(features: FeatureSet, keep) -> FeatureSet:
                    files=[features.files[i] for i in rows.tolist()])
 
 
-def scored_run(job: tuple, threads: int | None = None) -> tuple[dict[str, dict], float]:
-    """One training of ``candidate`` and its scores on each named test set, with its run time."""
-    candidate, train_set, val_set, tests, epochs, seed = job
+def scored_run(job: tuple, threads: int | None = None) -> tuple[dict[str, dict], float, dict]:
+    """One training of ``candidate`` (distilled from the ensemble of the ``teachers``' weights, when given)
+    and its scores on each named test set, with its run time and its trained weights."""
+    candidate, train_set, val_set, tests, epochs, seed, teachers = job
     started = time.perf_counter()
     model = build_model(candidate, seed=seed)
-    train(model, train_set, val_set, replace(recipe(epochs, seed), num_threads=threads))
-    return {name: evaluate(model, test) for name, test in tests.items()}, time.perf_counter() - started
+    teacher = seed_ensemble(candidate, teachers) if teachers else None
+    train(model, train_set, val_set, replace(recipe(epochs, seed), num_threads=threads), teacher=teacher)
+    return ({name: evaluate(model, test) for name, test in tests.items()}, time.perf_counter() - started,
+            model.state_dict())
+
+
+def seed_ensemble(candidate: Candidate, weights: list[dict]) -> Ensemble:
+    members = [build_model(candidate, seed=0) for _ in weights]
+    for member, state in zip(members, weights):
+        member.load_state_dict(state)
+    return Ensemble(members)
 
 
 def scored_runs(jobs: list[tuple], parallel: int):
@@ -89,14 +104,43 @@ def scored_runs(jobs: list[tuple], parallel: int):
         yield from pool.map(partial(scored_run, threads=1), jobs)
 
 
+def seed_runs(title: str, seeds: list[int], jobs: list[tuple], args) -> list[tuple]:
+    """Runs one job per seed, prints each and then the mean ± std over seeds; with real clips also their
+    per-class recall (mean over seeds) and confusion matrix (summed over seeds)."""
+    import pandas as pd
+
+    print(f"{title}:")
+    runs = []
+    for seed, run in zip(seeds, scored_runs(jobs, args.parallel)):
+        runs.append(run)
+        scores, seconds, _ = run
+        line = f"  seed {seed}: generated test {scores['generated']['accuracy']:.3f}"
+        print(line + (f", REAL {scores['real']['accuracy']:.3f}" if "real" in scores else "")
+              + f"  ({args.epochs} epochs, {seconds:.0f} s)", flush=True)
+    scored = [scores for scores, _, _ in runs]
+    print(f"  generated speech, test split (voices unseen in training), {len(seeds)} seeds: "
+          f"{mean_std([s['generated']['accuracy'] for s in scored])}  [ranks recipes; says little about people]")
+    if "real" not in scored[0]:
+        print(f"  real clips not found at {REAL_DATA} (set KWS_NAS_REAL_DATA): no real-speech figure")
+        return runs
+    real = [s["real"] for s in scored]
+    print(f"  REAL speech, Speech Commands v0.02 test half ({sum(map(sum, real[0]['confusion'])):,} clips, 120 "
+          f"speakers), {len(seeds)} seeds: accuracy {mean_std([r['accuracy'] for r in real])} (chance 1/12 = 0.083)")
+    recall = {label: statistics.mean(r["per_class"][label] for r in real) for label in LABELS}
+    print("  per-class recall (mean over seeds): " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()))
+    print("  confusion on the real clips, summed over seeds (rows: true class, columns: predicted):")
+    confusion = [[sum(cells) for cells in zip(*rows)] for rows in zip(*(r["confusion"] for r in real))]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(pd.DataFrame(confusion, index=LABELS, columns=[c.strip("_")[:5] for c in LABELS]))
+    return runs
+
+
 def mean_std(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.3f} ± {spread:.3f}"
 
 
 def main() -> int:
-    import pandas as pd
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=REPO / "results/ds_cnn_small")
     p.add_argument("--budget-class", default="small")
@@ -108,6 +152,8 @@ def main() -> int:
     p.add_argument("--decimation", type=int, choices=[1, 2],
                    help="the front end's decimation (FrontEndConfig.decimation), instead of the candidate's")
     p.add_argument("--parallel", type=int, default=1, help="trainings at a time, one torch thread each")
+    p.add_argument("--no-distill", action="store_true",
+                   help="skip the students distilled from the ensemble of the seeds' models")
     args = p.parse_args()
 
     started = time.perf_counter()
@@ -123,33 +169,17 @@ def main() -> int:
     print(f"generated set {generated}: {len(splits['train'].labels):,} train rows ({args.augment_copies} "
           f"augmented copies), {len(splits['validation'].labels)} validation, {len(splits['test'].labels)} test clips")
 
-    generated_acc, real_acc, recalls, confusion = [], [], [], None
     tests = {"generated": splits["test"]} | ({"real": real} if real is not None else {})
-    jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed) for seed in args.seeds]
-    for seed, (scores, seconds) in zip(args.seeds, scored_runs(jobs, args.parallel)):
-        generated_acc.append(scores["generated"]["accuracy"])
-        line = f"seed {seed}: generated test {generated_acc[-1]:.3f}"
-        if real is not None:
-            scored = scores["real"]
-            real_acc.append(scored["accuracy"])
-            recalls.append(scored["per_class"])
-            confusion = scored["confusion"] if confusion is None else [
-                [a + b for a, b in zip(r1, r2)] for r1, r2 in zip(confusion, scored["confusion"])]
-            line += f", REAL {real_acc[-1]:.3f}"
-        print(f"{line}  ({args.epochs} epochs, {seconds:.0f} s)", flush=True)
-
-    print(f"generated speech, test split (voices unseen in training), {len(args.seeds)} seeds: "
-          f"{mean_std(generated_acc)}  [ranks recipes; says little about people]")
-    if real is None:
-        print(f"real clips not found at {REAL_DATA} (set KWS_NAS_REAL_DATA): no real-speech figure")
-    else:
-        print(f"REAL speech, Speech Commands v0.02 test half ({len(real.labels):,} clips, 120 speakers), "
-              f"{len(args.seeds)} seeds: accuracy {mean_std(real_acc)} (chance 1/12 = 0.083)")
-        recall = {label: statistics.mean(r[label] for r in recalls) for label in LABELS}
-        print("per-class recall (mean over seeds): " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()))
-        print("confusion on the real clips, summed over seeds (rows: true class, columns: predicted):")
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(pd.DataFrame(confusion, index=LABELS, columns=[c.strip("_")[:5] for c in LABELS]))
+    jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed, None) for seed in args.seeds]
+    runs = seed_runs("trained on the labels", args.seeds, jobs, args)
+    if not args.no_distill:
+        teachers = [weights for _, _, weights in runs]
+        ensemble = seed_ensemble(candidate, teachers)
+        print(f"ensemble of the {len(teachers)} seeds' models (mean probability): " + ", ".join(
+            f"{name} {evaluate(ensemble, test)['accuracy']:.3f}" for name, test in tests.items()))
+        jobs = [job[:-1] + (teachers,) for job in jobs]
+        seed_runs(f"distilled from that ensemble (alpha {recipe(1, 0).distill_alpha}, temperature "
+                  f"{recipe(1, 0).distill_temperature:g}): the recipe's model", args.seeds, jobs, args)
 
     if not args.no_held_out_engines:
         held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end, args.parallel)
@@ -180,8 +210,8 @@ def held_out_engines(generated: Path, splits: dict, candidate: Candidate, epochs
 
     jobs = [(candidate, subset(splits["train"], lambda f: engine(f) != held),
              subset(splits["validation"], lambda f: engine(f) != held),
-             {"held": subset(every_clip, lambda f: engine(f) == held)}, epochs, seed) for held in engines]
-    for held, job, (scores, seconds) in zip(engines, jobs, scored_runs(jobs, parallel)):
+             {"held": subset(every_clip, lambda f: engine(f) == held)}, epochs, seed, None) for held in engines]
+    for held, job, (scores, seconds, _) in zip(engines, jobs, scored_runs(jobs, parallel)):
         voices_held = sum(1 for v in voices if v["engine"] == held)
         print(f"held out by engine: {held} ({voices_held} voices, {len(job[3]['held'].labels)} clips), trained on "
               f"{', '.join(e for e in engines if e != held)}: accuracy {scores['held']['accuracy']:.3f} "
