@@ -41,8 +41,7 @@ from nas.data.frontend_config import FrontEndConfig
 from nas.data.speech_commands import LABELS
 from nas.data.synth import MANIFEST, ensure_default_dataset
 from nas.spaces import Candidate, build_model, candidate_from_model_size_info
-from nas.train import TrainConfig, evaluate, train
-from nas.train.ensemble import Ensemble
+from nas.train import Ensemble, TrainConfig, evaluate, train
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("KWS_NAS_REAL_DATA", REPO.parent / "shared/data/speech_commands_test_v2_half_a"))

@@ -3,8 +3,8 @@
 Trained on generated speech, models of one architecture that differ only in their seed disagree on
 people's voices, and their averaged probabilities are right more often than any of them: Hello Edge's
 small DS-CNN, 4 seeds of the default generated set, scores 73.8 ± 0.7 % alone and 77.9 % averaged on the
-real clips (`benchmarks/bench_real_speech.py`). A student distilled from that average (`train`'s
-``teacher``) keeps most of the gain in one model the board can run.
+real clips; a student distilled from that average (`train`'s ``teacher``) keeps most of the gain, 77.0 ±
+0.5 %, in one model the board can run (`benchmarks/bench_real_speech.py`).
 """
 from __future__ import annotations
 
