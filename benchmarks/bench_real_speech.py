@@ -11,8 +11,9 @@ Then the recipe's model: one student per seed, distilled (``nas.train.ensemble``
 every seed's model above, which is right on people more often than any one of them; the ensemble's own
 accuracy is printed too. ``--no-distill`` skips it.
 
-Then, with the first seed, the same recipe (without distillation) per synthesizer engine of the generated set: trained on the
-voices of every other engine, scored on every clip of that engine's voices (*held out by engine*).
+Then, with the first seed, the same recipe without distillation per synthesizer engine of the generated
+set: trained on the voices of every other engine, scored on every clip of that engine's voices (*held out
+by engine*).
 Generated-speech figures rank recipes; only the real clips say how a model does on people.
 
 ``--parallel 2`` runs two trainings at a time, each in its own process with one torch thread (how the
