@@ -14,7 +14,8 @@ import pandas as pd
 from nas.atomic import write_text_atomic
 from nas.report import figures
 from nas.results.dominance import CellVerdict, cell_verdicts, dominance_line
-from nas.results.retrain import COMPARED_STAGE, candidates_frame, final_choice, load_retrain, runs_frame
+from nas.results.retrain import (COMPARED_STAGE, SHORTLIST_STAGE, candidates_frame, final_choice, load_retrain,
+                                 runs_frame)
 from nas.results.trials import best_entry, json_number
 
 RETRAIN_CSV = "retrain.csv"
@@ -56,6 +57,7 @@ def retrain_markdown(runs: pd.DataFrame, combined: bool = False) -> str:
         lines.append(f"| {row['study']} | {label} | {row['arch']} | {row['budget_class']} | {row['model_size_info']} | "
                      f"{int(row['seeds'])} | {_pm(row['val_mean'], row['val_std'])} | {_pm(row['test_mean'], row['test_std'])} | "
                      f"{_pct(row['screening_accuracy'])} | {row['memory_bytes'] / 1000:.1f} | {row['ops'] / 1e6:.2f} |")
+    lines += _distilled_lines(candidates)
     lines += ["", "### Against Hello Edge's configuration (same data, recipe and seeds)", ""]
     if combined:
         lines += [f"The search {dominance_line(verdicts)}.", ""]
@@ -65,12 +67,21 @@ def retrain_markdown(runs: pd.DataFrame, combined: bool = False) -> str:
 
 def _shortlist_lines(runs: pd.DataFrame) -> list[str]:
     """Which candidates at most Hello Edge's cost had a shortlist run, and what each reached."""
-    shortlist = runs[(runs["stage"] != COMPARED_STAGE) & (runs["state"] == "COMPLETE")]
+    shortlist = runs[(runs["stage"] == SHORTLIST_STAGE) & (runs["state"] == "COMPLETE")]
     return ["", *(f"{study}: the candidates at most Hello Edge's cost with the best screening had one run each at a seed "
             f"outside the comparison, and the best went on to every seed: "
             + ", ".join(f"trial {int(r['source_trial'])} {_pct(r['val_acc'])} %" for _, r in
                         rows.sort_values("val_acc", ascending=False, kind="stable").iterrows()) + "."
             for study, rows in shortlist.groupby("study", sort=True))] if len(shortlist) else []
+
+
+def _distilled_lines(candidates: pd.DataFrame) -> list[str]:
+    """Which candidates' exported model is a student distilled from their seeds, and what it reached."""
+    students = candidates.dropna(subset=["distilled_val"])
+    return ["", *(f"Exported for {row['study']} trial {int(row['source_trial'])}: one student distilled from the "
+                  f"ensemble of {int(row['distilled_teachers'])} of its seeds' models, validation {_pct(row['distilled_val'])} %, "
+                  f"test {_pct(row['distilled_test'])} % (not in the means above)." for _, row in students.iterrows())] \
+        if len(students) else []
 
 
 def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tuple[str, int], dict],
@@ -86,12 +97,15 @@ def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tu
         entry = best_entry(t, candidates, prefix)
         entries[budget_class] = {
             **entry,
-            # the retrained weights of its best seed; a run stored before checkpoints were kept: the screening one
+            # its distilled student, else its best seed's retrained weights; a run stored before checkpoints
+            # were kept: the screening one
             "checkpoint": f"{prefix.get(t['study'], '')}{row['checkpoint'] or t['checkpoint']}",
             "screening_checkpoint": entry["checkpoint"],
             "retrained": {"seeds": int(row["seeds"]), "val_mean": float(row["val_mean"]), "val_std": float(row["val_std"]),
                           "test_mean": json_number(row["test_mean"]), "test_std": json_number(row["test_std"]),
                           "hello_edge": bool(row["hello_edge"])},
+            **({"distilled": {"teachers": int(row["distilled_teachers"]), "val_acc": float(row["distilled_val"]),
+                              "test_acc": json_number(row["distilled_test"])}} if pd.notna(row["distilled_val"]) else {}),
         }
     return entries
 

@@ -17,16 +17,20 @@ from nas.results.trials import size_info_text
 
 RETRAIN_SUFFIX = ".retrain"
 COMPARED_STAGE = "seeds"  # a run's ``stage`` attribute when it counts in the means (``nas.search.retrain``)
+SHORTLIST_STAGE = "shortlist"  # a run that chose a candidate, at a seed the comparison never uses
+# One student distilled from the ensemble of a candidate's compared seeds (nas.train.Ensemble): the
+# model best.json exports. Never in the means: the comparison stays one recipe, seed for seed.
+DISTILLED_STAGE = "distilled"
 
 RUN_COLUMNS = [
     "study", "source_trial", "seed", "stage", "state", "hello_edge", "arch", "budget_class", "model_size_info",
     "val_acc", "test_acc", "screening_accuracy", "memory_bytes", "ops", "latency_ms", "epochs", "best_epoch",
-    "train_seconds", "checkpoint", "fail_reason",
+    "train_seconds", "checkpoint", "fail_reason", "teachers",
 ]
 CANDIDATE_COLUMNS = [
     "study", "source_trial", "hello_edge", "arch", "budget_class", "model_size_info", "seeds",
     "val_mean", "val_std", "test_mean", "test_std", "screening_accuracy", "memory_bytes", "ops", "latency_ms",
-    "checkpoint",
+    "checkpoint", "distilled_val", "distilled_test", "distilled_teachers",
 ]
 
 
@@ -62,6 +66,7 @@ def runs_frame(retrain: optuna.Study, study_name: str, budget_class: str) -> pd.
             "best_epoch": a.get("best_epoch", np.nan), "train_seconds": a.get("train_seconds", np.nan),
             "checkpoint": a.get("checkpoint", ""),
             "fail_reason": a.get("fail_reason", ""),
+            "teachers": len(a.get("teachers", [])),  # a distilled run's ensemble size; 0 for the others
         })
     return pd.DataFrame(rows, columns=RUN_COLUMNS).sort_values(["source_trial", "seed"], kind="stable").reset_index(drop=True)
 
@@ -76,8 +81,9 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per retrained candidate: validation and test accuracy mean ± std over its finished seeds
-    (std with ddof=1; 0 for a single seed) and the checkpoint of its best seed by validation accuracy,
-    best validation mean first."""
+    (std with ddof=1; 0 for a single seed) and the model to export: its distilled student's checkpoint
+    and accuracies (``distilled_*``) when one finished, else its best seed's by validation accuracy
+    (``distilled_*`` NaN); best validation mean first."""
     done = finished_runs(runs)
     if done.empty:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
@@ -91,6 +97,13 @@ def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
         table[f"{name}_std"] = grouped[column].std(ddof=1).fillna(0.0)
     best_seed = done.sort_values(["val_acc", "seed"], ascending=[False, True], kind="stable")
     table["checkpoint"] = best_seed.groupby(["study", "source_trial"], sort=True)["checkpoint"].first()
+    students = runs[(runs["state"] == "COMPLETE") & (runs["stage"] == DISTILLED_STAGE)]
+    # the latest: a rerun with more seeds distils again from the larger ensemble
+    students = students.drop_duplicates(["study", "source_trial"], keep="last").set_index(["study", "source_trial"])
+    students = students.reindex(table.index)
+    table["distilled_val"], table["distilled_test"] = students["val_acc"], students["test_acc"]
+    table["distilled_teachers"] = students["teachers"]
+    table["checkpoint"] = students["checkpoint"].where(students["val_acc"].notna(), table["checkpoint"])
     table = table.reset_index()[CANDIDATE_COLUMNS]
     return table.sort_values(["val_mean", "memory_bytes", "source_trial"], ascending=[False, True, True],
                              kind="stable").reset_index(drop=True)

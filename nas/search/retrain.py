@@ -35,7 +35,8 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.errors import ConfigError
-from nas.results.retrain import COMPARED_STAGE, retrain_name
+from nas.results.retrain import (COMPARED_STAGE, DISTILLED_STAGE, SHORTLIST_STAGE, candidates_frame, final_choice,
+                                 finished_runs, retrain_name, runs_frame)
 from nas.search import study as study_mod
 from nas.search.identity import DEFINITION_ATTR, defining_train_settings, differences
 from nas.search.study import WORKER
@@ -43,7 +44,6 @@ from nas.search.study import WORKER
 log = logging.getLogger("nas.search")
 
 UNFINISHED_OR_DONE = (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)
-SHORTLIST_STAGE = "shortlist"  # a run's ``stage`` when it chooses a candidate (else COMPARED_STAGE)
 
 
 @dataclass(frozen=True)
@@ -117,22 +117,28 @@ def open_retrain_study(study: optuna.Study, recipe) -> optuna.Study:
 
 
 def enqueue_missing(retrain: optuna.Study, sources: list[FrozenTrial], seeds, budget_class: str,
-                    stage: str = COMPARED_STAGE) -> int:
+                    stage: str = COMPARED_STAGE, extra: dict | None = None) -> int:
     """Enqueue each (source, seed) run that is neither done nor waiting nor running (``seeds``: a count,
-    0..seeds-1, or the seeds themselves); how many were added."""
-    present = {(t.user_attrs.get("source_trial"), t.user_attrs.get("seed"), t.user_attrs.get("stage", COMPARED_STAGE))
-               for t in retrain.get_trials(deepcopy=False, states=UNFINISHED_OR_DONE)}
+    0..seeds-1, or the seeds themselves; ``extra``: more user attributes of each run); how many were added."""
+    extra = extra or {}
+
+    def key(attrs: dict) -> tuple:  # a run with other extra attributes (another teacher set) is another run
+        return (attrs.get("source_trial"), attrs.get("seed"), attrs.get("stage", COMPARED_STAGE),
+                json.dumps([attrs.get(k) for k in sorted(extra)]))
+
+    present = {key(t.user_attrs) for t in retrain.get_trials(deepcopy=False, states=UNFINISHED_OR_DONE)}
     added = 0
     for source in sources:
         a = source.user_attrs
         for seed in range(seeds) if isinstance(seeds, int) else seeds:
-            if (source.number, seed, stage) in present:
+            if key({"source_trial": source.number, "seed": seed, "stage": stage, **extra}) in present:
                 continue
             retrain.enqueue_trial({}, user_attrs={
                 "source_trial": source.number, "seed": seed, "hello_edge": "hello_edge" in a, "stage": stage,
                 "candidate": a["candidate"], "arch": a.get("arch", ""), "budget_class": budget_class,
                 "screening_accuracy": source.values[0], "memory_bytes": a.get("memory_bytes", source.values[1]),
                 "ops": a.get("ops"), **({"latency_ms": a["latency_ms"]} if "latency_ms" in a else {}),
+                **extra,
             })
             added += 1
     return added
@@ -154,7 +160,9 @@ def claim_next(retrain: optuna.Study) -> optuna.Trial | None:
 
 class RunTrainer:
     """Trains one retraining run: the source's candidate with the recipe and the run's seed; its weights
-    go to ``<results_dir>/retrain/<source trial>/seed<seed>/model.pt`` (the chosen model's for export).
+    go to ``<results_dir>/retrain/<source trial>/seed<seed>/model.pt``. A run of DISTILLED_STAGE learns
+    from the ensemble of the checkpoints its ``teachers`` attribute names (relative to ``results_dir``,
+    at the recipe's ``distill_alpha`` and ``distill_temperature``) and goes to ``.../distilled/model.pt``.
 
     Args:
         features: feature sets per front end (``nas.search.features.CachedFeatures``).
@@ -167,9 +175,11 @@ class RunTrainer:
 
     def __call__(self, trial: optuna.Trial) -> float:
         from nas.spaces import Candidate, build_model
-        from nas.train import evaluate, save_checkpoint, train
+        from nas.train import Ensemble, evaluate, load_checkpoint, save_checkpoint, train
 
         a = trial.user_attrs
+        teacher = Ensemble([load_checkpoint(self.results_dir / path)[0] for path in a["teachers"]]) \
+            if a.get("stage") == DISTILLED_STAGE else None
         candidate = Candidate.from_dict(a["candidate"])
         config = dataclasses.replace(self.recipe, seed=int(a["seed"]))
         trial.set_user_attr("recipe", config.to_dict())
@@ -177,7 +187,7 @@ class RunTrainer:
         val_set = self.features.split(candidate.frontend, "validation")
         started = time.perf_counter()
         model = build_model(candidate, seed=config.seed)
-        result = train(model, train_set, val_set, config)  # the model ends holding its best epoch's weights
+        result = train(model, train_set, val_set, config, teacher=teacher)  # ends holding its best epoch's weights
         trial.set_user_attr("train_seconds", time.perf_counter() - started)
         trial.set_user_attr("epochs", len(result.history))
         trial.set_user_attr("best_epoch", int(result.best_epoch))
@@ -185,7 +195,8 @@ class RunTrainer:
             trial.set_user_attr("precision_fallback", result.fallback)
         test_acc = float(evaluate(model, self.features.split(candidate.frontend, "test"))["accuracy"])
         trial.set_user_attr("test_acc", test_acc)
-        checkpoint = self.results_dir / "retrain" / str(a["source_trial"]) / f"seed{a['seed']}" / "model.pt"
+        run_folder = "distilled" if teacher is not None else f"seed{a['seed']}"
+        checkpoint = self.results_dir / "retrain" / str(a["source_trial"]) / run_folder / "model.pt"
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(checkpoint, model, candidate.to_dict(), {  # atomic: temp file + rename
             "trial": a["source_trial"], "seed": a["seed"], "val_acc": result.best_val_acc, "test_acc": test_acc})
@@ -249,8 +260,34 @@ def retrain_study(study: optuna.Study, features, conf, results_dir: Path) -> Ret
     log.info("retraining %d candidates of %s × %d seeds, %s each: %d runs to do",
              len(sources), study.study_name, conf.seeds, length, waiting)
     more, more_failures = run_waiting(retrain, run)
-    return RetrainOutcome(study.study_name, [t.number for t in sources], conf.seeds, ran + more,
-                          failures + more_failures)
+    ran, failures = ran + more, failures + more_failures
+    if conf.distill:
+        more, more_failures = distil_choice(study, retrain, run, budget_class)
+        ran, failures = ran + more, failures + more_failures
+    return RetrainOutcome(study.study_name, [t.number for t in sources], conf.seeds, ran, failures)
+
+
+def distil_choice(study: optuna.Study, retrain: optuna.Study, run: RunTrainer, budget_class: str) -> tuple[int, list[str]]:
+    """Once every worker's compared runs have finished: one student of the chosen candidate (the best
+    validation mean, as best.json chooses) distilled from the ensemble of its seeds' models, at seed 0.
+
+    Trained on generated speech, a candidate's seeds disagree on people, and their averaged probabilities
+    are right more often than any of them; the student keeps most of that gain in one model the board
+    can run (``benchmarks/bench_real_speech.py``), so it is the one exported. (runs trained, fail reasons)
+    """
+    _wait_for_others(retrain, COMPARED_STAGE)
+    runs = finished_runs(runs_frame(retrain, study.study_name, budget_class))
+    choice = next(iter(final_choice(candidates_frame(runs)).values()), None)
+    if choice is None:
+        return 0, []
+    seeds = runs[runs["source_trial"] == choice["source_trial"]].sort_values("seed", kind="stable")
+    if len(seeds) < 2:
+        log.info("trial %d has one finished seed: no ensemble to distil from", choice["source_trial"])
+        return 0, []
+    source = next(t for t in study.get_trials(deepcopy=False) if t.number == int(choice["source_trial"]))
+    enqueue_missing(retrain, [source], [0], budget_class, DISTILLED_STAGE, {"teachers": list(seeds["checkpoint"])})
+    log.info("distilling trial %d from the ensemble of its %d seeds (the exported model)", source.number, len(seeds))
+    return run_waiting(retrain, run)
 
 
 def _wait_for_others(retrain: optuna.Study, stage: str, poll_seconds: float = 5.0) -> None:

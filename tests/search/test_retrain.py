@@ -64,16 +64,25 @@ def test_both_sides_ran_the_same_seeds_and_recipe(searched):
     assert "## Final retraining" in summary and "(Hello Edge)" in summary and "seeds 0, 1" in summary
 
 
-def test_the_chosen_model_is_the_retrained_checkpoint_of_its_best_seed(searched):
+def test_the_exported_model_is_a_student_distilled_from_the_chosen_candidates_seeds(searched):
+    import torch
+
     _, retrain = _runs(searched)
     best = json.loads((searched / "best.json").read_text())["classes"]["medium"]
     mine = [t for t in retrain.get_trials(states=(TrialState.COMPLETE,)) if t.user_attrs["source_trial"] == best["trial"]]
-    top = max(mine, key=lambda t: (t.value, -t.user_attrs["seed"]))
-    assert best["checkpoint"] == top.user_attrs["checkpoint"] == f"retrain/{best['trial']}/seed{top.user_attrs['seed']}/model.pt"
-    assert best["retrained"]["val_mean"] == pytest.approx(sum(t.value for t in mine) / len(mine))
+    seeds = sorted((t for t in mine if t.user_attrs["stage"] == "seeds"), key=lambda t: t.user_attrs["seed"])
+    [student] = [t for t in mine if t.user_attrs["stage"] == "distilled"]
+    assert student.user_attrs["teachers"] == [f"retrain/{best['trial']}/seed{s}/model.pt" for s in (0, 1)]
+    assert best["checkpoint"] == student.user_attrs["checkpoint"] == f"retrain/{best['trial']}/distilled/model.pt"
+    assert best["retrained"]["val_mean"] == pytest.approx(sum(t.value for t in seeds) / len(seeds))  # student left out
+    assert best["distilled"] == {"teachers": 2, "val_acc": pytest.approx(student.value),
+                                 "test_acc": pytest.approx(student.user_attrs["test_acc"])}
     [chosen] = open_results(searched).best().values()
     assert chosen.trial == best["trial"] and chosen.checkpoint == searched / best["checkpoint"]
-    assert chosen.checkpoint.is_file()
+    # seed 0 and the recipe of the seed-0 run: only the teacher differs, so the weights must
+    weights = [torch.load(searched / p, weights_only=True)["state_dict"] for p in (best["checkpoint"], student.user_attrs["teachers"][0])]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert "one student distilled from the ensemble of 2 of its seeds' models" in (searched / "summary.md").read_text()
 
 
 def test_selection_adds_the_candidates_cheaper_than_hello_edge(searched):
@@ -234,6 +243,26 @@ def test_the_shortlist_run_chooses_the_cheaper_candidate_and_never_counts(shortl
     assert verdict.searched_trial == 3 and verdict.seeds == 3
     summary = retrain_markdown(table)
     assert "seeds 0, 1, 2)" in summary and "trial 3 94.0 %, trial 2 89.0 %, trial 1 87.0 %" in summary
+
+
+def test_only_the_chosen_candidate_is_distilled_from_its_compared_seeds(shortlisted_study):
+    from nas.results.retrain import candidates_frame, runs_frame
+
+    retrain = shortlisted_study(top_k=1, seeds=3, shortlist=3)
+    [student] = [t for t in retrain.get_trials(deepcopy=False) if t.user_attrs["stage"] == "distilled"]
+    assert student.state == TrialState.COMPLETE and student.user_attrs["source_trial"] == 3  # the best val mean
+    assert len(student.user_attrs["teachers"]) == 3 and student.user_attrs["seed"] == 0  # seeds 0-2, not seed 3
+    candidates = candidates_frame(runs_frame(retrain, "dnn_small", "small")).set_index("source_trial")
+    assert candidates.loc[3, "distilled_val"] == pytest.approx(0.91) and candidates[["distilled_val"]].count().item() == 1
+    assert candidates.loc[3, "val_mean"] == pytest.approx(0.92)  # the student is not one of the seeds
+    retrain = shortlisted_study(top_k=1, seeds=4, shortlist=3)  # a rerun with one more seed distils again
+    students = [t for t in retrain.get_trials(deepcopy=False) if t.user_attrs["stage"] == "distilled"]
+    assert [len(t.user_attrs["teachers"]) for t in students] == [3, 4]
+
+
+def test_distill_false_exports_the_best_seed(shortlisted_study):
+    retrain = shortlisted_study(top_k=1, seeds=2, shortlist=0, distill=False)
+    assert {t.user_attrs["stage"] for t in retrain.get_trials(deepcopy=False)} == {"seeds"}
 
 
 def test_a_shortlist_no_longer_than_top_k_takes_the_screening_order(shortlisted_study):
