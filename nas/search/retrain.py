@@ -222,8 +222,9 @@ def run_waiting(retrain: optuna.Study, run: RunTrainer) -> tuple[int, list[str]]
                 log.warning("retrain trial %d seed %d failed: %s", a["source_trial"], a["seed"], reason)
             else:
                 retrain.tell(trial, value)
-                log.info("retrain trial %d seed %d%s: accuracy %.3f (test %.3f) in %.0f s", a["source_trial"],
-                         a["seed"], " (Hello Edge)" if a.get("hello_edge") else "", value,
+                log.info("retrain trial %d %s%s: accuracy %.3f (test %.3f) in %.0f s", a["source_trial"],
+                         "distilled" if a.get("stage") == DISTILLED_STAGE else f"seed {a['seed']}",
+                         " (Hello Edge)" if a.get("hello_edge") else "", value,
                          trial.user_attrs["test_acc"], trial.user_attrs["train_seconds"])
         ran += 1
     return ran, failures
