@@ -277,11 +277,12 @@ def distil_choice(study: optuna.Study, retrain: optuna.Study, run: RunTrainer, b
     can run (``benchmarks/bench_real_speech.py``), so it is the one exported. (runs trained, fail reasons)
     """
     _wait_for_others(retrain, COMPARED_STAGE)
-    runs = finished_runs(runs_frame(retrain, study.study_name, budget_class))
+    runs = runs_frame(retrain, study.study_name, budget_class)
     choice = next(iter(final_choice(candidates_frame(runs)).values()), None)
     if choice is None:
         return 0, []
-    seeds = runs[runs["source_trial"] == choice["source_trial"]].sort_values("seed", kind="stable")
+    seeds = finished_runs(runs)
+    seeds = seeds[seeds["source_trial"] == choice["source_trial"]].sort_values("seed", kind="stable")
     if len(seeds) < 2:
         log.info("trial %d has one finished seed: no ensemble to distil from", choice["source_trial"])
         return 0, []
