@@ -5,13 +5,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts chromium postgresql gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libfuzzer-14-dev libclang-rt-14-dev libportaudio2)
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# SVOX Pico (libttspico-utils) speaks a third of the default dataset's voices (nas/data/synth.py); Debian
+# keeps it in the non-free section, enabled here for this release unless KWS_NAS_NO_NON_FREE=1 (the
+# dataset then takes espeak-ng voices in their place).
+if [ "${KWS_NAS_NO_NON_FREE:-0}" != 1 ] && ! command -v pico2wave >/dev/null; then
+  codename=$(. /etc/os-release 2>/dev/null && [ "${ID:-}" = debian ] && echo "${VERSION_CODENAME:-}" || true)
+  if [ -n "$codename" ]; then
+    if ! grep -qsE "non-free( |$)" /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; then
+      echo "[bootstrap] enabling Debian's non-free section for SVOX Pico (/etc/apt/sources.list.d/kws-nas-non-free.sources)"
+      printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$codename" | $SUDO tee /etc/apt/sources.list.d/kws-nas-non-free.sources >/dev/null
+    fi
+    APT_PACKAGES+=(libttspico-utils)
+  fi
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[bootstrap] installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -1,6 +1,6 @@
 """`kws-nas data`: generate, check, featurise or fetch a Speech Commands dataset.
 
-    kws-nas data synth --out DIR [--seed S] [--per-word N]   # the generated dataset (espeak-ng, flite)
+    kws-nas data synth --out DIR [--seed S] [--per-word N]   # the generated dataset (espeak-ng, flite, Pico)
     kws-nas data check DIR [--json]                          # counts per class and split, bad files
     kws-nas data features [DIR] [--cache-dir C]               # extract + cache MFCCs (default: generated set)
     kws-nas data fetch [--version v0.02] [--dest DIR] [--archive FILE] # the official archive, when a network allows
@@ -29,9 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="other words each voice says, for _unknown_ (default 2)")
     synth.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     synth.add_argument("--no-flite", action="store_true", help="no flite voices, even if flite is installed")
+    synth.add_argument("--no-pico", action="store_true", help="no SVOX Pico voices, even if Pico is installed")
     synth.add_argument("--with", dest="with_engines", action="append", default=[], metavar="ENGINE",
-                       choices=["festival", "mbrola", "pico"],
-                       help="add an optional engine's voices (repeatable): festival, mbrola, pico (when installed)")
+                       choices=["festival", "mbrola"],
+                       help="add an optional engine's voices (repeatable): festival, mbrola (when installed)")
 
     check = sub.add_parser("check", help="counts per class and split, and the files training refuses")
     check.add_argument("dir", type=Path, help="dataset folder")
@@ -82,6 +83,7 @@ def _synth(args: argparse.Namespace) -> int:
     from nas.data.synth import SynthSettings, generate
 
     settings = SynthSettings(seed=args.seed, workers=args.workers, use_flite=not args.no_flite,
+                             use_pico=not args.no_pico,
                              **{f"use_{engine}": True for engine in args.with_engines})
     for field, value in (("per_word", args.per_word), ("unknown_per_voice", args.unknown_per_voice)):
         if value is not None:

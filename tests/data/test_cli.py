@@ -103,10 +103,16 @@ def test_synth_writes_a_dataset_the_loader_reads(tmp_path, capsys):
 def test_synth_uses_the_engines_it_is_told_to(tmp_path, capsys):
     out = tmp_path / "gen"
     assert main(["data", "synth", "--out", str(out), "--per-word", "12", "--unknown-per-voice", "0",
-                 "--workers", "1", "--no-flite"]) == 0
+                 "--workers", "1", "--no-flite", "--no-pico"]) == 0
     manifest = json.loads((out / "synth.json").read_text())
-    assert {v["engine"] for v in manifest["voices"]} == {"espeak-ng"}  # festival, MBROLA, Pico are opt-in
+    assert {v["engine"] for v in manifest["voices"]} == {"espeak-ng"}  # festival and MBROLA are opt-in
     assert manifest["settings"]["use_flite"] is False and manifest["settings"]["use_festival"] is False
+    assert manifest["settings"]["use_pico"] is False
+    if "pico" in available_engines():  # on by default: 30 % of the voices
+        assert main(["data", "synth", "--out", str(out), "--per-word", "20", "--unknown-per-voice", "0",
+                     "--workers", "1", "--no-flite"]) == 0
+        engines = [v["engine"] for v in json.loads((out / "synth.json").read_text())["voices"]]
+        assert set(engines) == {"espeak-ng", "pico"} and 2 <= engines.count("pico") <= 12
     if "festival" in available_engines():
         assert main(["data", "synth", "--out", str(out), "--per-word", "20", "--unknown-per-voice", "0",
                      "--workers", "1", "--with", "festival"]) == 0
