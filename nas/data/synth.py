@@ -2,9 +2,9 @@
 
 Each *voice* is one synthesizer setting (`nas.data.tts`: espeak-ng, and flite and SVOX Pico voices when
 they are installed; festival and MBROLA voices on request). A voice says the 10 keywords and a few other
-words once each; its clips are resampled to 16 kHz, on a share of them given a new speaker (speed and vocal-tract length
-perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random microphone,
-placed at a random offset inside one second at a random level and mixed with a noise bed: on
+words once each; its clips are resampled to 16 kHz, on a share of them given a new speaker (speed and
+vocal-tract length perturbation, ``speaker_share``, `nas.data.voice_fx`), trimmed, coloured like a random
+microphone, placed at a random offset inside one second at a random level and mixed with a noise bed: on
 ``babble_share`` of them speech babble made of other generated voices (`nas.data.babble`, a
 `_background_noise_` bed of its own). The split is by voice, written to the list files, so the real
 loader reads the result unchanged and no voice is in two splits.
