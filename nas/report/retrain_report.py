@@ -76,12 +76,15 @@ def _shortlist_lines(runs: pd.DataFrame) -> list[str]:
 
 
 def _distilled_lines(candidates: pd.DataFrame) -> list[str]:
-    """Which candidates' exported model is a student distilled from their seeds, and what it reached."""
+    """Which candidates have a student distilled from their seeds, what it reached, and whether it is the
+    exported model (it is unless it validates below the best seed)."""
     students = candidates.dropna(subset=["distilled_val"])
-    return ["", *(f"Exported for {row['study']} trial {int(row['source_trial'])}: one student distilled from the "
-                  f"ensemble of {int(row['distilled_teachers'])} of its seeds' models, validation {_pct(row['distilled_val'])} %, "
-                  f"test {_pct(row['distilled_test'])} % (not in the means above)." for _, row in students.iterrows())] \
-        if len(students) else []
+    return ["", *(f"{'Exported' if row['distilled_exported'] else 'Not exported'} for {row['study']} trial "
+                  f"{int(row['source_trial'])}: one student distilled from the ensemble of {int(row['distilled_teachers'])} "
+                  f"of its seeds' models, validation {_pct(row['distilled_val'])} %, test {_pct(row['distilled_test'])} % "
+                  f"(not in the means above)"
+                  + ("." if row["distilled_exported"] else ": it validates below the best seed, whose model is exported.")
+                  for _, row in students.iterrows())] if len(students) else []
 
 
 def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tuple[str, int], dict],
@@ -97,15 +100,16 @@ def chosen_entries(runs: pd.DataFrame, trials: pd.DataFrame, candidates: dict[tu
         entry = best_entry(t, candidates, prefix)
         entries[budget_class] = {
             **entry,
-            # its distilled student, else its best seed's retrained weights; a run stored before checkpoints
-            # were kept: the screening one
+            # its best seed's retrained weights or its distilled student (candidates_frame); a run stored
+            # before checkpoints were kept: the screening one
             "checkpoint": f"{prefix.get(t['study'], '')}{row['checkpoint'] or t['checkpoint']}",
             "screening_checkpoint": entry["checkpoint"],
             "retrained": {"seeds": int(row["seeds"]), "val_mean": float(row["val_mean"]), "val_std": float(row["val_std"]),
                           "test_mean": json_number(row["test_mean"]), "test_std": json_number(row["test_std"]),
                           "hello_edge": bool(row["hello_edge"])},
             **({"distilled": {"teachers": int(row["distilled_teachers"]), "val_acc": float(row["distilled_val"]),
-                              "test_acc": json_number(row["distilled_test"])}} if pd.notna(row["distilled_val"]) else {}),
+                              "test_acc": json_number(row["distilled_test"]),
+                              "exported": bool(row["distilled_exported"])}} if pd.notna(row["distilled_val"]) else {}),
         }
     return entries
 

@@ -30,7 +30,7 @@ RUN_COLUMNS = [
 CANDIDATE_COLUMNS = [
     "study", "source_trial", "hello_edge", "arch", "budget_class", "model_size_info", "seeds",
     "val_mean", "val_std", "test_mean", "test_std", "screening_accuracy", "memory_bytes", "ops", "latency_ms",
-    "checkpoint", "distilled_val", "distilled_test", "distilled_teachers",
+    "checkpoint", "distilled_val", "distilled_test", "distilled_teachers", "distilled_exported",
 ]
 
 
@@ -81,9 +81,9 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per retrained candidate: validation and test accuracy mean ± std over its finished seeds
-    (std with ddof=1; 0 for a single seed) and the model to export: its distilled student's checkpoint
-    and accuracies (``distilled_*``) when one finished, else its best seed's by validation accuracy
-    (``distilled_*`` NaN); best validation mean first."""
+    (std with ddof=1; 0 for a single seed) and the model to export: its best seed's by validation accuracy,
+    or its distilled student's when one finished and validates at least as well (``distilled_*``: the
+    student's accuracies, NaN without one); best validation mean first."""
     done = finished_runs(runs)
     if done.empty:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
@@ -103,7 +103,10 @@ def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
     students = students.reindex(table.index)
     table["distilled_val"], table["distilled_test"] = students["val_acc"], students["test_acc"]
     table["distilled_teachers"] = students["teachers"]
-    table["checkpoint"] = students["checkpoint"].where(students["val_acc"].notna(), table["checkpoint"])
+    # A short recipe's student can land below its best seed (the demo's 4 epochs: README); validation decides.
+    best_val = best_seed.groupby(["study", "source_trial"], sort=True)["val_acc"].first()
+    table["distilled_exported"] = students["val_acc"].ge(best_val).fillna(False).astype(bool)
+    table["checkpoint"] = students["checkpoint"].where(table["distilled_exported"], table["checkpoint"])
     table = table.reset_index()[CANDIDATE_COLUMNS]
     return table.sort_values(["val_mean", "memory_bytes", "source_trial"], ascending=[False, True, True],
                              kind="stable").reset_index(drop=True)

@@ -73,14 +73,19 @@ def test_the_exported_model_is_a_student_distilled_from_the_chosen_candidates_se
     seeds = sorted((t for t in mine if t.user_attrs["stage"] == "seeds"), key=lambda t: t.user_attrs["seed"])
     [student] = [t for t in mine if t.user_attrs["stage"] == "distilled"]
     assert student.user_attrs["teachers"] == [f"retrain/{best['trial']}/seed{s}/model.pt" for s in (0, 1)]
-    assert best["checkpoint"] == student.user_attrs["checkpoint"] == f"retrain/{best['trial']}/distilled/model.pt"
+    assert student.user_attrs["checkpoint"] == f"retrain/{best['trial']}/distilled/model.pt"
+    # exported when it validates at least as well as the best seed, else that seed is
+    best_seed = max(seeds, key=lambda t: (t.value, -t.user_attrs["seed"]))
+    exported = student.value >= best_seed.value
+    assert best["checkpoint"] == (student if exported else best_seed).user_attrs["checkpoint"]
     assert best["retrained"]["val_mean"] == pytest.approx(sum(t.value for t in seeds) / len(seeds))  # student left out
-    assert best["distilled"] == {"teachers": 2, "val_acc": pytest.approx(student.value),
+    assert best["distilled"] == {"teachers": 2, "val_acc": pytest.approx(student.value), "exported": exported,
                                  "test_acc": pytest.approx(student.user_attrs["test_acc"])}
     [chosen] = open_results(searched).best().values()
     assert chosen.trial == best["trial"] and chosen.checkpoint == searched / best["checkpoint"]
     # seed 0 and the recipe of the seed-0 run: only the teacher differs, so the weights must
-    weights = [torch.load(searched / p, weights_only=True)["state_dict"] for p in (best["checkpoint"], student.user_attrs["teachers"][0])]
+    weights = [torch.load(searched / p, weights_only=True)["state_dict"]
+               for p in (student.user_attrs["checkpoint"], student.user_attrs["teachers"][0])]
     assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert "one student distilled from the ensemble of 2 of its seeds' models" in (searched / "summary.md").read_text()
 
@@ -206,14 +211,20 @@ def shortlisted_study(tmp_path, monkeypatch):
     study.add_trial(create_trial(state=TrialState.COMPLETE, values=list(study.trials[1].values), user_attrs={
         **study.trials[1].user_attrs, "duplicate_of": 1}))
 
+    student_gain = [0.0]  # added to a distilled run's accuracy
+
     def fake_run(self, trial):
+        a = trial.user_attrs
         trial.set_user_attr("test_acc", 0.5)
         trial.set_user_attr("train_seconds", 0.0)
-        return RUN_ACCURACY.get(trial.user_attrs["source_trial"], 0.8) + 0.01 * trial.user_attrs["seed"]
+        trial.set_user_attr("checkpoint", f"retrain/{a['source_trial']}/{a['stage']}{a['seed']}/model.pt")
+        return (RUN_ACCURACY.get(a["source_trial"], 0.8) + 0.01 * a["seed"]
+                + (student_gain[0] if a["stage"] == "distilled" else 0.0))
 
     monkeypatch.setattr(retrain_mod.RunTrainer, "__call__", fake_run)
 
-    def run(**conf):
+    def run(student_gain_points: float = 0.0, **conf):
+        student_gain[0] = student_gain_points / 100
         retrain_mod.retrain_study(study, features=None, conf=RetrainConf(**conf), results_dir=tmp_path)
         return load_retrain(study)
     return run
@@ -258,6 +269,22 @@ def test_only_the_chosen_candidate_is_distilled_from_its_compared_seeds(shortlis
     retrain = shortlisted_study(top_k=1, seeds=4, shortlist=3)  # a rerun with one more seed distils again
     students = [t for t in retrain.get_trials(deepcopy=False) if t.user_attrs["stage"] == "distilled"]
     assert [len(t.user_attrs["teachers"]) for t in students] == [3, 4]
+
+
+@pytest.mark.parametrize("gain, exported", [(0, "retrain/3/seeds2/model.pt"), (2, "retrain/3/distilled0/model.pt"),
+                                             (3, "retrain/3/distilled0/model.pt")])
+def test_the_student_is_exported_when_it_validates_at_least_as_well_as_the_best_seed(shortlisted_study, gain, exported):
+    from nas.report.retrain_report import retrain_markdown
+    from nas.results.retrain import candidates_frame, runs_frame
+
+    # trial 3's seeds validate at 91, 92 and 93 %; its student (seed 0) at 91 % + the gain
+    table = runs_frame(shortlisted_study(student_gain_points=gain, top_k=1, seeds=3, shortlist=3), "dnn_small", "small")
+    chosen = candidates_frame(table).set_index("source_trial").loc[3]
+    assert chosen["distilled_val"] == pytest.approx(0.91 + gain / 100)
+    assert chosen["checkpoint"] == exported and chosen["distilled_exported"] == ("distilled" in exported)
+    line = next(x for x in retrain_markdown(table).splitlines() if "one student distilled" in x)
+    assert line.startswith("Exported for" if "distilled" in exported else "Not exported for")
+    assert ("whose model is exported" in line) != ("distilled" in exported)
 
 
 def test_distill_false_exports_the_best_seed(shortlisted_study):
