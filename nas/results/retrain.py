@@ -19,7 +19,8 @@ RETRAIN_SUFFIX = ".retrain"
 COMPARED_STAGE = "seeds"  # a run's ``stage`` attribute when it counts in the means (``nas.search.retrain``)
 SHORTLIST_STAGE = "shortlist"  # a run that chose a candidate, at a seed the comparison never uses
 # One student distilled from the ensemble of a candidate's compared seeds (nas.train.Ensemble): the
-# model best.json exports. Never in the means: the comparison stays one recipe, seed for seed.
+# model best.json exports when it validates at least as well as the best seed. Never in the means: the
+# comparison stays one recipe, seed for seed.
 DISTILLED_STAGE = "distilled"
 
 RUN_COLUMNS = [

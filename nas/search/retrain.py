@@ -274,7 +274,8 @@ def distil_choice(study: optuna.Study, retrain: optuna.Study, run: RunTrainer, b
 
     Trained on generated speech, a candidate's seeds disagree on people, and their averaged probabilities
     are right more often than any of them; the student keeps most of that gain in one model the board
-    can run (``benchmarks/bench_real_speech.py``), so it is the one exported. (runs trained, fail reasons)
+    can run (``benchmarks/bench_real_speech.py``), so it is exported when it validates at least as well
+    as the best seed (``candidates_frame``). (runs trained, fail reasons)
     """
     _wait_for_others(retrain, COMPARED_STAGE)
     runs = runs_frame(retrain, study.study_name, budget_class)
@@ -288,7 +289,8 @@ def distil_choice(study: optuna.Study, retrain: optuna.Study, run: RunTrainer, b
         return 0, []
     source = next(t for t in study.get_trials(deepcopy=False) if t.number == int(choice["source_trial"]))
     enqueue_missing(retrain, [source], [0], budget_class, DISTILLED_STAGE, {"teachers": list(seeds["checkpoint"])})
-    log.info("distilling trial %d from the ensemble of its %d seeds (the exported model)", source.number, len(seeds))
+    log.info("distilling trial %d from the ensemble of its %d seeds (exported if it validates at least as well as "
+             "the best seed)", source.number, len(seeds))
     return run_waiting(retrain, run)
 
 

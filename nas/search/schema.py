@@ -158,7 +158,8 @@ class RetrainConf:
     # one short screening run is too noisy to pick the candidate worth comparing (<= top_k: no such runs)
     shortlist: int = 3
     # then the chosen candidate once more: a student distilled from the ensemble of its seeds' models,
-    # the model best.json exports (train's distill_alpha and distill_temperature; nas.search.retrain)
+    # exported when it validates at least as well as the best seed (train's distill_alpha and
+    # distill_temperature; nas.search.retrain, nas.results.retrain.candidates_frame)
     distill: bool = True
     train: TrainConfig = field(default_factory=lambda: RETRAIN_TRAINING)
 
