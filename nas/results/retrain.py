@@ -97,7 +97,8 @@ def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
         table[f"{name}_mean"] = grouped[column].mean()
         table[f"{name}_std"] = grouped[column].std(ddof=1).fillna(0.0)
     best_seed = done.sort_values(["val_acc", "seed"], ascending=[False, True], kind="stable")
-    table["checkpoint"] = best_seed.groupby(["study", "source_trial"], sort=True)["checkpoint"].first()
+    best = best_seed.groupby(["study", "source_trial"], sort=True)[["checkpoint", "val_acc"]].first()
+    table["checkpoint"] = best["checkpoint"]
     students = runs[(runs["state"] == "COMPLETE") & (runs["stage"] == DISTILLED_STAGE)]
     # the latest: a rerun with more seeds distils again from the larger ensemble
     students = students.drop_duplicates(["study", "source_trial"], keep="last").set_index(["study", "source_trial"])
@@ -105,8 +106,7 @@ def candidates_frame(runs: pd.DataFrame) -> pd.DataFrame:
     table["distilled_val"], table["distilled_test"] = students["val_acc"], students["test_acc"]
     table["distilled_teachers"] = students["teachers"]
     # A short recipe's student can land below its best seed (the demo's 4 epochs: README); validation decides.
-    best_val = best_seed.groupby(["study", "source_trial"], sort=True)["val_acc"].first()
-    table["distilled_exported"] = students["val_acc"].ge(best_val).fillna(False).astype(bool)
+    table["distilled_exported"] = students["val_acc"].ge(best["val_acc"]).fillna(False).astype(bool)
     table["checkpoint"] = students["checkpoint"].where(table["distilled_exported"], table["checkpoint"])
     table = table.reset_index()[CANDIDATE_COLUMNS]
     return table.sort_values(["val_mean", "memory_bytes", "source_trial"], ascending=[False, True, True],
