@@ -8,8 +8,10 @@ test split and on the real Speech Commands v0.02 test clips beside the repositor
 only), the real clips' per-class recall (mean over seeds) and their confusion matrix (summed over seeds).
 
 Then the recipe's model: one student per seed, distilled (``nas.train.ensemble``) from the ensemble of
-every seed's model above, which is right on people more often than any one of them; the ensemble's own
-accuracy is printed too. ``--no-distill`` skips it.
+every seed's model above and of the ``--teachers`` (Hello Edge's medium GRU by default: the same recipe
+and seeds, trained on the labels too), which is right on people more often than any one of them; models
+of other architectures err on other clips, so they add more to it than more seeds of the same one. The
+ensemble's own accuracy is printed too. ``--no-distill`` skips it.
 
 Then, with the first seed, the same recipe without distillation per synthesizer engine of the generated
 set: trained on the voices of every other engine, scored on every clip of that engine's voices (*held out
@@ -21,7 +23,7 @@ README's screens ran). A thread count changes the order of float sums, so its fi
 default run's by up to a few points per seed; each is reproducible with the same thread count.
 
     .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2] [--decimation 2]
-        [--parallel 2] [--no-distill]
+        [--parallel 2] [--no-distill] [--teachers gru_medium crnn_small ...]
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from nas.data.frontend_config import FrontEndConfig
 from nas.data.speech_commands import LABELS
 from nas.data.synth import MANIFEST, ensure_default_dataset
 from nas.spaces import Candidate, build_model, candidate_from_model_size_info
+from nas.spaces.hello_edge import HELLO_EDGE_BEST
 from nas.train import Ensemble, TrainConfig, evaluate, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,11 +62,25 @@ def best_candidate(results: Path | None, budget_class: str) -> tuple[Candidate, 
             "Hello Edge small DS-CNN (no search results given)")
 
 
-def recipe(epochs: int, seed: int) -> TrainConfig:
-    """The default recipe of this benchmark (the one every screened generator variant is trained with)."""
+# Hello Edge models (``<arch>_<budget>``) whose seeds join the ensemble the students learn from.
+TEACHERS = ("gru_medium",)
+
+
+def recipe(epochs: int, seed: int, mixup: bool = False) -> TrainConfig:
+    """The default recipe of this benchmark (the one every screened generator variant is trained with);
+    a distilled student also mixes its clips (``mixup``: the teacher scores the mixed clip)."""
     return TrainConfig(epochs=epochs, schedule="cosine", lr_phases=(3e-3, 1e-4), seed=seed,
                        early_stopping_patience=None, label_smoothing=0.1,
-                       time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2, distill_alpha=0.9)
+                       time_shift_frames=5, time_mask_frames=4, freq_mask_bins=2, distill_alpha=0.9,
+                       mixup_alpha=0.4 if mixup else 0.0)
+
+
+def teacher_candidate(name: str, front_end: FrontEndConfig) -> Candidate:
+    """Hello Edge's ``<arch>_<budget>`` model on the benchmark's front end (its features feed every model)."""
+    published = {f"{m.arch}_{m.budget}": m for m in HELLO_EDGE_BEST}
+    if name not in published:
+        raise SystemExit(f"--teachers: unknown model {name!r}; expected one of {', '.join(published)}")
+    return candidate_from_model_size_info(published[name].arch, published[name].model_size_info, front_end)
 
 
 def subset(features: FeatureSet, keep) -> FeatureSet:
@@ -76,20 +93,21 @@ def subset(features: FeatureSet, keep) -> FeatureSet:
 
 
 def scored_run(job: tuple, threads: int | None = None) -> tuple[dict[str, dict], float, dict]:
-    """One training of ``candidate`` (distilled from the ensemble of the ``teachers``' weights, when given)
-    and its scores on each named test set, with its run time and its trained weights."""
+    """One training of ``candidate`` (distilled from the ensemble of the ``teachers``' (candidate, weights),
+    when given) and its scores on each named test set, with its run time and its trained weights."""
     candidate, train_set, val_set, tests, epochs, seed, teachers = job
     started = time.perf_counter()
     model = build_model(candidate, seed=seed)
-    teacher = seed_ensemble(candidate, teachers) if teachers else None
-    train(model, train_set, val_set, replace(recipe(epochs, seed), num_threads=threads), teacher=teacher)
+    teacher = ensemble_of(teachers) if teachers else None
+    train(model, train_set, val_set, replace(recipe(epochs, seed, mixup=teacher is not None), num_threads=threads),
+          teacher=teacher)
     return ({name: evaluate(model, test) for name, test in tests.items()}, time.perf_counter() - started,
             model.state_dict())
 
 
-def seed_ensemble(candidate: Candidate, weights: list[dict]) -> Ensemble:
-    members = [build_model(candidate, seed=0) for _ in weights]
-    for member, state in zip(members, weights):
+def ensemble_of(models: list[tuple[Candidate, dict]]) -> Ensemble:
+    members = [build_model(candidate, seed=0) for candidate, _ in models]
+    for member, (_, state) in zip(members, models):
         member.load_state_dict(state)
     return Ensemble(members)
 
@@ -154,6 +172,8 @@ def main() -> int:
     p.add_argument("--parallel", type=int, default=1, help="trainings at a time, one torch thread each")
     p.add_argument("--no-distill", action="store_true",
                    help="skip the students distilled from the ensemble of the seeds' models")
+    p.add_argument("--teachers", nargs="*", default=list(TEACHERS), metavar="ARCH_BUDGET",
+                   help=f"Hello Edge models trained beside the seeds for the ensemble (default: {' '.join(TEACHERS)})")
     args = p.parse_args()
 
     started = time.perf_counter()
@@ -173,13 +193,21 @@ def main() -> int:
     jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed, None) for seed in args.seeds]
     runs = seed_runs("trained on the labels", args.seeds, jobs, args)
     if not args.no_distill:
-        teachers = [weights for _, _, weights in runs]
-        ensemble = seed_ensemble(candidate, teachers)
-        print(f"ensemble of the {len(teachers)} seeds' models (mean probability): " + ", ".join(
+        teachers = [(candidate, weights) for _, _, weights in runs]
+        for name in args.teachers:
+            other = teacher_candidate(name, front_end)
+            other_jobs = [(other, *job[1:]) for job in jobs]
+            teachers += [(other, weights) for _, _, weights in
+                         seed_runs(f"teacher {name} ({other.describe()}), trained on the labels", args.seeds,
+                                   other_jobs, args)]
+        ensemble = ensemble_of(teachers)
+        print(f"ensemble of the {len(teachers)} models above (mean probability): " + ", ".join(
             f"{name} {evaluate(ensemble, test)['accuracy']:.3f}" for name, test in tests.items()))
         jobs = [job[:-1] + (teachers,) for job in jobs]
-        seed_runs(f"distilled from that ensemble (alpha {recipe(1, 0).distill_alpha}, temperature "
-                  f"{recipe(1, 0).distill_temperature:g}): the recipe's model", args.seeds, jobs, args)
+        distilled = recipe(1, 0, mixup=True)
+        seed_runs(f"distilled from that ensemble (alpha {distilled.distill_alpha}, temperature "
+                  f"{distilled.distill_temperature:g}, mixup {distilled.mixup_alpha}): the recipe's model",
+                  args.seeds, jobs, args)
 
     if not args.no_held_out_engines:
         held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end, args.parallel)

@@ -56,6 +56,9 @@ class TrainConfig:
     # loss is the KL divergence to the teacher's outputs softened by the temperature; unused without one.
     distill_alpha: float = 0.5
     distill_temperature: float = 4.0
+    # Mixup (Zhang et al. 2018) of the augmented features: each clip mixed with another of its batch at a
+    # weight drawn from Beta(a, a), its own share at least half; the loss mixes both labels alike. 0: off.
+    mixup_alpha: float = 0.0
 
     def __post_init__(self) -> None:
         self.lr_phases = tuple(float(v) for v in self.lr_phases)
@@ -77,7 +80,7 @@ class TrainConfig:
         if not 0 <= self.distill_alpha <= 1 or not self.distill_temperature > 0:
             raise ConfigError(f"train: need distill_alpha in [0, 1] and distill_temperature > 0, got "
                               f"{self.distill_alpha}, {self.distill_temperature}")
-        for name in ("time_shift_frames", "time_mask_frames", "freq_mask_bins", "weight_decay"):
+        for name in ("time_shift_frames", "time_mask_frames", "freq_mask_bins", "weight_decay", "mixup_alpha"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train: {name} must be >= 0, got {getattr(self, name)}")
 

@@ -89,6 +89,18 @@ class FeatureAugmenter:
             x = torch.where(mask.to(x.device), self.fill.to(x.device), x)
         return x
 
+    def mix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mixup: (mixed x, each clip's partner index, each clip's own share in [0.5, 1])."""
+        batch = x.shape[0]
+        a = torch.full((batch,), float(self.config.mixup_alpha))
+        # Beta(a, a) as a ratio of gammas drawn on the seeded generator (torch's Beta takes none).
+        g1, g2 = (torch._standard_gamma(a, generator=self.generator) for _ in range(2))
+        share = torch.maximum(g1 / (g1 + g2), g2 / (g1 + g2)).nan_to_num_(1.0)
+        partner = torch.randperm(batch, generator=self.generator)
+        share, partner = share.to(x.device), partner.to(x.device)
+        w = share.view(batch, *([1] * (x.dim() - 1)))
+        return w * x + (1 - w) * x.index_select(0, partner), partner, share
+
     def _band(self, batch: int, length: int, max_width: int) -> torch.Tensor:
         """[batch, length] bool: one random band of width 0..max_width per row."""
         g = self.generator
@@ -246,6 +258,13 @@ def _outputs(model: nn.Module, batch: torch.Tensor, bf16: bool, channels_last: b
         return probe(batch).float()
 
 
+def mixed_labels(y: torch.Tensor, partner: torch.Tensor, share: torch.Tensor, classes: int) -> torch.Tensor:
+    """Mixup's soft targets, [B, classes]: each clip's label and its partner's, weighted as their features."""
+    one_hot = nn.functional.one_hot(y, classes).float()
+    share = share.unsqueeze(1)
+    return share * one_hot + (1 - share) * one_hot.index_select(0, partner)
+
+
 def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """KL divergence from the teacher's to the student's outputs, both softened by ``temperature`` and
     scaled by its square so the gradients keep their size as the temperature changes (Hinton et al. 2015)."""
@@ -289,9 +308,11 @@ def _train(model, train_set, val_set, config: TrainConfig, on_epoch, bf16: bool,
             x, y = features.index_select(0, idx), labels.index_select(0, idx)
             if augment.active:
                 x = augment(x)
+            if config.mixup_alpha:
+                x, partner, share = augment.mix(x)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=result.bf16):
                 logits = model(x)
-                loss = loss_fn(logits, y)
+                loss = loss_fn(logits, mixed_labels(y, partner, share, logits.shape[1]) if config.mixup_alpha else y)
                 if teacher is not None:
                     with torch.no_grad():
                         teacher_logits = teacher(x)

@@ -268,6 +268,30 @@ def test_masks_fill_at_most_k_frames_and_k_coefficients_with_the_fill_value():
         assert torch.equal(clip_mask, clip_mask.all(dim=1, keepdim=True) | clip_mask.all(dim=0, keepdim=True))
 
 
+def test_mixup_blends_each_clip_with_a_partner_keeping_at_least_half_of_its_own():
+    x = torch.randn(400, FRAMES, COEFFS)
+    mixed, partner, share = _augmenter(mixup_alpha=0.4).mix(x)
+    assert torch.all((share >= 0.5) & (share <= 1.0))
+    assert share.std() > 0.05  # Beta(0.4, 0.4) draws spread out, not one constant weight
+    w = share.view(-1, 1, 1)
+    assert torch.allclose(mixed, w * x + (1 - w) * x[partner], atol=1e-6)
+    assert sorted(partner.tolist()) == list(range(400))
+    again = _augmenter(mixup_alpha=0.4).mix(x)
+    assert torch.equal(again[0], mixed)  # drawn on the seeded generator
+
+
+def test_mixup_training_still_learns_and_repeats_with_its_seed():
+    train_set, val_set = separable(640, seed=1), separable(256, seed=2)
+    config = TrainConfig(epochs=6, mixup_alpha=0.4, **FAST)
+    histories = [train(tiny_model(), train_set, val_set, config).history for _ in range(2)]
+    assert curve(histories[0]) == curve(histories[1])
+    assert histories[0][-1]["val_acc"] > 0.9
+    plain = train(tiny_model(), train_set, val_set, TrainConfig(epochs=6, **FAST)).history
+    assert curve(plain) != curve(histories[0])
+    with pytest.raises(ConfigError, match="mixup_alpha"):
+        TrainConfig(mixup_alpha=-1)
+
+
 class CountingModel(nn.Sequential):
     """tiny_model that counts its training-mode forward passes (one per optimiser step)."""
 
