@@ -171,7 +171,7 @@ def main() -> int:
                    help="the front end's decimation (FrontEndConfig.decimation), instead of the candidate's")
     p.add_argument("--parallel", type=int, default=1, help="trainings at a time, one torch thread each")
     p.add_argument("--no-distill", action="store_true",
-                   help="skip the students distilled from the ensemble of the seeds' models")
+                   help="skip the teachers and the students distilled from their ensemble")
     p.add_argument("--teachers", nargs="*", default=list(TEACHERS), metavar="ARCH_BUDGET",
                    help=f"Hello Edge models trained beside the seeds for the ensemble (default: {' '.join(TEACHERS)})")
     args = p.parse_args()
