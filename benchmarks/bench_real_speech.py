@@ -11,7 +11,8 @@ Then the recipe's model: one student per seed, distilled (``nas.train.ensemble``
 every seed's model above and of the ``--teachers`` (Hello Edge's medium GRU by default: the same recipe
 and seeds, trained on the labels too), which is right on people more often than any one of them; models
 of other architectures err on other clips, so they add more to it than more seeds of the same one. The
-ensemble's own accuracy is printed too. ``--no-distill`` skips it.
+students mix pairs of clips (mixup; the teacher scores the mixed clip) and train ``--student-epochs``
+(60) epochs. The ensemble's own accuracy is printed too. ``--no-distill`` skips it.
 
 Then, with the first seed, the same recipe without distillation per synthesizer engine of the generated
 set: trained on the voices of every other engine, scored on every clip of that engine's voices (*held out
@@ -22,7 +23,8 @@ Generated-speech figures rank recipes; only the real clips say how a model does 
 README's screens ran). A thread count changes the order of float sums, so its figures differ from a
 default run's by up to a few points per seed; each is reproducible with the same thread count.
 
-    .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--seeds 0 1 2] [--decimation 2]
+    .venv/bin/python benchmarks/bench_real_speech.py [--results DIR] [--epochs 30] [--student-epochs 60]
+        [--seeds 0 1 2] [--decimation 2]
         [--parallel 2] [--no-distill] [--teachers gru_medium crnn_small ...]
 """
 from __future__ import annotations
@@ -129,12 +131,12 @@ def seed_runs(title: str, seeds: list[int], jobs: list[tuple], args) -> list[tup
 
     print(f"{title}:")
     runs = []
-    for seed, run in zip(seeds, scored_runs(jobs, args.parallel)):
+    for seed, job, run in zip(seeds, jobs, scored_runs(jobs, args.parallel)):
         runs.append(run)
         scores, seconds, _ = run
         line = f"  seed {seed}: generated test {scores['generated']['accuracy']:.3f}"
         print(line + (f", REAL {scores['real']['accuracy']:.3f}" if "real" in scores else "")
-              + f"  ({args.epochs} epochs, {seconds:.0f} s)", flush=True)
+              + f"  ({job[4]} epochs, {seconds:.0f} s)", flush=True)
     scored = [scores for scores, _, _ in runs]
     print(f"  generated speech, test split (voices unseen in training), {len(seeds)} seeds: "
           f"{mean_std([s['generated']['accuracy'] for s in scored])}  [ranks recipes; says little about people]")
@@ -162,7 +164,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=REPO / "results/ds_cnn_small")
     p.add_argument("--budget-class", default="small")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=30, help="epochs of every training on the labels")
+    p.add_argument("--student-epochs", type=int, default=60,
+                   help="epochs of the distilled students (mixup and a teacher to follow reward longer training)")
     p.add_argument("--augment-copies", type=int, default=0)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--data", type=Path, help="a generated set (kws-nas data synth --out) instead of the default")
@@ -203,11 +207,11 @@ def main() -> int:
         ensemble = ensemble_of(teachers)
         print(f"ensemble of the {len(teachers)} models above (mean probability): " + ", ".join(
             f"{name} {evaluate(ensemble, test)['accuracy']:.3f}" for name, test in tests.items()))
-        jobs = [job[:-1] + (teachers,) for job in jobs]
+        jobs = [job[:4] + (args.student_epochs, job[5], teachers) for job in jobs]
         distilled = recipe(1, 0, mixup=True)
         seed_runs(f"distilled from that ensemble (alpha {distilled.distill_alpha}, temperature "
-                  f"{distilled.distill_temperature:g}, mixup {distilled.mixup_alpha}): the recipe's model",
-                  args.seeds, jobs, args)
+                  f"{distilled.distill_temperature:g}, mixup {distilled.mixup_alpha}, {args.student_epochs} epochs): "
+                  "the recipe's model", args.seeds, jobs, args)
 
     if not args.no_held_out_engines:
         held_out_engines(generated, splits, candidate, args.epochs, args.seeds[0], front_end, args.parallel)
