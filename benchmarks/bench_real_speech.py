@@ -193,13 +193,13 @@ def main() -> int:
     print(f"generated set {generated}: {len(splits['train'].labels):,} train rows ({args.augment_copies} "
           f"augmented copies), {len(splits['validation'].labels)} validation, {len(splits['test'].labels)} test clips")
 
+    others = {name: teacher_candidate(name, front_end) for name in args.teachers}  # a bad name fails before training
     tests = {"generated": splits["test"]} | ({"real": real} if real is not None else {})
     jobs = [(candidate, splits["train"], splits["validation"], tests, args.epochs, seed, None) for seed in args.seeds]
     runs = seed_runs("trained on the labels", args.seeds, jobs, args)
     if not args.no_distill:
         teachers = [(candidate, weights) for _, _, weights in runs]
-        for name in args.teachers:
-            other = teacher_candidate(name, front_end)
+        for name, other in others.items():
             other_jobs = [(other, *job[1:]) for job in jobs]
             teachers += [(other, weights) for _, _, weights in
                          seed_runs(f"teacher {name} ({other.describe()}), trained on the labels", args.seeds,
